@@ -1,0 +1,48 @@
+/* clf.h — a loaded classifier of any kind, behind one interface, for imdb-eval,
+ * imdb-predict and imdb-serve.
+ *
+ * Each model kind registers a clf_ops (in clf.c's table). Loading maps the model file
+ * (modelio_open), reads "kind" and dispatches. A loaded clf is immutable: clf_prob and
+ * clf_explain may be called from many threads at once. */
+#ifndef IMDB_CLF_H
+#define IMDB_CLF_H
+#include <stddef.h>
+#include "util.h"
+#include "modelio.h"
+#include "text.h"
+
+/* One n-gram's contribution to the decision: tokens [start, start+n) of the input. */
+typedef struct clf_contrib {
+    size_t start;
+    int n;
+    double weight;     /* added to the logit; > 0 pushes towards pos */
+} clf_contrib;
+
+typedef struct clf_ops {
+    const char *kind;
+    /* Build the model state from the mapped file (may point into it; m outlives it). */
+    void *(*load)(const modelio *m, imdb_err *e);
+    void (*free)(void *state);
+    /* P(pos | tokens). Thread-safe. */
+    double (*prob)(const void *state, const char *const *toks, size_t ntok);
+    /* Up to k largest |weight| contributions, sorted by |weight| descending, then start.
+     * NULL for kinds that cannot explain. */
+    size_t (*explain)(const void *state, const char *const *toks, size_t ntok,
+                      clf_contrib *out, size_t k);
+} clf_ops;
+
+typedef struct clf clf;
+
+clf *clf_load(const char *path, imdb_err *e);
+void clf_free(clf *c);
+const char *clf_kind(const clf *c);
+const char *clf_params(const clf *c);    /* effective training settings ("key = value" lines) */
+const char *clf_clean(const clf *c);     /* cleaning settings (text_settings_format) */
+const char *clf_path(const clf *c);
+double clf_load_seconds(const clf *c);
+int clf_can_explain(const clf *c);
+/* A cleaner configured like the model's training data; one per thread. */
+text_cleaner *clf_cleaner(const clf *c, imdb_err *e);
+double clf_prob(const clf *c, const char *const *toks, size_t ntok);
+size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
+#endif

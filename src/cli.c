@@ -1,0 +1,85 @@
+/* cli.c — see cli.h. close_stdout follows GNU hello/gnulib: a program whose output could
+ * not be written must not exit 0. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *cli_prog = "imdb";
+int cli_verbose = 0;
+
+static void close_stdout(void)
+{
+    int err = ferror(stdout);
+    int saved = errno;
+    if (fclose(stdout) != 0 || err) {
+        if (!err) saved = errno;
+        fprintf(stderr, "%s: write error: standard output: %s\n", cli_prog,
+                saved ? strerror(saved) : "unknown error");
+        fflush(stderr);
+        _exit(IMDB_EXIT_IO);
+    }
+}
+
+void cli_init(const char *prog)
+{
+    cli_prog = prog;
+    atexit(close_stdout);
+}
+
+void cli_version(void)
+{
+    printf("%s (%s) %s\n", cli_prog, PACKAGE_NAME, PACKAGE_VERSION);
+    exit(IMDB_EXIT_OK);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+    exit(IMDB_EXIT_USAGE);
+}
+
+void cli_die(const imdb_err *e)
+{
+    fprintf(stderr, "%s: %s\n", cli_prog, e->msg);
+    exit(e->status ? e->status : IMDB_EXIT_INTERNAL);
+}
+
+void cli_msg(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+double cli_double(const char *opt, const char *arg, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= lo && v <= hi))
+        cli_usage_error("invalid value '%s' for %s (expected a number in [%g, %g])", arg, opt, lo, hi);
+    return v;
+}
+
+long cli_long(const char *opt, const char *arg, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < lo || v > hi)
+        cli_usage_error("invalid value '%s' for %s (expected an integer in [%ld, %ld])", arg, opt, lo, hi);
+    return v;
+}

@@ -1,0 +1,26 @@
+/* cli.h — what every imdb-* executable does the same way (GNU hello, jq, zstd habits):
+ * the program name in messages, --version, usage errors (exit 2 with "Try '... --help'"),
+ * dying with an imdb_err, and checking that stdout was really written at exit. */
+#ifndef IMDB_CLI_H
+#define IMDB_CLI_H
+#include "util.h"
+
+extern const char *cli_prog;   /* "imdb-train"; set by cli_init */
+extern int cli_verbose;        /* -q: -1, default 0, -v: 1, -vv: 2 */
+
+/* Set the program name and register the stdout check with atexit: if writing or closing
+ * stdout failed (e.g. >/dev/full), print "PROG: write error: standard output: ..." and
+ * exit IMDB_EXIT_IO. */
+void cli_init(const char *prog);
+/* Print "PROG (imdb) VERSION" to stdout and exit 0. */
+void cli_version(void) __attribute__((noreturn));
+/* Print "PROG: MESSAGE" and "Try 'PROG --help' for more information." to stderr, exit 2. */
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Print "PROG: e->msg" to stderr and exit e->status. */
+void cli_die(const imdb_err *e) __attribute__((noreturn));
+/* Print "PROG: MESSAGE" to stderr (a warning or -v information). */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parse numbers from option arguments; on a bad value, cli_usage_error naming opt. */
+double cli_double(const char *opt, const char *arg, double lo, double hi);
+long cli_long(const char *opt, const char *arg, long lo, long hi);
+#endif

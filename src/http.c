@@ -1,0 +1,926 @@
+/* http.c — see http.h. The HTTP server behind imdb-serve.
+ *
+ * libmicrohttpd (MHD) runs a pool of worker threads, each with its own epoll set over the
+ * shared listening socket; a request is handled start to finish on one worker thread:
+ *   1. on_request is called once the headers are in (*con_cls == NULL): route, check the
+ *      method and Content-Length, and answer at once whatever needs no body;
+ *   2. then once per piece of body, which is appended up to cfg.max_body;
+ *   3. then once more with no data: parse the JSON (jansson), clean and tokenize with the
+ *      thread's text_cleaner, score with the shared clf, queue the JSON answer;
+ *   4. on_completed runs when the answer is sent (or the client went away): the access log
+ *      line and the metrics.
+ * Counters are C11 atomics, so the workers share nothing but the model pointer, which is
+ * read under a mutex only long enough to take a reference.
+ *
+ * Wire format: RFC 9110 (HTTP semantics), RFC 8259 (JSON), and the Prometheus text
+ * exposition format 0.0.4 for /metrics. */
+#include "http.h"
+#include "clf.h"
+#include "text.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+/* The page, generated from page.html by src/serve.am. */
+extern const unsigned char http_page_html[];
+extern const size_t http_page_html_len;
+
+/* ---- a growable text buffer ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (b->len + n + 1 > cap) cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        sb_add(b, small, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_add(b, big, (size_t)n);
+    free(big);
+}
+
+/* ---- statistics for /metrics ---- */
+
+/* Upper bounds of the latency histogram buckets, in seconds (+Inf is implied). */
+static const double bucket_le[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                   0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+#define NBUCKETS (sizeof bucket_le / sizeof bucket_le[0])
+#define MAX_STATUS 600
+
+typedef struct stats {
+    atomic_ulong by_status[MAX_STATUS];
+    atomic_ulong aborted;                 /* no answer was sent (client left, timeout) */
+    atomic_ulong bucket[NBUCKETS + 1];    /* per bucket, not cumulative; last is +Inf */
+    atomic_ulong count;
+    atomic_ullong sum_ns;
+    atomic_ulong pred_pos, pred_neg;
+    atomic_ulong reload_ok, reload_failed;
+    atomic_long in_flight;
+} stats;
+
+/* ---- the model, reference counted ---- */
+
+typedef struct model_ref {
+    clf *c;
+    atomic_long refs;
+    unsigned long gen;        /* 1 for the first model, +1 per successful reload */
+    double loaded_at;         /* wall clock, seconds since the epoch */
+    long long size;
+    time_t mtime;
+} model_ref;
+
+static void model_release(model_ref *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
+        clf_free(m->c);
+        free(m);
+    }
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static model_ref *model_load(const char *path, imdb_err *e)
+{
+    clf *c = clf_load(path, e);
+    if (!c) return NULL;
+    model_ref *m = xcalloc(1, sizeof *m);
+    m->c = c;
+    atomic_init(&m->refs, 1);
+    m->loaded_at = wall_now();
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        m->size = (long long)st.st_size;
+        m->mtime = st.st_mtime;
+    }
+    return m;
+}
+
+/* ---- the server ---- */
+
+struct http_server {
+    http_config cfg;
+    struct MHD_Daemon *mhd;
+    int listen_fd;                /* ours until MHD_quiesce_daemon hands it back */
+    int port;
+    char url[96];
+    char addr_text[64];           /* "127.0.0.1:8080" for messages */
+    pthread_mutex_t model_lock;
+    model_ref *model;             /* under model_lock; the server holds one reference */
+    unsigned long generation;
+    pthread_key_t worker_key;
+    atomic_int draining;
+    double started_wall, started_mono;
+    stats st;
+};
+
+static model_ref *model_acquire(http_server *s)
+{
+    pthread_mutex_lock(&s->model_lock);
+    model_ref *m = s->model;
+    atomic_fetch_add(&m->refs, 1);
+    pthread_mutex_unlock(&s->model_lock);
+    return m;
+}
+
+/* Per worker thread: the cleaner (rebuilt when the model changes, since its settings may
+ * differ) and scratch space. Freed by the thread-specific data destructor at thread exit. */
+typedef struct worker {
+    text_cleaner *cleaner;
+    unsigned long gen;
+    clf_contrib contrib[HTTP_EXPLAIN_MAX];
+    sbuf ngram;
+} worker;
+
+static void worker_free(void *p)
+{
+    worker *w = p;
+    if (!w) return;
+    if (w->cleaner) text_cleaner_free(w->cleaner);
+    free(w->ngram.p);
+    free(w);
+}
+
+static worker *worker_get(http_server *s, const model_ref *m, imdb_err *e)
+{
+    worker *w = pthread_getspecific(s->worker_key);
+    if (!w) {
+        w = xcalloc(1, sizeof *w);
+        if (pthread_setspecific(s->worker_key, w) != 0) {
+            free(w);
+            imdb_fail(e, IMDB_EXIT_INTERNAL, "cannot set thread-specific data");
+            return NULL;
+        }
+    }
+    if (!w->cleaner || w->gen != m->gen) {
+        text_cleaner *c = clf_cleaner(m->c, e);
+        if (!c) return NULL;
+        if (w->cleaner) text_cleaner_free(w->cleaner);
+        w->cleaner = c;
+        w->gen = m->gen;
+    }
+    return w;
+}
+
+/* ---- logging ---- */
+
+static void logf_(const http_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(const http_server *s, const char *fmt, ...)
+{
+    if (!s->cfg.log) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_arg, line);
+}
+
+/* libmicrohttpd's own error messages (MHD_OPTION_EXTERNAL_LOGGER). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    if (!s->cfg.log) return;
+    char line[1024];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0) return;
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    logf_(s, "libmicrohttpd: %s", line);
+}
+
+/* Copy s into out (size n) for a log line: bytes outside printable ASCII, spaces and
+ * '%' become %XX, so one request is always one line. */
+static void log_escape(char *out, size_t n, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t j = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && j + 4 < n; p++) {
+        if (*p > 0x20 && *p < 0x7f && *p != '%') {
+            out[j++] = (char)*p;
+        } else {
+            out[j++] = '%';
+            out[j++] = hex[*p >> 4];
+            out[j++] = hex[*p & 15];
+        }
+    }
+    out[j] = '\0';
+}
+
+static void format_iso_time(char *out, size_t n, double t, int millis)
+{
+    time_t sec = (time_t)t;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (millis) snprintf(out + k, n - k, ".%03dZ", (int)((t - (double)sec) * 1000));
+    else snprintf(out + k, n - k, "Z");
+}
+
+static void format_sockaddr(char *out, size_t n, const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN] = "-";
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+    snprintf(out, n, "%s", host);
+}
+
+/* ---- one request ---- */
+
+enum route { R_NONE, R_PAGE, R_PREDICT, R_HEALTH, R_METRICS };
+
+typedef struct req {
+    double t0;                 /* imdb_now() when the headers were in */
+    enum route route;
+    int head;                  /* HEAD: MHD sends no body */
+    char method[16], path[256];   /* escaped for the log */
+    char *body;
+    size_t len, cap;
+    int too_big;
+    unsigned status;           /* 0 until an answer is queued */
+    size_t bytes;              /* body bytes of the answer */
+} req;
+
+static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req *r,
+                               unsigned status, const char *ctype, void *body, size_t len,
+                               enum MHD_ResponseMemoryMode mode, const char *allow)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    if (!resp) {
+        if (mode == MHD_RESPMEM_MUST_FREE) free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->route == R_PAGE && status == MHD_HTTP_OK) {
+        /* Inline script and style only, and requests back to this server. */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
+    if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (atomic_load(&s->draining)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    r->status = status;
+    r->bytes = r->head ? 0 : len;
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A JSON value as the answer: compact, reals with up to 15 significant digits (the
+ * probabilities are already rounded to 6 decimals, so they print as imdb-predict's). */
+static enum MHD_Result respond_json(http_server *s, struct MHD_Connection *conn, req *r,
+                                    unsigned status, json_t *v, const char *allow)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(v);
+    if (!text) return MHD_NO;
+    size_t n = strlen(text);
+    char *body = xrealloc(text, n + 2);
+    body[n++] = '\n';
+    body[n] = '\0';
+    return respond(s, conn, r, status, "application/json", body, n, MHD_RESPMEM_MUST_FREE, allow);
+}
+
+/* A JSON string from bytes that may not be UTF-8 (paths, messages): null if not. */
+static json_t *jstr(const char *s)
+{
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
+}
+
+static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn, req *r,
+                                     unsigned status, const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn, req *r,
+                                     unsigned status, const char *allow, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *v = json_object();
+    json_t *m = json_string(msg);
+    json_object_set_new(v, "error", m ? m : json_string("bad request"));
+    return respond_json(s, conn, r, status, v, allow);
+}
+
+/* ---- POST /v1/predict ---- */
+
+static double round6(double x) { return round(x * 1e6) / 1e6; }
+
+/* Cut a name from the client to at most n bytes on a UTF-8 boundary, for messages. */
+static void cut_utf8(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+/* Score one text and describe it as {"label":..,"probability":..[,"explain":[..]]}. */
+static json_t *predict_one(http_server *s, worker *w, const clf *c, const char *text,
+                           size_t len, int k)
+{
+    const char *const *toks;
+    size_t ntok = text_tokenize(w->cleaner, text, len, &toks);
+    double p = clf_prob(c, toks, ntok);
+    int pos = p >= 0.5;
+    atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
+    json_t *o = json_object();
+    json_object_set_new(o, "label", json_string(pos ? "pos" : "neg"));
+    json_object_set_new(o, "probability", json_real(round6(p)));
+    if (k > 0) {
+        size_t nc = clf_explain(c, toks, ntok, w->contrib, (size_t)k);
+        json_t *a = json_array();
+        for (size_t i = 0; i < nc; i++) {
+            const clf_contrib *ct = &w->contrib[i];
+            w->ngram.len = 0;
+            for (int t = 0; t < ct->n; t++) {
+                if (t) sb_add(&w->ngram, " ", 1);
+                const char *tok = toks[ct->start + (size_t)t];
+                sb_add(&w->ngram, tok, strlen(tok));
+            }
+            json_t *e = json_object();
+            json_object_set_new(e, "ngram", json_stringn(w->ngram.p, w->ngram.len));
+            json_object_set_new(e, "weight", json_real(round6(ct->weight)));
+            json_array_append_new(a, e);
+        }
+        json_object_set_new(o, "explain", a);
+    }
+    return o;
+}
+
+static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *conn, req *r)
+{
+    json_error_t je;
+    json_t *root = json_loadb(r->body ? r->body : "", r->len,
+                              JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        if (r->len == 0)
+            return respond_error(s, conn, r, 400, NULL,
+                                 "empty request body: send a JSON object such as {\"text\": \"...\"}");
+        if (json_error_code(&je) == json_error_invalid_utf8)
+            return respond_error(s, conn, r, 400, NULL,
+                                 "request body is not valid UTF-8 (near byte %d): JSON text must be UTF-8",
+                                 je.position);
+        return respond_error(s, conn, r, 400, NULL, "malformed JSON at line %d, column %d: %s",
+                             je.line, je.column, je.text);
+    }
+    json_t *text = NULL, *texts = NULL;
+    int k = 0;
+    const char *key;
+    json_t *val;
+    enum MHD_Result ret;
+    model_ref *m = NULL;
+    if (!json_is_object(root)) {
+        ret = respond_error(s, conn, r, 400, NULL,
+                            "the request must be a JSON object with a \"text\" or \"texts\" field");
+        goto done;
+    }
+    json_object_foreach(root, key, val) {
+        if (strcmp(key, "text") == 0) {
+            text = val;
+        } else if (strcmp(key, "texts") == 0) {
+            texts = val;
+        } else if (strcmp(key, "explain") == 0) {
+            if (json_is_boolean(val)) {
+                k = json_is_true(val) ? HTTP_EXPLAIN_DEFAULT : 0;
+            } else if (json_is_integer(val) && json_integer_value(val) >= 0 &&
+                       json_integer_value(val) <= HTTP_EXPLAIN_MAX) {
+                k = (int)json_integer_value(val);
+            } else {
+                ret = respond_error(s, conn, r, 400, NULL,
+                                    "\"explain\" must be true, false or a number of n-grams from 0 to %d",
+                                    HTTP_EXPLAIN_MAX);
+                goto done;
+            }
+        } else {
+            char name[48];
+            cut_utf8(name, sizeof name, key);
+            ret = respond_error(s, conn, r, 400, NULL,
+                                "unknown field \"%s\" (expected \"text\", \"texts\" or \"explain\")", name);
+            goto done;
+        }
+    }
+    if (text && texts) {
+        ret = respond_error(s, conn, r, 400, NULL, "send either \"text\" or \"texts\", not both");
+        goto done;
+    }
+    if (!text && !texts) {
+        ret = respond_error(s, conn, r, 400, NULL, "missing field \"text\" (or \"texts\")");
+        goto done;
+    }
+    if (text && (!json_is_string(text) || json_string_length(text) == 0)) {
+        ret = respond_error(s, conn, r, 400, NULL, "\"text\" must be a non-empty string");
+        goto done;
+    }
+    if (texts) {
+        if (!json_is_array(texts) || json_array_size(texts) == 0) {
+            ret = respond_error(s, conn, r, 400, NULL, "\"texts\" must be a non-empty array of strings");
+            goto done;
+        }
+        size_t i;
+        json_array_foreach(texts, i, val) {
+            if (!json_is_string(val) || json_string_length(val) == 0) {
+                ret = respond_error(s, conn, r, 400, NULL, "\"texts\"[%zu] must be a non-empty string", i);
+                goto done;
+            }
+        }
+    }
+
+    m = model_acquire(s);
+    if (k > 0 && !clf_can_explain(m->c)) {
+        ret = respond_error(s, conn, r, 400, NULL,
+                            "a %s model cannot explain its predictions (drop \"explain\")", clf_kind(m->c));
+        goto done;
+    }
+    imdb_err e = {0, ""};
+    worker *w = worker_get(s, m, &e);
+    if (!w) {
+        ret = respond_error(s, conn, r, 500, NULL, "cannot build the text cleaner: %s", e.msg);
+        goto done;
+    }
+    json_t *answer;
+    if (text) {
+        answer = predict_one(s, w, m->c, json_string_value(text), json_string_length(text), k);
+    } else {
+        json_t *list = json_array();
+        size_t i;
+        json_array_foreach(texts, i, val)
+            json_array_append_new(list, predict_one(s, w, m->c, json_string_value(val),
+                                                    json_string_length(val), k));
+        answer = json_object();
+        json_object_set_new(answer, "predictions", list);
+    }
+    ret = respond_json(s, conn, r, 200, answer, NULL);
+done:
+    model_release(m);
+    json_decref(root);
+    return ret;
+}
+
+/* ---- GET /health and GET /metrics ---- */
+
+static enum MHD_Result handle_health(http_server *s, struct MHD_Connection *conn, req *r)
+{
+    model_ref *m = model_acquire(s);
+    int draining = atomic_load(&s->draining);
+    char loaded[40];
+    format_iso_time(loaded, sizeof loaded, m->loaded_at, 0);
+    json_t *model = json_object();
+    json_object_set_new(model, "kind", jstr(clf_kind(m->c)));
+    json_object_set_new(model, "path", jstr(clf_path(m->c)));
+    json_object_set_new(model, "explain", json_boolean(clf_can_explain(m->c)));
+    json_object_set_new(model, "load_seconds", json_real(round6(clf_load_seconds(m->c))));
+    json_object_set_new(model, "loaded_at", json_string(loaded));
+    json_object_set_new(model, "generation", json_integer((json_int_t)m->gen));
+    json_object_set_new(model, "size", json_integer(m->size));
+    model_release(m);
+    json_t *v = json_object();
+    json_object_set_new(v, "status", json_string(draining ? "draining" : "ok"));
+    json_object_set_new(v, "version", json_string(PACKAGE_VERSION));
+    json_object_set_new(v, "model", model);
+    json_object_set_new(v, "uptime_seconds", json_real(round(imdb_now() - s->started_mono)));
+    json_object_set_new(v, "threads", json_integer(s->cfg.threads));
+    /* A load balancer should stop sending traffic to a server that is shutting down. */
+    return respond_json(s, conn, r, draining ? 503 : 200, v, NULL);
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void sb_label(sbuf *b, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\') sb_add(b, "\\\\", 2);
+        else if (*v == '"') sb_add(b, "\\\"", 2);
+        else if (*v == '\n') sb_add(b, "\\n", 2);
+        else sb_add(b, v, 1);
+    }
+}
+
+static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *conn, req *r)
+{
+    sbuf b = {0};
+    stats *st = &s->st;
+    sb_printf(&b, "# HELP imdb_http_requests_total HTTP requests answered, by status code.\n"
+                  "# TYPE imdb_http_requests_total counter\n");
+    for (int c = 100; c < MAX_STATUS; c++) {
+        unsigned long n = atomic_load(&st->by_status[c]);
+        if (n) sb_printf(&b, "imdb_http_requests_total{code=\"%d\"} %lu\n", c, n);
+    }
+    /* The request being answered is counted when it completes: make 200 always present. */
+    if (!atomic_load(&st->by_status[200])) sb_printf(&b, "imdb_http_requests_total{code=\"200\"} 0\n");
+    sb_printf(&b, "# HELP imdb_http_requests_aborted_total Requests that got no answer "
+                  "(client closed the connection or timed out).\n"
+                  "# TYPE imdb_http_requests_aborted_total counter\n"
+                  "imdb_http_requests_aborted_total %lu\n", atomic_load(&st->aborted));
+    sb_printf(&b, "# HELP imdb_http_requests_in_flight Requests being received, computed or sent.\n"
+                  "# TYPE imdb_http_requests_in_flight gauge\n"
+                  "imdb_http_requests_in_flight %ld\n", atomic_load(&st->in_flight));
+    sb_printf(&b, "# HELP imdb_http_request_duration_seconds Time from the request headers to "
+                  "the last byte of the answer.\n"
+                  "# TYPE imdb_http_request_duration_seconds histogram\n");
+    unsigned long cum = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        cum += atomic_load(&st->bucket[i]);
+        sb_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", bucket_le[i], cum);
+    }
+    cum += atomic_load(&st->bucket[NBUCKETS]);
+    sb_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+                  "imdb_http_request_duration_seconds_sum %.6f\n"
+                  "imdb_http_request_duration_seconds_count %lu\n",
+              cum, (double)atomic_load(&st->sum_ns) * 1e-9, cum);
+    sb_printf(&b, "# HELP imdb_predictions_total Reviews classified, by predicted label.\n"
+                  "# TYPE imdb_predictions_total counter\n"
+                  "imdb_predictions_total{label=\"neg\"} %lu\n"
+                  "imdb_predictions_total{label=\"pos\"} %lu\n",
+              atomic_load(&st->pred_neg), atomic_load(&st->pred_pos));
+    model_ref *m = model_acquire(s);
+    sb_printf(&b, "# HELP imdb_model_info The model being served (value 1).\n"
+                  "# TYPE imdb_model_info gauge\n"
+                  "imdb_model_info{kind=\"");
+    sb_label(&b, clf_kind(m->c));
+    sb_printf(&b, "\",path=\"");
+    sb_label(&b, clf_path(m->c));
+    sb_printf(&b, "\",generation=\"%lu\",version=\"%s\"} 1\n", m->gen, PACKAGE_VERSION);
+    sb_printf(&b, "# HELP imdb_model_load_seconds Time the model being served took to load.\n"
+                  "# TYPE imdb_model_load_seconds gauge\n"
+                  "imdb_model_load_seconds %.6f\n"
+                  "# HELP imdb_model_loaded_timestamp_seconds When the model being served was loaded.\n"
+                  "# TYPE imdb_model_loaded_timestamp_seconds gauge\n"
+                  "imdb_model_loaded_timestamp_seconds %.3f\n",
+              clf_load_seconds(m->c), m->loaded_at);
+    model_release(m);
+    sb_printf(&b, "# HELP imdb_model_reloads_total Model reloads (SIGHUP), by result.\n"
+                  "# TYPE imdb_model_reloads_total counter\n"
+                  "imdb_model_reloads_total{result=\"failed\"} %lu\n"
+                  "imdb_model_reloads_total{result=\"ok\"} %lu\n",
+              atomic_load(&st->reload_failed), atomic_load(&st->reload_ok));
+    sb_printf(&b, "# HELP process_start_time_seconds Start time of the process since the epoch.\n"
+                  "# TYPE process_start_time_seconds gauge\n"
+                  "process_start_time_seconds %.3f\n", s->started_wall);
+    return respond(s, conn, r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len,
+                   MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+/* ---- dispatch ---- */
+
+static enum route find_route(const char *url)
+{
+    if (strcmp(url, "/") == 0) return R_PAGE;
+    if (strcmp(url, "/v1/predict") == 0) return R_PREDICT;
+    if (strcmp(url, "/health") == 0) return R_HEALTH;
+    if (strcmp(url, "/metrics") == 0) return R_METRICS;
+    return R_NONE;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *data, size_t *data_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    req *r = *con_cls;
+    if (!r) {
+        /* The headers are in: decide everything that does not need the body. */
+        r = xcalloc(1, sizeof *r);
+        r->t0 = imdb_now();
+        *con_cls = r;
+        atomic_fetch_add(&s->st.in_flight, 1);
+        log_escape(r->method, sizeof r->method, method);
+        log_escape(r->path, sizeof r->path, url);
+        r->route = find_route(url);
+        int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+        r->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        switch (r->route) {
+        case R_NONE:
+            return respond_error(s, conn, r, 404, NULL,
+                                 "not found: the paths are / (GET), /v1/predict (POST), /health and /metrics (GET)");
+        case R_PREDICT:
+            if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+                return respond_error(s, conn, r, 405, "POST", "method not allowed: use POST on /v1/predict");
+            break;
+        default:
+            if (!get && !r->head)
+                return respond_error(s, conn, r, 405, "GET, HEAD", "method not allowed: use GET");
+            if (r->route == R_PAGE)
+                return respond(s, conn, r, 200, "text/html; charset=utf-8", (void *)http_page_html,
+                               http_page_html_len, MHD_RESPMEM_PERSISTENT, NULL);
+            if (r->route == R_HEALTH) return handle_health(s, conn, r);
+            return handle_metrics(s, conn, r);
+        }
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            errno = 0;
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || end == cl || n > s->cfg.max_body)
+                return respond_error(s, conn, r, 413, NULL,
+                                     "request body larger than %zu bytes (imdb-serve --max-body)",
+                                     s->cfg.max_body);
+        }
+        return MHD_YES;
+    }
+    if (r->status) {
+        /* Answered already (413 mid-upload): the rest of the body is dropped. */
+        *data_size = 0;
+        return MHD_YES;
+    }
+    if (*data_size) {
+        /* A piece of the body (chunked uploads have no Content-Length to check first). */
+        size_t n = *data_size;
+        *data_size = 0;
+        if (r->too_big || r->len + n > s->cfg.max_body) {
+            r->too_big = 1;
+            free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
+            return MHD_YES;
+        }
+        if (r->len + n > r->cap) {
+            size_t cap = r->cap ? r->cap : 4096;
+            while (cap < r->len + n) cap *= 2;
+            if (cap > s->cfg.max_body) cap = s->cfg.max_body;
+            r->body = xrealloc(r->body, cap);
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, data, n);
+        r->len += n;
+        return MHD_YES;
+    }
+    if (r->too_big)
+        return respond_error(s, conn, r, 413, NULL,
+                             "request body larger than %zu bytes (imdb-serve --max-body)", s->cfg.max_body);
+    return handle_predict(s, conn, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)toe;
+    http_server *s = cls;
+    req *r = *con_cls;
+    if (!r) return;
+    double dt = imdb_now() - r->t0;
+    stats *st = &s->st;
+    if (r->status > 0 && r->status < MAX_STATUS) {
+        atomic_fetch_add(&st->by_status[r->status], 1);
+        size_t i = 0;
+        while (i < NBUCKETS && dt > bucket_le[i]) i++;
+        atomic_fetch_add(&st->bucket[i], 1);
+        atomic_fetch_add(&st->count, 1);
+        atomic_fetch_add(&st->sum_ns, (unsigned long long)(dt * 1e9));
+    } else {
+        atomic_fetch_add(&st->aborted, 1);
+    }
+    if (s->cfg.access_log && s->cfg.log) {
+        char when[40], client[INET6_ADDRSTRLEN + 1], status[16];
+        format_iso_time(when, sizeof when, wall_now(), 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        format_sockaddr(client, sizeof client, ci ? ci->client_addr : NULL);
+        if (r->status) snprintf(status, sizeof status, "%u", r->status);
+        else snprintf(status, sizeof status, "-");
+        logf_(s, "%s %s %s %s %s %zu %.3fms", when, client, r->method, r->path, status,
+              r->bytes, dt * 1e3);
+    }
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&st->in_flight, 1);
+}
+
+/* ---- addresses and the listening socket ---- */
+
+int http_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len, imdb_err *e)
+{
+    char host[256];
+    const char *port;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return imdb_fail(e, IMDB_EXIT_USAGE, "bad listen address '%s' (expected [IPV6]:PORT)", s);
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon) {
+            snprintf(host, sizeof host, "127.0.0.1");
+            port = s;
+        } else {
+            if (strchr(s, ':') != colon || (size_t)(colon - s) >= sizeof host)
+                return imdb_fail(e, IMDB_EXIT_USAGE,
+                                 "bad listen address '%s' (write IPv6 addresses as [ADDR]:PORT)", s);
+            memcpy(host, s, (size_t)(colon - s));
+            host[colon - s] = '\0';
+            port = colon + 1;
+        }
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || errno || p < 0 || p > 65535)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "bad port in listen address '%s' (0 to 65535)", s);
+    if (!*host)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "bad listen address '%s': missing host (e.g. 127.0.0.1:%ld)", s, p);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (strcmp(host, "localhost") ? AI_NUMERICHOST : 0);
+    char pbuf[8];
+    snprintf(pbuf, sizeof pbuf, "%ld", p);
+    int rc = getaddrinfo(host, pbuf, &hints, &res);
+    if (rc != 0 || !res)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "bad listen address '%s': %s", s,
+                         rc ? gai_strerror(rc) : "no address");
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int open_listener(http_server *s, imdb_err *e)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (http_parse_listen(s->cfg.listen, &ss, &sl, e) < 0) return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return imdb_fail(e, IMDB_EXIT_IO, "cannot listen on %s: %s", s->cfg.listen, strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int err = errno;
+        close(fd);
+        return imdb_fail(e, IMDB_EXIT_IO, "cannot listen on %s: %s", s->cfg.listen, strerror(err));
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) < 0) {
+        int err = errno;
+        close(fd);
+        return imdb_fail(e, IMDB_EXIT_IO, "cannot listen on %s: %s", s->cfg.listen, strerror(err));
+    }
+    char host[INET6_ADDRSTRLEN];
+    format_sockaddr(host, sizeof host, (struct sockaddr *)&got);
+    if (got.ss_family == AF_INET6) {
+        s->port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
+        snprintf(s->addr_text, sizeof s->addr_text, "[%s]:%d", host, s->port);
+    } else {
+        s->port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+        snprintf(s->addr_text, sizeof s->addr_text, "%s:%d", host, s->port);
+    }
+    snprintf(s->url, sizeof s->url, "http://%s/", s->addr_text);
+    s->listen_fd = fd;
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+http_server *http_start(const http_config *cfg, imdb_err *e)
+{
+    http_server *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    if (s->cfg.threads < 1) s->cfg.threads = 1;
+    if (s->cfg.max_connections < (unsigned)s->cfg.threads) s->cfg.max_connections = (unsigned)s->cfg.threads;
+    s->listen_fd = -1;
+    s->started_wall = wall_now();
+    s->started_mono = imdb_now();
+    pthread_mutex_init(&s->model_lock, NULL);
+    int have_key = 0;
+    if (!(s->model = model_load(cfg->model_path, e))) goto fail;
+    s->model->gen = s->generation = 1;
+    if (open_listener(s, e) < 0) goto fail;
+    if (pthread_key_create(&s->worker_key, worker_free) != 0) {
+        imdb_fail(e, IMDB_EXIT_INTERNAL, "cannot create thread-specific data");
+        goto fail;
+    }
+    have_key = 1;
+    /* epoll in each worker thread of a pool; the ITC (an eventfd) lets
+     * MHD_quiesce_daemon and MHD_stop_daemon wake the threads. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                              MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+                              MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+                              MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        imdb_fail(e, IMDB_EXIT_IO, "cannot start the HTTP server on %s (libmicrohttpd refused; "
+                  "see the message above)", s->addr_text);
+        goto fail;
+    }
+    return s;
+
+fail:
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    if (have_key) pthread_key_delete(s->worker_key);
+    model_release(s->model);
+    pthread_mutex_destroy(&s->model_lock);
+    free(s);
+    return NULL;
+}
+
+const char *http_url(const http_server *s) { return s->url; }
+int http_port(const http_server *s) { return s->port; }
+const char *http_model_kind(const http_server *s) { return clf_kind(s->model->c); }
+double http_model_load_seconds(const http_server *s) { return clf_load_seconds(s->model->c); }
+
+int http_reload(http_server *s, imdb_err *e)
+{
+    model_ref *m = model_load(s->cfg.model_path, e);
+    if (!m) {
+        atomic_fetch_add(&s->st.reload_failed, 1);
+        return -1;
+    }
+    m->gen = ++s->generation;
+    pthread_mutex_lock(&s->model_lock);
+    model_ref *old = s->model;
+    s->model = m;
+    pthread_mutex_unlock(&s->model_lock);
+    model_release(old);    /* freed here, or by the last request still using it */
+    atomic_fetch_add(&s->st.reload_ok, 1);
+    return 0;
+}
+
+unsigned long http_stop(http_server *s, double grace)
+{
+    atomic_store(&s->draining, 1);
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    double end = imdb_now() + grace;
+    while (atomic_load(&s->st.in_flight) > 0 && imdb_now() < end) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    long left = atomic_load(&s->st.in_flight);
+    MHD_stop_daemon(s->mhd);   /* joins the threads, which free their workers */
+    pthread_key_delete(s->worker_key);
+    model_release(s->model);
+    pthread_mutex_destroy(&s->model_lock);
+    free(s);
+    return left > 0 ? (unsigned long)left : 0;
+}

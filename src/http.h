@@ -1,0 +1,72 @@
+/* http.h — the imdb-serve HTTP server: a sentiment model behind a JSON API and a page.
+ *
+ * Routes (imdb-serve(1) documents the wire format):
+ *   GET  /             the single-page UI (page.html, embedded at build time)
+ *   POST /v1/predict   {"text": ...} or {"texts": [...]} -> labels and P(pos)
+ *   GET  /health       model kind, path, load time; 503 while draining
+ *   GET  /metrics      Prometheus text format 0.0.4
+ * HTTP itself is libmicrohttpd's (epoll, a pool of worker threads), JSON is jansson's.
+ *
+ * Each worker thread owns a text_cleaner (built from the model's cleaning settings, so
+ * predictions are imdb-predict's numbers); the clf is shared. The model sits behind a
+ * reference count: http_reload swaps in a new one while requests in flight finish on the
+ * one they started with, which is freed by whoever drops the last reference.
+ *
+ * The module never prints: every line it has to say (access log, libmicrohttpd's errors)
+ * goes through cfg->log, which the caller points at stderr. */
+#ifndef IMDB_HTTP_H
+#define IMDB_HTTP_H
+#include <stddef.h>
+#include <sys/socket.h>
+#include "util.h"
+
+#define HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
+#define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define HTTP_DEFAULT_TIMEOUT 10
+#define HTTP_DEFAULT_MAX_CONNECTIONS 1024
+#define HTTP_EXPLAIN_DEFAULT 5     /* n-grams for "explain": true */
+#define HTTP_EXPLAIN_MAX 100
+
+typedef struct http_config {
+    const char *model_path;
+    const char *listen;          /* see http_parse_listen */
+    int threads;                 /* worker threads, >= 1 */
+    size_t max_body;             /* larger request bodies get 413 */
+    unsigned timeout;            /* seconds a connection may stay idle; 0 = forever */
+    unsigned max_connections;    /* further connections are closed at once */
+    int access_log;              /* 1: one cfg->log line per request */
+    /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+} http_config;
+
+/* Parse "HOST:PORT", "[IPV6]:PORT" or "PORT" (meaning 127.0.0.1:PORT) into *addr. HOST is
+ * a numeric address or "localhost"; PORT 0 asks the kernel for a free port. Errors are
+ * IMDB_EXIT_USAGE. */
+int http_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len, imdb_err *e);
+
+typedef struct http_server http_server;
+
+/* Load cfg->model_path, bind cfg->listen and start the worker threads. cfg is copied.
+ * Errors: those of clf_load (IMDB_EXIT_DATA bad model, IMDB_EXIT_IO cannot read),
+ * IMDB_EXIT_USAGE bad address, IMDB_EXIT_IO cannot bind or start threads.
+ * Block the signals the caller wants to handle before calling: the threads inherit
+ * the signal mask. */
+http_server *http_start(const http_config *cfg, imdb_err *e);
+
+/* "http://127.0.0.1:8080/" or "http://[::1]:8080/" with the bound port; owned by s. */
+const char *http_url(const http_server *s);
+int http_port(const http_server *s);
+
+/* Load cfg->model_path again and serve it from now on. On error (IMDB_EXIT_DATA/IO) the
+ * previous model keeps serving and -1 is returned. Call from one thread at a time. */
+int http_reload(http_server *s, imdb_err *e);
+/* The model being served (for messages): its kind and load time in seconds. */
+const char *http_model_kind(const http_server *s);
+double http_model_load_seconds(const http_server *s);
+
+/* Drain and free: stop accepting connections, answer with "Connection: close", wait up
+ * to grace seconds for requests in flight, then stop the threads (closing any connection
+ * left) and free everything. Returns the number of requests cut off (0 for a clean drain). */
+unsigned long http_stop(http_server *s, double grace);
+#endif

@@ -1,0 +1,218 @@
+/* imdb-serve — serve a model over HTTP: a JSON API, a web page, health and metrics.
+ * See imdb-serve(1); the server itself is the http module (http.h).
+ *
+ * Signals are never handled asynchronously: they are blocked in every thread (the
+ * server's threads inherit the mask) and the main thread takes them one at a time with
+ * sigwait, so a reload or a shutdown runs as ordinary code. */
+#include "cli.h"
+#include "http.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+    printf(
+"Usage: %s -m MODEL [OPTION]...\n"
+"Serve MODEL (from imdb-train) over HTTP: POST /v1/predict classifies JSON\n"
+"{\"text\": ...} or {\"texts\": [...]}, GET / is a web page to try it,\n"
+"GET /health and GET /metrics (Prometheus) are for monitoring.\n"
+"SIGHUP reloads MODEL; SIGTERM or SIGINT finish the requests in flight and exit.\n"
+"\n"
+"  -m, --model=FILE          the model file (required)\n"
+"  -l, --listen=ADDR         HOST:PORT, [IPV6]:PORT or PORT to listen on\n"
+"                            (default: %s; port 0 picks a free port)\n"
+"  -j, --threads=N           worker threads (default: number of cores, %ld here)\n"
+"      --max-body=BYTES      largest request body, suffix K or M for KiB, MiB\n"
+"                            (default: %zu); larger ones get 413\n"
+"  -t, --timeout=SECONDS     close connections idle that long, and wait that\n"
+"                            long for requests in flight at shutdown (default: %d)\n"
+"      --max-connections=N   connections open at once (default: %d)\n"
+"      --port-file=FILE      write the port listened on to FILE once ready\n"
+"  -q, --quiet               no access log\n"
+"      --help                display this help and exit\n"
+"      --version             output version information and exit\n"
+"\n"
+"Once ready it prints \"listening on URL\" on standard error, then one access log\n"
+"line per request: TIME CLIENT METHOD PATH STATUS BYTES LATENCY.\n"
+"\n"
+"Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
+"4 cannot read the model, bind the address or write the port file.\n",
+        cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
+        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS);
+    exit(IMDB_EXIT_OK);
+}
+
+static void bad_option(char **argv, int c) __attribute__((noreturn));
+static void bad_option(char **argv, int c)
+{
+    if (c == ':') cli_usage_error("option '%s' requires an argument", argv[optind - 1]);
+    if (optopt > 0 && optopt < 128) cli_usage_error("invalid option -- '%c'", optopt);
+    cli_usage_error("unrecognized or ambiguous option '%s'", argv[optind - 1]);
+}
+
+/* "1048576", "512K", "4M" -> bytes. */
+static size_t parse_size(const char *opt, const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    unsigned long long mult = 1;
+    if (end != arg && (*end == 'K' || *end == 'k')) { mult = 1024; end++; }
+    else if (end != arg && (*end == 'M' || *end == 'm')) { mult = 1024 * 1024; end++; }
+    if (errno || end == arg || *end || arg[0] == '-' || v == 0 || v > (1ULL << 30) / mult)
+        cli_usage_error("invalid value '%s' for %s (expected 1 to 1024M bytes)", arg, opt);
+    return (size_t)(v * mult);
+}
+
+/* Log lines from any server thread: one write(2) each, so lines never interleave. */
+static void log_line(void *arg, const char *line)
+{
+    (void)arg;
+    char buf[1200];
+    int n = snprintf(buf, sizeof buf, "%s\n", line);
+    if (n < 0) return;
+    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    if (len == sizeof buf - 1) buf[len - 1] = '\n';
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(STDERR_FILENO, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Written to a temporary name and renamed, so a reader never sees half of it. */
+static int write_port_file(const char *path, int port, imdb_err *e)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: name too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", tmp, strerror(errno));
+    fprintf(f, "%d\n", port);
+    if (ferror(f) | fclose(f)) {
+        unlink(tmp);
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: write error", tmp);
+    }
+    if (rename(tmp, path) < 0) {
+        int err = errno;
+        unlink(tmp);
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+/* Each connection is a file descriptor: allow as many as the hard limit permits. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("imdb-serve");
+    enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 'j'},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"timeout", required_argument, NULL, 't'},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    http_config cfg = {
+        .listen = HTTP_DEFAULT_LISTEN,
+        .threads = (int)sysconf(_SC_NPROCESSORS_ONLN),
+        .max_body = HTTP_DEFAULT_MAX_BODY,
+        .timeout = HTTP_DEFAULT_TIMEOUT,
+        .max_connections = HTTP_DEFAULT_MAX_CONNECTIONS,
+        .access_log = 1,
+        .log = log_line,
+    };
+    const char *port_file = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:l:j:t:q", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': cfg.model_path = optarg; break;
+        case 'l': cfg.listen = optarg; break;
+        case 'j': cfg.threads = (int)cli_long("--threads", optarg, 1, 256); break;
+        case OPT_MAX_BODY: cfg.max_body = parse_size("--max-body", optarg); break;
+        case 't': cfg.timeout = (unsigned)cli_long("--timeout", optarg, 0, 86400); break;
+        case OPT_MAX_CONN: cfg.max_connections = (unsigned)cli_long("--max-connections", optarg, 1, 1000000); break;
+        case OPT_PORT_FILE: port_file = optarg; break;
+        case 'q': cfg.access_log = 0; break;
+        case OPT_HELP: usage();
+        case OPT_VERSION: cli_version();
+        default: bad_option(argv, c);
+        }
+    }
+    if (optind < argc) cli_usage_error("unexpected operand '%s' (give the model with -m)", argv[optind]);
+    if (!cfg.model_path) cli_usage_error("missing model: use -m MODEL");
+    if (cfg.threads < 1) cfg.threads = 1;
+    if (cfg.max_connections < (unsigned)cfg.threads)
+        cli_usage_error("--max-connections (%u) must be at least --threads (%d)",
+                        cfg.max_connections, cfg.threads);
+    imdb_err e = {0, ""};
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (http_parse_listen(cfg.listen, &ss, &sl, &e) < 0) cli_usage_error("%s", e.msg);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    http_server *s = http_start(&cfg, &e);
+    if (!s) cli_die(&e);
+    if (port_file && write_port_file(port_file, http_port(s), &e) < 0) {
+        http_stop(s, 0);
+        cli_die(&e);
+    }
+    cli_msg("%s model %s loaded in %.3f s, %d thread%s", http_model_kind(s), cfg.model_path,
+            http_model_load_seconds(s), cfg.threads, cfg.threads == 1 ? "" : "s");
+    cli_msg("listening on %s", http_url(s));
+
+    for (;;) {
+        int sig;
+        if (sigwait(&sigs, &sig) != 0) continue;
+        if (sig != SIGHUP) {
+            cli_msg("%s: finishing the requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (http_reload(s, &e) == 0)
+            cli_msg("reloaded %s model %s in %.3f s", http_model_kind(s), cfg.model_path,
+                    http_model_load_seconds(s));
+        else
+            cli_msg("reload refused, still serving the previous model: %s", e.msg);
+    }
+    unsigned long cut = http_stop(s, cfg.timeout);
+    if (cut) cli_msg("stopped: %lu request%s cut off after %u s", cut, cut == 1 ? "" : "s", cfg.timeout);
+    else cli_msg("stopped");
+    return IMDB_EXIT_OK;
+}

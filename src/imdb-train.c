@@ -1,0 +1,184 @@
+/* imdb-train — labelled token streams (+ vocabulary) to one model file. */
+#include "cli.h"
+#include "config.h"
+#include "modelio.h"
+#include "text.h"
+#include "train.h"
+#include "vocab.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    printf("Usage: %s [OPTION]... -O MODEL [TOKENS]...\n", cli_prog);
+    fputs("Train a sentiment model on labelled token streams (from imdb-clean) and write it,\n"
+          "with its settings, cleaning settings and vocabulary, to one model file.\n"
+          "With no TOKENS, or when TOKENS is -, read standard input.\n\n"
+          "  -m, --model KIND          model kind (default nblr); see the list below\n"
+          "  -V, --vocab FILE          vocabulary from imdb-vocab (required by nblr)\n"
+          "  -O, --output FILE         model file to write (atomically); required\n"
+          "  -c, --config FILE         read settings from FILE (key = value lines)\n"
+          "  -o, --set KEY=VALUE       override one setting; may be repeated\n"
+          "      --valid-fraction F    hold out F of the documents for validation and early\n"
+          "                            stopping (default 0.1; 0 trains on everything)\n"
+          "      --seed N              random seed (default 1)\n"
+          "      --threads N           worker threads (default 1); same seed and same\n"
+          "                            threads give the same model, byte for byte\n"
+          "      --curves FILE         write the learning curve (TSV: epoch, train_loss,\n"
+          "                            valid_loss, valid_acc, seconds)\n"
+          "  -q, --quiet               print only errors\n"
+          "  -v, --verbose             say more\n"
+          "      --help                display this help and exit\n"
+          "      --version             output version information and exit\n\n"
+          "Settings of nblr (KEY = default): ngrams = 3, alpha = 1 (NB smoothing),\n"
+          "c = 0.1 (inverse L2 strength), beta = 1 (NBSVM interpolation; 1 = off),\n"
+          "epochs = 30 (passes), patience = 3, tol = 0.01, min_df = 1.\n"
+          "Command-line options override the config file; -o overrides both.\n\n"
+          "Model kinds:\n", stdout);
+    for (int i = 0; train_kinds[i]; i++) printf("  %-10s %s\n", train_kinds[i]->kind, train_kinds[i]->summary);
+    fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
+          "5 training failed (e.g. the loss became NaN).\n", stdout);
+    exit(IMDB_EXIT_OK);
+}
+
+static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads", NULL };
+
+static int known(const config *cfg, const trainer *t, imdb_err *e)
+{
+    size_t n = 0;
+    const char *all[128];
+    for (int i = 0; generic_keys[i]; i++) all[n++] = generic_keys[i];
+    for (int i = 0; t->keys[i] && n < 127; i++) all[n++] = t->keys[i];
+    all[n] = NULL;
+    return config_check_known(cfg, all, e);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("imdb-train");
+    enum { OPT_VALID = 256, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_HELP, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "model", required_argument, NULL, 'm' },
+        { "vocab", required_argument, NULL, 'V' },
+        { "output", required_argument, NULL, 'O' },
+        { "config", required_argument, NULL, 'c' },
+        { "set", required_argument, NULL, 'o' },
+        { "valid-fraction", required_argument, NULL, OPT_VALID },
+        { "seed", required_argument, NULL, OPT_SEED },
+        { "threads", required_argument, NULL, OPT_THREADS },
+        { "curves", required_argument, NULL, OPT_CURVES },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    imdb_err err = { 0 };
+    config *cfg = config_new(), *cli = config_new();
+    const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
+    const char *config_path = NULL;
+    char **sets = xmalloc((size_t)argc * sizeof *sets);
+    int nsets = 0, c;
+    while ((c = getopt_long(argc, argv, "m:V:O:c:o:qv", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': config_set(cli, "model", optarg); break;
+        case 'V': vocab_path = optarg; break;
+        case 'O': out_path = optarg; break;
+        case 'c': config_path = optarg; break;
+        case 'o': sets[nsets++] = optarg; break;
+        case OPT_VALID: cli_double("--valid-fraction", optarg, 0, 0.9); config_set(cli, "valid_fraction", optarg); break;
+        case OPT_SEED: cli_long("--seed", optarg, 0, 0x7fffffffL); config_set(cli, "seed", optarg); break;
+        case OPT_THREADS: cli_long("--threads", optarg, 1, 256); config_set(cli, "threads", optarg); break;
+        case OPT_CURVES: curves = optarg; break;
+        case 'q': cli_verbose = -1; break;
+        case 'v': cli_verbose++; break;
+        case OPT_HELP: usage(); break;
+        case OPT_VERSION: cli_version(); break;
+        default: cli_usage_error("unknown option");
+        }
+    }
+    if (!out_path) cli_usage_error("no output model file given (-O MODEL)");
+    /* Precedence: config file < command-line options < -o KEY=VALUE. */
+    if (config_path && config_read_file(cfg, config_path, &err) < 0) cli_die(&err);
+    char *cli_text = config_format(cli);
+    for (char *line = strtok(cli_text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *eq = strstr(line, " = ");
+        if (eq) { *eq = '\0'; config_set(cfg, line, eq + 3); }
+    }
+    free(cli_text);
+    config_free(cli);
+    for (int i = 0; i < nsets; i++)
+        if (config_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
+    free(sets);
+
+    const char *kind;
+    config_string(cfg, "model", "nblr", &kind);
+    const trainer *t = train_find(kind);
+    if (!t) cli_usage_error("unknown model kind '%s'", kind);
+    if (known(cfg, t, &err) < 0) cli_usage_error("%s", err.msg);
+    double valid_fraction;
+    long seed, threads;
+    if (config_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, &err) < 0 ||
+        config_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, &err) < 0 ||
+        config_long(cfg, "threads", 1, 1, 256, &threads, &err) < 0)
+        cli_usage_error("%s", err.msg);
+
+    vocab *voc = NULL;
+    if (vocab_path && !(voc = vocab_read(vocab_path, &err))) cli_die(&err);
+    char *clean = voc && vocab_clean(voc) ? xstrdup(vocab_clean(voc)) : NULL;
+
+    train_docs docs = { 0 };
+    int nin = argc - optind;
+    for (int i = 0; i < (nin ? nin : 1); i++) {
+        const char *path = nin ? argv[optind + i] : "-";
+        if (train_docs_read(&docs, path, 1, &clean, &err) < 0) cli_die(&err);
+    }
+    if (docs.n == 0) {
+        imdb_fail(&err, IMDB_EXIT_DATA, "no labelled documents in the input");
+        cli_die(&err);
+    }
+    if (!clean) {
+        text_settings ts;
+        text_settings_default(&ts);
+        clean = text_settings_format(&ts);
+        text_settings_free(&ts);
+        if (cli_verbose >= 0) cli_msg("warning: the input has no #imdb-tokens header; assuming default cleaning");
+    }
+
+    train_docs unlab = { 0 };
+    train_ctx ctx = { .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
+                      .seed = (uint64_t)seed, .threads = (int)threads };
+    train_split(&ctx, valid_fraction);
+    if (cli_verbose >= 0)
+        cli_msg("%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n, ctx.ntr, ctx.nva);
+    modelio_writer *w = modelio_create(out_path, &err);
+    if (!w) cli_die(&err);
+    ctx.log = trainlog_new(curves, &err);
+    if (!ctx.log) { modelio_abort(w); cli_die(&err); }
+    if (t->train(&ctx, w, &err) < 0) {
+        trainlog_abort(ctx.log);
+        modelio_abort(w);
+        cli_die(&err);
+    }
+    char *params = config_format(cfg);
+    if (modelio_add_str(w, "kind", t->kind, &err) < 0 || modelio_add_str(w, "params", params, &err) < 0 ||
+        modelio_add_str(w, "clean", clean, &err) < 0) {
+        trainlog_abort(ctx.log);
+        modelio_abort(w);
+        cli_die(&err);
+    }
+    if (trainlog_finish(ctx.log, &err) < 0) { modelio_abort(w); cli_die(&err); }
+    if (modelio_commit(w, &err) < 0) cli_die(&err);
+    free(params);
+    free(clean);
+    free(ctx.tr);
+    free(ctx.va);
+    train_docs_free(&docs);
+    vocab_free(voc);
+    config_free(cfg);
+    return IMDB_EXIT_OK;
+}

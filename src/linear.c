@@ -1,0 +1,531 @@
+/* linear.c — NB-LR training (dual coordinate descent) and scoring; see linear.h. */
+#include "linear.h"
+#include "cli.h"
+#include "progress.h"
+#include "rng.h"
+#include "tokio.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- features of one document ---------------------------------------------------- */
+
+/* Hash tokens into th (ntok) and look up every n-gram; writes found indices (with
+ * repeats) into idx and their first token position into pos (if not NULL). */
+static size_t lookup_all(const linear_model *m, const char *const *toks, size_t ntok,
+                         uint64_t *th, uint32_t *idx, uint32_t *pos, int *len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ntok; i++) th[i] = feat_hash_token(toks[i], strlen(toks[i]));
+    for (size_t i = 0; i < ntok; i++) {
+        uint64_t h = th[i];
+        for (int n = 1; n <= m->ngrams && i + (size_t)n <= ntok; n++) {
+            if (n > 1) h = feat_chain(h, th[i + (size_t)n - 1]);
+            int32_t f = feat_table_get(&m->table, h);
+            if (f >= 0) {
+                idx[k] = (uint32_t)f;
+                if (pos) { pos[k] = (uint32_t)i; len[k] = n; }
+                k++;
+            }
+        }
+    }
+    return k;
+}
+
+/* Scratch for one call: small documents use the stack. */
+typedef struct scratch {
+    uint64_t th_s[512];
+    uint32_t idx_s[512 * 3], set_s[4096];
+    uint64_t *th;
+    uint32_t *idx, *set;
+    size_t setcap;
+} scratch;
+
+static void scratch_init(scratch *s, size_t ntok, int ngrams)
+{
+    size_t nf = ntok * (size_t)ngrams;
+    s->th = ntok <= 512 ? s->th_s : xmalloc(ntok * sizeof *s->th);
+    s->idx = nf <= 512 * 3 ? s->idx_s : xmalloc((nf ? nf : 1) * sizeof *s->idx);
+    s->setcap = 16;
+    while (s->setcap < 2 * nf) s->setcap *= 2;
+    s->set = s->setcap <= 4096 ? s->set_s : xmalloc(s->setcap * sizeof *s->set);
+    memset(s->set, 0xff, s->setcap * sizeof *s->set);
+}
+
+static void scratch_free(scratch *s)
+{
+    if (s->th != s->th_s) free(s->th);
+    if (s->idx != s->idx_s) free(s->idx);
+    if (s->set != s->set_s) free(s->set);
+}
+
+/* Insert f into the open-addressing set; 1 if it was new. */
+static inline int set_add(uint32_t *set, size_t cap, uint32_t f)
+{
+    size_t j = (f * 2654435761u) & (cap - 1);
+    while (set[j] != UINT32_MAX) {
+        if (set[j] == f) return 0;
+        j = (j + 1) & (cap - 1);
+    }
+    set[j] = f;
+    return 1;
+}
+
+double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
+{
+    scratch s;
+    scratch_init(&s, ntok, m->ngrams);
+    size_t k = lookup_all(m, toks, ntok, s.th, s.idx, NULL, NULL);
+    double z = m->bias;
+    for (size_t i = 0; i < k; i++)
+        if (set_add(s.set, s.setcap, s.idx[i])) z += m->w[s.idx[i]];
+    scratch_free(&s);
+    return z;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique(uint32_t *a, size_t n)
+{
+    if (!n) return 0;
+    qsort(a, n, sizeof *a, cmp_u32);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (a[i] != a[k - 1]) a[k++] = a[i];
+    return k;
+}
+
+double linear_logit_naive(const linear_model *m, const char *const *toks, size_t ntok)
+{
+    uint32_t *idx = xmalloc((ntok * (size_t)m->ngrams + 1) * sizeof *idx);
+    size_t k = 0;
+    for (size_t i = 0; i < ntok; i++) {
+        size_t len = 0;
+        char *text = NULL;
+        for (int n = 1; n <= m->ngrams && i + (size_t)n <= ntok; n++) {
+            const char *t = toks[i + (size_t)n - 1];
+            size_t tl = strlen(t);
+            text = xrealloc(text, len + tl + 2);
+            if (n > 1) text[len++] = ' ';
+            memcpy(text + len, t, tl);
+            len += tl;
+            int32_t f = feat_table_get(&m->table, feat_hash_ngram(text, len));
+            if (f >= 0) idx[k++] = (uint32_t)f;
+        }
+        free(text);
+    }
+    k = sort_unique(idx, k);
+    double z = m->bias;
+    for (size_t i = 0; i < k; i++) z += m->w[idx[i]];
+    free(idx);
+    return z;
+}
+
+size_t linear_features(const linear_model *m, const char *const *toks, size_t ntok, uint32_t *idx)
+{
+    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th);
+    size_t k = lookup_all(m, toks, ntok, th, idx, NULL, NULL);
+    free(th);
+    return sort_unique(idx, k);
+}
+
+static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+/* log(1 + exp(-y z)) for y in {-1, +1}, stable. */
+static double logloss(double z, int y)
+{
+    double t = -y * z;
+    return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t));
+}
+
+/* ---- clf_ops: a model mapped from a file ------------------------------------------- */
+
+typedef struct hdr {
+    uint32_t ngrams, nfeat;
+    float bias;
+    uint64_t cap, nkeys;
+} hdr;
+#define HDR_SIZE 28
+
+static void *lin_load(const modelio *mf, imdb_err *e)
+{
+    size_t hs, ks, vs, ws;
+    const unsigned char *h = modelio_get(mf, "nblr.hdr", &hs);
+    const void *keys = modelio_get(mf, "nblr.keys", &ks);
+    const void *vals = modelio_get(mf, "nblr.vals", &vs);
+    const void *w = modelio_get(mf, "nblr.w", &ws);
+    const char *name = modelio_name(mf);
+    if (!h || !keys || !vals || !w || hs != HDR_SIZE) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model lacks a section or has a bad header", name);
+        return NULL;
+    }
+    hdr H;
+    H.ngrams = get_u32le(h);
+    H.nfeat = get_u32le(h + 4);
+    uint32_t b = get_u32le(h + 8);
+    memcpy(&H.bias, &b, 4);
+    H.cap = get_u64le(h + 12);
+    H.nkeys = get_u64le(h + 20);
+    if (H.ngrams < 1 || H.ngrams > 8 || H.cap == 0 || (H.cap & (H.cap - 1)) || H.nkeys >= H.cap ||
+        ks != H.cap * 8 || vs != H.cap * 4 || ws != (size_t)H.nfeat * 4 || !isfinite(H.bias)) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model sections are inconsistent with its header", name);
+        return NULL;
+    }
+    const int32_t *v = vals;
+    for (uint64_t i = 0; i < H.cap; i++)
+        if (v[i] < -1 || v[i] >= (int32_t)H.nfeat) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr feature table points outside the weights", name);
+            return NULL;
+        }
+    linear_model *m = xcalloc(1, sizeof *m);
+    m->ngrams = (int)H.ngrams;
+    m->nfeat = H.nfeat;
+    m->bias = H.bias;
+    m->w = w;
+    m->table.keys = (uint64_t *)keys;
+    m->table.vals = (int32_t *)vals;
+    m->table.cap = H.cap;
+    m->table.n = H.nkeys;
+    m->table.owned = 0;
+    return m;
+}
+
+static void lin_free(void *state)
+{
+    linear_model *m = state;
+    if (m->table.owned) feat_table_free(&m->table);
+    free(m->w_owned);
+    free(m);
+}
+
+static double lin_prob(const void *state, const char *const *toks, size_t ntok)
+{
+    return sigmoid(linear_logit(state, toks, ntok));
+}
+
+static int cmp_contrib(const void *a, const void *b)
+{
+    const clf_contrib *x = a, *y = b;
+    double ax = fabs(x->weight), ay = fabs(y->weight);
+    if (ax != ay) return ax > ay ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->n - y->n;
+}
+
+static size_t lin_explain(const void *state, const char *const *toks, size_t ntok,
+                          clf_contrib *out, size_t k)
+{
+    const linear_model *m = state;
+    size_t nf = ntok * (size_t)m->ngrams;
+    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th);
+    uint32_t *idx = xmalloc((nf ? nf : 1) * sizeof *idx), *pos = xmalloc((nf ? nf : 1) * sizeof *pos);
+    int *len = xmalloc((nf ? nf : 1) * sizeof *len);
+    size_t setcap = 16;
+    while (setcap < 2 * nf) setcap *= 2;
+    uint32_t *set = xmalloc(setcap * sizeof *set);
+    memset(set, 0xff, setcap * sizeof *set);
+    size_t n = lookup_all(m, toks, ntok, th, idx, pos, len), nc = 0;
+    clf_contrib *all = xmalloc((n ? n : 1) * sizeof *all);
+    for (size_t i = 0; i < n; i++)
+        if (set_add(set, setcap, idx[i]))   /* first occurrence of each distinct feature */
+            all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = m->w[idx[i]] };
+    qsort(all, nc, sizeof *all, cmp_contrib);
+    if (k > nc) k = nc;
+    memcpy(out, all, k * sizeof *all);
+    free(all); free(set); free(len); free(pos); free(idx); free(th);
+    return k;
+}
+
+const clf_ops linear_clf_ops = {
+    .kind = "nblr",
+    .load = lin_load,
+    .free = lin_free,
+    .prob = lin_prob,
+    .explain = lin_explain,
+};
+
+/* ---- training ------------------------------------------------------------------------ */
+
+typedef struct csr {
+    size_t *off;      /* (n+1) */
+    uint32_t *idx;    /* (off[n]) sorted distinct features of each document */
+} csr;
+
+typedef struct feat_job {
+    const linear_model *m;
+    const train_docs *d;
+    size_t from, to;
+    uint32_t **rows;
+    size_t *len;
+} feat_job;
+
+static void *feat_worker(void *arg)
+{
+    feat_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        size_t nt = j->d->off[i + 1] - j->d->off[i];
+        uint32_t *buf = xmalloc((nt * (size_t)j->m->ngrams + 1) * sizeof *buf);
+        j->len[i] = linear_features(j->m, j->d->tok + j->d->off[i], nt, buf);
+        j->rows[i] = xrealloc(buf, (j->len[i] + 1) * sizeof *buf);
+    }
+    return NULL;
+}
+
+/* Features of every document, in parallel; the result does not depend on threads. */
+static void extract(const linear_model *m, const train_docs *d, int threads, csr *out)
+{
+    uint32_t **rows = xmalloc((d->n + 1) * sizeof *rows);
+    size_t *len = xmalloc((d->n + 1) * sizeof *len);
+    if (threads < 1) threads = 1;
+    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
+    feat_job *jobs = xmalloc((size_t)threads * sizeof *jobs);
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (feat_job){ m, d, d->n * (size_t)t / (size_t)threads,
+                              d->n * (size_t)(t + 1) / (size_t)threads, rows, len };
+        if (t > 0) pthread_create(&tid[t], NULL, feat_worker, &jobs[t]);
+    }
+    feat_worker(&jobs[0]);
+    for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
+    out->off = xmalloc((d->n + 1) * sizeof *out->off);
+    out->off[0] = 0;
+    for (size_t i = 0; i < d->n; i++) out->off[i + 1] = out->off[i] + len[i];
+    out->idx = xmalloc((out->off[d->n] + 1) * sizeof *out->idx);
+    for (size_t i = 0; i < d->n; i++) {
+        memcpy(out->idx + out->off[i], rows[i], len[i] * sizeof *rows[i]);
+        free(rows[i]);
+    }
+    free(rows); free(len); free(tid); free(jobs);
+}
+
+static const char *const lin_keys[] = {
+    "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df", NULL
+};
+
+/* Mean log loss and accuracy of weights (v, bias) over docs idx[0..n). */
+static void evaluate(const csr *X, const double *v, double bias, const int *y, const uint32_t *idx,
+                     size_t n, double *loss, double *acc)
+{
+    double L = 0;
+    size_t ok = 0;
+    for (size_t s = 0; s < n; s++) {
+        size_t i = idx[s];
+        double z = bias;
+        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) z += v[X->idx[p]];
+        L += logloss(z, y[i]);
+        ok += (z >= 0) == (y[i] > 0);
+    }
+    *loss = n ? L / (double)n : NAN;
+    *acc = n ? (double)ok / (double)n : NAN;
+}
+
+static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
+{
+    config *cfg = ctx->cfg;
+    long ngrams, epochs, patience, min_df;
+    double alpha, C, prior, beta, tol;
+    if (config_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
+        config_double(cfg, "alpha", 1.0, 1e-6, 1e6, &alpha, e) < 0 ||
+        config_double(cfg, "c", 0.1, 1e-9, 1e9, &C, e) < 0 ||
+        config_double(cfg, "prior", 0.0, -100, 100, &prior, e) < 0 ||
+        config_double(cfg, "beta", 1.0, 0, 1, &beta, e) < 0 ||
+        config_long(cfg, "epochs", 30, 1, 100000, &epochs, e) < 0 ||
+        config_long(cfg, "patience", 3, 1, 100000, &patience, e) < 0 ||
+        config_double(cfg, "tol", 0.01, 0, 1e9, &tol, e) < 0 ||
+        config_long(cfg, "min_df", 1, 1, 1L << 40, &min_df, e) < 0)
+        return -1;
+    if (!ctx->voc)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");
+    if (vocab_maxn(ctx->voc) < ngrams)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "the vocabulary counts n-grams up to %d but ngrams = %ld",
+                         vocab_maxn(ctx->voc), ngrams);
+    if (ctx->ntr == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
+
+    /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
+    linear_model m = { .ngrams = (int)ngrams };
+    size_t vn = vocab_size(ctx->voc);
+    feat_table_init(&m.table, vn);
+    uint32_t *vocab_of = xmalloc((vn + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
+    for (size_t i = 0; i < vn; i++) {
+        if (vocab_order(ctx->voc, i) > ngrams || vocab_df(ctx->voc, i) < (uint64_t)min_df) continue;
+        if (feat_table_put(&m.table, vocab_hash(ctx->voc, i), (int32_t)m.nfeat) < 0)
+            vocab_of[m.nfeat++] = (uint32_t)i;
+    }
+    if (m.nfeat == 0) {
+        feat_table_free(&m.table);
+        free(vocab_of);
+        return imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld",
+                         ngrams, min_df);
+    }
+    const train_docs *d = ctx->docs;
+    csr X;
+    extract(&m, d, ctx->threads, &X);
+    int *y = xmalloc((d->n + 1) * sizeof *y);
+    for (size_t i = 0; i < d->n; i++) y[i] = d->label[i] == TOKIO_POS ? 1 : -1;
+
+    /* NB log-count ratios from the training part only. */
+    double *P = xcalloc(m.nfeat, sizeof *P), *N = xcalloc(m.nfeat, sizeof *N);
+    for (size_t s = 0; s < ctx->ntr; s++) {
+        size_t i = ctx->tr[s];
+        double *cnt = y[i] > 0 ? P : N;
+        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) cnt[X.idx[p]] += 1;
+    }
+    double sp = 0, sn = 0;
+    for (uint32_t f = 0; f < m.nfeat; f++) { sp += alpha + P[f]; sn += alpha + N[f]; }
+    double *r = xmalloc(m.nfeat * sizeof *r);
+    for (uint32_t f = 0; f < m.nfeat; f++)
+        r[f] = log((alpha + P[f]) / sp) - log((alpha + N[f]) / sn);
+    free(P);
+    free(N);
+
+    /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
+     * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
+     * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
+    size_t l = ctx->ntr;
+    double *u = xcalloc(m.nfeat, sizeof *u), ub = 0;
+    double *alph = xmalloc(2 * l * sizeof *alph), *xx = xmalloc(l * sizeof *xx);
+    double *off = xcalloc(d->n + 1, sizeof *off);   /* prior * sum of r over the document */
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) off[i] += prior * r[X.idx[p]];
+    for (size_t s = 0; s < l; s++) {
+        size_t i = ctx->tr[s];
+        alph[2 * s] = fmin(0.001 * C, 1e-8);
+        alph[2 * s + 1] = C - alph[2 * s];
+        double q = 1;
+        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) {
+            uint32_t f = X.idx[p];
+            q += r[f] * r[f];
+            u[f] += y[i] * alph[2 * s] * r[f];
+        }
+        ub += y[i] * alph[2 * s];
+        xx[s] = q;
+    }
+    uint32_t *order = xmalloc(l * sizeof *order);
+    for (size_t s = 0; s < l; s++) order[s] = (uint32_t)s;
+    rng g;
+    rng_split(&g, ctx->seed, 0x11);
+    /* v = u * r is what scoring uses; keep the best by validation loss. */
+    double *v = xmalloc(m.nfeat * sizeof *v), *best = xmalloc(m.nfeat * sizeof *best);
+    double best_b = 0, best_loss = INFINITY, innereps = 1e-2, innereps_min = fmin(1e-8, tol);
+    int best_epoch = 0, since = 0;
+    progress *pb = progress_new("nblr", (uint64_t)epochs, "epochs");
+    for (long ep = 1; ep <= epochs; ep++) {
+        rng_shuffle_u32(&g, order, l);
+        double Gmax = 0;
+        size_t newton_iter = 0;
+        for (size_t t = 0; t < l; t++) {
+            size_t s = order[t], i = ctx->tr[s];
+            double yi = y[i], wx = ub + off[i];
+            for (size_t p = X.off[i]; p < X.off[i + 1]; p++) wx += u[X.idx[p]] * r[X.idx[p]];
+            double a = xx[s], b = yi * wx;
+            size_t i1 = 2 * s, i2 = 2 * s + 1;
+            double sign = 1;
+            if (0.5 * a * (alph[i2] - alph[i1]) + b < 0) { i1 = 2 * s + 1; i2 = 2 * s; sign = -1; }
+            double a_old = alph[i1], z = a_old;
+            if (C - z < 0.5 * C) z = 0.1 * z;
+            double gp = a * (z - a_old) + sign * b + log(z / (C - z));
+            Gmax = fmax(Gmax, fabs(gp));
+            int inner = 0;
+            while (inner <= 100 && fabs(gp) >= innereps) {
+                double gpp = a + C / (C - z) / z, tz = z - gp / gpp;
+                z = tz <= 0 ? z * 0.1 : tz;
+                gp = a * (z - a_old) + sign * b + log(z / (C - z));
+                newton_iter++;
+                inner++;
+            }
+            if (inner > 0) {
+                alph[i1] = z;
+                alph[i2] = C - z;
+                double step = sign * (z - a_old) * yi;
+                for (size_t p = X.off[i]; p < X.off[i + 1]; p++) u[X.idx[p]] += step * r[X.idx[p]];
+                ub += step;
+            }
+        }
+        if (newton_iter <= l / 10) innereps = fmax(innereps_min, 0.1 * innereps);
+        for (uint32_t f = 0; f < m.nfeat; f++) v[f] = (u[f] + prior) * r[f];
+        double tl, ta, vl, va;
+        evaluate(&X, v, ub, y, ctx->tr, ctx->ntr, &tl, &ta);
+        evaluate(&X, v, ub, y, ctx->va, ctx->nva, &vl, &va);
+        progress_update(pb, (uint64_t)ep);
+        if (trainlog_epoch(ctx->log, (int)ep, (int)epochs, tl, vl, va, e) < 0) goto fail;
+        double crit = ctx->nva ? vl : -(double)ep;   /* without validation: keep the last */
+        if (crit < best_loss) {
+            best_loss = crit;
+            best_epoch = (int)ep;
+            memcpy(best, v, m.nfeat * sizeof *v);
+            best_b = ub;
+            since = 0;
+        } else if (++since >= patience) {
+            if (cli_verbose > 0) cli_msg("early stop: validation loss has not improved since epoch %d", best_epoch);
+            break;
+        }
+        if (Gmax < tol) {
+            if (cli_verbose > 0) cli_msg("converged at epoch %ld (max gradient %.3g < tol %g)", ep, Gmax, tol);
+            break;
+        }
+    }
+    progress_end(pb);
+    pb = NULL;
+    if (cli_verbose >= 0) cli_msg("nblr: %u features, best epoch %d", m.nfeat, best_epoch);
+
+    /* NBSVM interpolation (Wang & Manning): w' = (1 - beta) mean|u| + beta u, in u space. */
+    if (beta < 1) {
+        double mean = 0;
+        for (uint32_t f = 0; f < m.nfeat; f++) mean += fabs(best[f] / (r[f] != 0 ? r[f] : 1));
+        mean /= m.nfeat;
+        for (uint32_t f = 0; f < m.nfeat; f++) best[f] = ((1 - beta) * mean + beta * best[f] / (r[f] != 0 ? r[f] : 1)) * r[f];
+    }
+
+    /* Sections: header, table, weights, vocabulary text. */
+    float *wf = xmalloc(m.nfeat * sizeof *wf);
+    for (uint32_t f = 0; f < m.nfeat; f++) wf[f] = (float)best[f];
+    unsigned char h[HDR_SIZE];
+    float fb = (float)best_b;
+    uint32_t fbits;
+    memcpy(&fbits, &fb, 4);
+    put_u32le(h, (uint32_t)ngrams);
+    put_u32le(h + 4, m.nfeat);
+    put_u32le(h + 8, fbits);
+    put_u64le(h + 12, m.table.cap);
+    put_u64le(h + 20, m.table.n);
+    size_t vlen = 0;
+    for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
+    char *vtext = xmalloc(vlen + 1), *vp = vtext;
+    for (uint32_t f = 0; f < m.nfeat; f++) {
+        const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
+        size_t sl = strlen(s);
+        memcpy(vp, s, sl);
+        vp[sl] = '\n';
+        vp += sl + 1;
+    }
+    int rc = 0;
+    if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0 ||
+        modelio_add(w, "nblr.keys", m.table.keys, m.table.cap * 8, e) < 0 ||
+        modelio_add(w, "nblr.vals", m.table.vals, m.table.cap * 4, e) < 0 ||
+        modelio_add(w, "nblr.w", wf, m.nfeat * 4, e) < 0 ||
+        modelio_add(w, "nblr.vocab", vtext, vlen, e) < 0)
+        rc = -1;
+    free(wf);
+    free(vtext);
+    goto done;
+fail:
+    rc = -1;
+    progress_end(pb);
+done:
+    free(v); free(best); free(order); free(alph); free(xx); free(off); free(u); free(r); free(y);
+    free(X.off); free(X.idx); free(vocab_of);
+    feat_table_free(&m.table);
+    return rc;
+}
+
+const trainer linear_trainer = {
+    .kind = "nblr",
+    .keys = lin_keys,
+    .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
+    .train = lin_train,
+};

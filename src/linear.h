@@ -1,0 +1,41 @@
+/* linear.h — NB-LR: logistic regression on binarized 1..n-gram features scaled by their
+ * naive Bayes log-count ratios (Wang & Manning 2012, "Baselines and Bigrams"; Mesnil et
+ * al. 2014 for trigrams).
+ *
+ * For a document with distinct known n-grams F:  logit = bias + sum_{f in F} w[f]
+ * where w[f] = v[f] * r[f] folds the trained weight v into the NB ratio
+ *   r[f] = log( (alpha + P[f]) / |alpha + P|_1 ) - log( (alpha + N[f]) / |alpha + N|_1 ),
+ * P[f] / N[f] counting the positive / negative training documents that contain f.
+ * v is the exact optimum of L2-regularized logistic regression (C * sum of losses +
+ * |v|^2 / 2, bias as a feature of value 1) found by dual coordinate descent (Yu, Huang &
+ * Lin 2011, the liblinear solver), one pass over the shuffled documents per epoch. */
+#ifndef IMDB_LINEAR_H
+#define IMDB_LINEAR_H
+#include <stddef.h>
+#include <stdint.h>
+#include "clf.h"
+#include "feat.h"
+#include "train.h"
+
+typedef struct linear_model {
+    int ngrams;
+    uint32_t nfeat;
+    float bias;
+    const float *w;        /* (nfeat) effective weights; may point into a model file */
+    feat_table table;      /* n-gram hash -> index into w */
+    float *w_owned;        /* set when w was allocated here */
+} linear_model;
+
+/* Logit of one document. The fast path hashes each token once and chains n-gram hashes;
+ * distinct features are counted once (binarized). */
+double linear_logit(const linear_model *m, const char *const *toks, size_t ntok);
+/* Naive reference: joins every n-gram into text, hashes it with feat_hash_ngram, and
+ * dedups with a sorted list. The test oracle for linear_logit. */
+double linear_logit_naive(const linear_model *m, const char *const *toks, size_t ntok);
+/* The distinct known features of a document, sorted ascending; returns how many.
+ * idx must hold ntok * m->ngrams entries. */
+size_t linear_features(const linear_model *m, const char *const *toks, size_t ntok, uint32_t *idx);
+
+extern const trainer linear_trainer;   /* imdb-train --model nblr */
+extern const clf_ops linear_clf_ops;   /* kind "nblr" */
+#endif

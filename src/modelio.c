@@ -1,0 +1,278 @@
+/* modelio.c — see modelio.h and imdb-model(5). The whole file is mapped read-only; the
+ * model kinds use the float and integer arrays in place, so loading costs one mmap and
+ * one CRC pass. */
+#include "modelio.h"
+#include "outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "IMDBMODL"
+#define ALIGN 64
+#define NAMELEN 16
+#define DIRENT (NAMELEN + 16)
+#define MAXSEC 256
+
+typedef struct section {
+    char name[NAMELEN];
+    unsigned char *data;
+    size_t size;
+} section;
+
+struct modelio_writer {
+    outfile *out;
+    section sec[MAXSEC];
+    int n;
+};
+
+modelio_writer *modelio_create(const char *path, imdb_err *e)
+{
+    outfile *o = outfile_open(path, 0, e);
+    if (!o) return NULL;
+    if (outfile_refuse_tty(o, e) < 0) { outfile_abort(o); return NULL; }
+    modelio_writer *w = xcalloc(1, sizeof *w);
+    w->out = o;
+    return w;
+}
+
+int modelio_add(modelio_writer *w, const char *name, const void *data, size_t size, imdb_err *e)
+{
+    if (strlen(name) >= NAMELEN)
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "model section name '%s' too long", name);
+    if (w->n == MAXSEC)
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "too many model sections");
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->sec[i].name, name) == 0)
+            return imdb_fail(e, IMDB_EXIT_INTERNAL, "duplicate model section '%s'", name);
+    section *s = &w->sec[w->n++];
+    memset(s->name, 0, NAMELEN);
+    memcpy(s->name, name, strlen(name));
+    s->data = xmalloc(size);
+    if (size) memcpy(s->data, data, size);
+    s->size = size;
+    return 0;
+}
+
+int modelio_add_str(modelio_writer *w, const char *name, const char *s, imdb_err *e)
+{
+    return modelio_add(w, name, s, strlen(s), e);
+}
+
+static void free_sections(modelio_writer *w)
+{
+    for (int i = 0; i < w->n; i++) free(w->sec[i].data);
+}
+
+/* Write n bytes and fold them into the CRC. */
+static int put(modelio_writer *w, uLong *crc, const void *p, size_t n, imdb_err *e)
+{
+    const unsigned char *b = p;
+    size_t off = 0;
+    while (off < n) {   /* crc32 takes a uInt length */
+        size_t k = n - off > (1u << 30) ? (1u << 30) : n - off;
+        *crc = crc32(*crc, b + off, (uInt)k);
+        off += k;
+    }
+    return outfile_write(w->out, p, n, e);
+}
+
+int modelio_commit(modelio_writer *w, imdb_err *e)
+{
+    static const unsigned char zeros[ALIGN];
+    uLong crc = crc32(0L, Z_NULL, 0);
+    unsigned char head[16], ent[DIRENT], tail[4];
+    int rc = -1;
+    memcpy(head, MAGIC, 8);
+    put_u32le(head + 8, MODELIO_VERSION);
+    put_u32le(head + 12, (uint32_t)w->n);
+    if (put(w, &crc, head, 16, e) < 0) goto done;
+    uint64_t off = 16 + (uint64_t)w->n * DIRENT;
+    uint64_t *offs = xmalloc(sizeof *offs * (size_t)(w->n + 1));
+    for (int i = 0; i < w->n; i++) {
+        off = (off + ALIGN - 1) / ALIGN * ALIGN;
+        offs[i] = off;
+        memcpy(ent, w->sec[i].name, NAMELEN);
+        put_u64le(ent + NAMELEN, off);
+        put_u64le(ent + NAMELEN + 8, w->sec[i].size);
+        if (put(w, &crc, ent, DIRENT, e) < 0) { free(offs); goto done; }
+        off += w->sec[i].size;
+    }
+    uint64_t pos = 16 + (uint64_t)w->n * DIRENT;
+    for (int i = 0; i < w->n; i++) {
+        if (put(w, &crc, zeros, (size_t)(offs[i] - pos), e) < 0 ||
+            put(w, &crc, w->sec[i].data, w->sec[i].size, e) < 0) { free(offs); goto done; }
+        pos = offs[i] + w->sec[i].size;
+    }
+    free(offs);
+    put_u32le(tail, (uint32_t)crc);
+    if (outfile_write(w->out, tail, 4, e) < 0) goto done;
+    rc = outfile_commit(w->out, e);
+    w->out = NULL;
+done:
+    if (w->out) outfile_abort(w->out);
+    free_sections(w);
+    free(w);
+    return rc;
+}
+
+void modelio_abort(modelio_writer *w)
+{
+    if (!w) return;
+    outfile_abort(w->out);
+    free_sections(w);
+    free(w);
+}
+
+struct modelio {
+    char *path;
+    unsigned char *base;
+    size_t size;
+    int mapped;
+    int nsec;
+    section sec[MAXSEC];   /* data points into base */
+};
+
+static int load_bytes(modelio *m, imdb_err *e)
+{
+    int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", m->path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int err = errno;
+        close(fd);
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", m->path, strerror(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: is a directory, not a model file", m->path);
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        m->size = (size_t)st.st_size;
+        void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            close(fd);
+            m->base = p;
+            m->mapped = 1;
+            return 0;
+        }
+    }
+    /* A pipe or an unmappable file: read it all into an aligned buffer. */
+    size_t cap = 1 << 20, n = 0;
+    unsigned char *buf = NULL;
+    if (posix_memalign((void **)&buf, ALIGN, cap) != 0) abort();
+    for (;;) {
+        if (n == cap) {
+            unsigned char *nb = NULL;
+            if (posix_memalign((void **)&nb, ALIGN, cap * 2) != 0) abort();
+            memcpy(nb, buf, n);
+            free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            close(fd);
+            free(buf);
+            return imdb_fail(e, IMDB_EXIT_IO, "%s: read error: %s", m->path, strerror(err));
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    m->base = buf;
+    m->size = n;
+    return 0;
+}
+
+modelio *modelio_open(const char *path, imdb_err *e)
+{
+    modelio *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(path);
+    if (load_bytes(m, e) < 0) goto fail;
+    if (m->size < 8 || memcmp(m->base, MAGIC, 8) != 0) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: not an imdb model file (bad magic number)", path);
+        goto fail;
+    }
+    if (m->size < 20) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated model file (%zu bytes)", path, m->size);
+        goto fail;
+    }
+    uint32_t version = get_u32le(m->base + 8);
+    if (version > MODELIO_VERSION || version == 0) {
+        imdb_fail(e, IMDB_EXIT_DATA,
+                  "%s: model format version %u is not supported by this program (it reads version %d); "
+                  "upgrade imdb or retrain the model", path, version, MODELIO_VERSION);
+        goto fail;
+    }
+    uint32_t nsec = get_u32le(m->base + 12);
+    size_t body = m->size - 4;
+    if (nsec > MAXSEC || 16 + (uint64_t)nsec * DIRENT > body) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section directory)", path);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < nsec; i++) {
+        const unsigned char *d = m->base + 16 + (size_t)i * DIRENT;
+        uint64_t off = get_u64le(d + NAMELEN), size = get_u64le(d + NAMELEN + 8);
+        if (off > body || size > body - off || d[NAMELEN - 1] != '\0') {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section %u out of bounds)",
+                      path, i);
+            goto fail;
+        }
+        memcpy(m->sec[i].name, d, NAMELEN);
+        m->sec[i].data = m->base + off;
+        m->sec[i].size = (size_t)size;
+    }
+    m->nsec = (int)nsec;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < body; ) {
+        size_t k = body - off > (1u << 30) ? (1u << 30) : body - off;
+        crc = crc32(crc, m->base + off, (uInt)k);
+        off += k;
+    }
+    if ((uint32_t)crc != get_u32le(m->base + body)) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch)", path);
+        goto fail;
+    }
+    return m;
+fail:
+    modelio_close(m);
+    return NULL;
+}
+
+const void *modelio_get(const modelio *m, const char *name, size_t *size)
+{
+    for (int i = 0; i < m->nsec; i++)
+        if (strcmp(m->sec[i].name, name) == 0) {
+            if (size) *size = m->sec[i].size;
+            return m->sec[i].data;
+        }
+    return NULL;
+}
+
+char *modelio_get_str(const modelio *m, const char *name)
+{
+    size_t n;
+    const char *p = modelio_get(m, name, &n);
+    return p ? xstrndup(p, n) : NULL;
+}
+
+const char *modelio_name(const modelio *m) { return m->path; }
+
+void modelio_close(modelio *m)
+{
+    if (!m) return;
+    if (m->base) {
+        if (m->mapped) munmap(m->base, m->size);
+        else free(m->base);
+    }
+    free(m->path);
+    free(m);
+}

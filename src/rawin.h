@@ -1,0 +1,41 @@
+/* rawin.h — raw review sources, one document at a time:
+ *   aclImdb tarball (read through tar_, no extraction), extracted aclImdb directory,
+ *   CSV with header review,sentiment (Kaggle "IMDB Dataset.csv"; RFC 4180 quoting,
+ *   embedded newlines), TSV "label<TAB>text", and plain text lines (one review a line).
+ * IDs are stable: "train/pos/0_9" for aclImdb (file name without ".txt"), "LINE" numbers
+ * (from 1) for CSV records, TSV and text lines. Labels: aclImdb pos/neg dirs, unsup = "-";
+ * CSV "positive"/"negative" (also pos/neg/1/0); TSV pos/neg/-/1/0; text lines unlabelled. */
+#ifndef IMDB_RAWIN_H
+#define IMDB_RAWIN_H
+#include <stddef.h>
+#include "util.h"
+
+typedef enum rawin_format {
+    RAWIN_AUTO = 0,   /* by name: directory, *.tar.gz|*.tgz|*.tar, *.csv[.gz], *.tsv[.gz], else lines */
+    RAWIN_ACLIMDB_TAR,
+    RAWIN_ACLIMDB_DIR,
+    RAWIN_CSV,
+    RAWIN_TSV,
+    RAWIN_LINES
+} rawin_format;
+
+/* "auto", "tar", "dir", "csv", "tsv", "lines" -> format; -1 if unknown. */
+int rawin_parse_format(const char *s);
+
+typedef struct rawin_doc {
+    int label;          /* TOKIO_POS, TOKIO_NEG, TOKIO_UNLABELLED */
+    const char *id;     /* owned by the reader, valid until the next call */
+    const char *text;   /* raw bytes (may hold NULs), valid until the next call */
+    size_t len;
+} rawin_doc;
+
+typedef struct rawin rawin;
+
+/* split: "train", "test", "unsup" or NULL (all of train and test, unsup included) — only
+ * for the aclImdb layouts; for other formats a non-NULL split is an IMDB_EXIT_USAGE error.
+ * Within aclImdb, documents come in path order (byte order of the names). */
+rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_err *e);
+/* 1: a document; 0: end; -1: error (malformed CSV, unknown label, truncated archive...). */
+int rawin_next(rawin *r, rawin_doc *d, imdb_err *e);
+void rawin_close(rawin *r);
+#endif

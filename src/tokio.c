@@ -1,0 +1,175 @@
+/* tokio.c — see tokio.h and imdb-tokens(5). */
+#include "tokio.h"
+#include "lineio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER "#imdb-tokens "
+
+struct tokio_reader {
+    lineio *in;
+    char *settings;
+    char *pending;      /* first line if it was not a header */
+    size_t pending_len;
+    int has_pending;
+};
+
+const char *tokio_label_name(int label)
+{
+    return label == TOKIO_POS ? "pos" : label == TOKIO_NEG ? "neg" : "-";
+}
+
+int tokio_parse_label(const char *s, size_t n)
+{
+    if (n == 3 && memcmp(s, "pos", 3) == 0) return TOKIO_POS;
+    if (n == 3 && memcmp(s, "neg", 3) == 0) return TOKIO_NEG;
+    if (n == 1 && s[0] == '-') return TOKIO_UNLABELLED;
+    return -2;
+}
+
+tokio_reader *tokio_open(const char *path, imdb_err *e)
+{
+    lineio *in = lineio_open(path, e);
+    if (!in) return NULL;
+    tokio_reader *r = xcalloc(1, sizeof *r);
+    r->in = in;
+    char *line;
+    size_t len;
+    int got = lineio_next(in, &line, &len, e);
+    if (got < 0) { tokio_close(r); return NULL; }
+    if (got == 0) return r;
+    if (len >= sizeof HEADER - 1 && memcmp(line, HEADER, sizeof HEADER - 1) == 0) {
+        char *p = line + sizeof HEADER - 1, *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end != ' ' && *end != '\0')) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s:1: malformed #imdb-tokens header", lineio_name(in));
+            tokio_close(r);
+            return NULL;
+        }
+        if (v > TOKIO_VERSION || v < 1) {
+            imdb_fail(e, IMDB_EXIT_DATA,
+                      "%s:1: token stream format version %ld is not supported (this program reads version %d)",
+                      lineio_name(in), v, TOKIO_VERSION);
+            tokio_close(r);
+            return NULL;
+        }
+        r->settings = xstrdup(*end ? end + 1 : "");
+    } else {
+        r->pending = xstrndup(line, len);
+        r->pending_len = len;
+        r->has_pending = 1;
+    }
+    return r;
+}
+
+const char *tokio_settings(const tokio_reader *r) { return r->settings; }
+const char *tokio_name(const tokio_reader *r) { return lineio_name(r->in); }
+
+int tokio_next(tokio_reader *r, tokio_doc *d, imdb_err *e)
+{
+    char *line;
+    size_t len;
+    long lineno;
+    for (;;) {
+        if (r->has_pending) {
+            /* The pending copy stays alive until the next call frees it. */
+            r->has_pending = 0;
+            line = r->pending;
+            len = r->pending_len;
+            lineno = 1;
+        } else {
+            free(r->pending);
+            r->pending = NULL;
+            int got = lineio_next(r->in, &line, &len, e);
+            if (got <= 0) return got;
+            lineno = lineio_lineno(r->in);
+        }
+        if (len == 0) continue;   /* blank lines carry no document */
+        break;
+    }
+    char *t1 = memchr(line, '\t', len);
+    char *t2 = t1 ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - line)) : NULL;
+    if (!t1) {
+        /* "LABEL<TAB>ID" with no tokens is an empty document; no TAB at all is malformed. */
+        return imdb_fail(e, IMDB_EXIT_DATA,
+                         "%s:%ld: malformed line (expected LABEL<TAB>ID<TAB>TOKENS)", lineio_name(r->in), lineno);
+    }
+    int label = tokio_parse_label(line, (size_t)(t1 - line));
+    if (label == -2) {
+        int n = (int)(t1 - line) > 40 ? 40 : (int)(t1 - line);
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: unknown label '%.*s' (expected pos, neg or -)",
+                         lineio_name(r->in), lineno, n, line);
+    }
+    *t1 = '\0';
+    d->label = label;
+    d->id = t1 + 1;
+    d->lineno = lineno;
+    if (t2) {
+        *t2 = '\0';
+        d->text = t2 + 1;
+        d->text_len = len - (size_t)(t2 + 1 - line);
+    } else {
+        d->text = line + len;
+        d->text_len = 0;
+    }
+    if (memchr(d->text, '\0', d->text_len))
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: NUL byte in token stream", lineio_name(r->in), lineno);
+    return 1;
+}
+
+void tokio_close(tokio_reader *r)
+{
+    if (!r) return;
+    lineio_close(r->in);
+    free(r->settings);
+    free(r->pending);
+    free(r);
+}
+
+size_t tokio_split(char *text, size_t len, char ***toks, size_t *cap)
+{
+    size_t n = 0;
+    char *p = text, *end = text + len;
+    while (p < end) {
+        while (p < end && *p == ' ') p++;
+        if (p >= end) break;
+        char *q = memchr(p, ' ', (size_t)(end - p));
+        if (!q) q = end;
+        if (n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *toks = xrealloc(*toks, *cap * sizeof **toks);
+        }
+        (*toks)[n++] = p;
+        *q = '\0';
+        p = q + 1;
+    }
+    return n;
+}
+
+int tokio_write_header(outfile *o, const char *settings, imdb_err *e)
+{
+    return outfile_printf(o, e, HEADER "%d %s\n", TOKIO_VERSION, settings ? settings : "");
+}
+
+int tokio_write_doc(outfile *o, int label, const char *id, const char *const *toks, size_t ntok,
+                    imdb_err *e)
+{
+    const char *ln = tokio_label_name(label);
+    if (outfile_write(o, ln, strlen(ln), e) < 0 || outfile_write(o, "\t", 1, e) < 0) return -1;
+    for (const char *p = id; *p; ) {
+        size_t k = strcspn(p, "\t\n\r");
+        if (k && outfile_write(o, p, k, e) < 0) return -1;
+        p += k;
+        if (*p) {
+            if (outfile_write(o, " ", 1, e) < 0) return -1;
+            p++;
+        }
+    }
+    if (outfile_write(o, "\t", 1, e) < 0) return -1;
+    for (size_t i = 0; i < ntok; i++) {
+        if (i && outfile_write(o, " ", 1, e) < 0) return -1;
+        if (outfile_write(o, toks[i], strlen(toks[i]), e) < 0) return -1;
+    }
+    return outfile_write(o, "\n", 1, e);
+}

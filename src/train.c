@@ -1,0 +1,172 @@
+/* train.c — see train.h. */
+#include "train.h"
+#include "cli.h"
+#include "linear.h"
+#include "outfile.h"
+#include "rng.h"
+#include "tokio.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const trainer *const train_kinds[] = {
+    &linear_trainer,
+    NULL
+};
+
+const trainer *train_find(const char *kind)
+{
+    for (int i = 0; train_kinds[i]; i++)
+        if (strcmp(train_kinds[i]->kind, kind) == 0) return train_kinds[i];
+    return NULL;
+}
+
+static void push_doc(train_docs *d, int label, const char *id, char *text, size_t len)
+{
+    if (d->n + 1 >= d->cap_docs) {
+        d->cap_docs = d->cap_docs ? d->cap_docs * 2 : 1024;
+        d->label = xrealloc(d->label, d->cap_docs * sizeof *d->label);
+        d->id = xrealloc(d->id, d->cap_docs * sizeof *d->id);
+        d->off = xrealloc(d->off, (d->cap_docs + 1) * sizeof *d->off);
+        if (d->n == 0) d->off[0] = 0;
+    }
+    /* Copy the text into the arena; tokens become NUL-terminated in place. Token pointers
+     * are stored as arena offsets until the end, since the arena may move. */
+    if (d->arena_len + len + 1 > d->arena_cap) {
+        while (d->arena_len + len + 1 > d->arena_cap) d->arena_cap = d->arena_cap ? d->arena_cap * 2 : 1 << 20;
+        d->arena = xrealloc(d->arena, d->arena_cap);
+    }
+    char *p = d->arena + d->arena_len, *end = p + len;
+    memcpy(p, text, len);
+    *end = '\0';
+    size_t ntok = d->off[d->n];
+    while (p < end) {
+        while (p < end && *p == ' ') p++;
+        if (p >= end) break;
+        char *q = memchr(p, ' ', (size_t)(end - p));
+        if (!q) q = end;
+        *q = '\0';
+        if (ntok == d->cap_tok) {
+            d->cap_tok = d->cap_tok ? d->cap_tok * 2 : 1 << 16;
+            d->tok = xrealloc(d->tok, d->cap_tok * sizeof *d->tok);
+        }
+        d->tok[ntok++] = (const char *)(uintptr_t)(p - d->arena);
+        p = q + 1;
+    }
+    d->arena_len += len + 1;
+    d->label[d->n] = label;
+    d->id[d->n] = xstrdup(id);
+    d->n++;
+    d->off[d->n] = ntok;
+}
+
+int train_docs_read(train_docs *d, const char *path, int labelled, char **clean, imdb_err *e)
+{
+    tokio_reader *r = tokio_open(path, e);
+    if (!r) return -1;
+    const char *s = tokio_settings(r);
+    if (s && *clean && strcmp(s, *clean) != 0) {
+        tokio_close(r);
+        return imdb_fail(e, IMDB_EXIT_DATA,
+                         "%s: cleaned with different settings than the other inputs (%s vs %s)", path, s, *clean);
+    }
+    if (s && !*clean) *clean = xstrdup(s);
+    /* Token pointers are arena offsets while reading (see push_doc); rebase before and after. */
+    size_t ntok0 = d->n ? d->off[d->n] : 0;
+    for (size_t i = 0; i < ntok0; i++) d->tok[i] = (const char *)(uintptr_t)(d->tok[i] - d->arena);
+    tokio_doc doc;
+    int got;
+    while ((got = tokio_next(r, &doc, e)) > 0) {
+        if (labelled == 1 && doc.label == TOKIO_UNLABELLED) continue;
+        if (labelled == 0 && doc.label != TOKIO_UNLABELLED) continue;
+        push_doc(d, doc.label, doc.id, doc.text, doc.text_len);
+    }
+    size_t ntok = d->n ? d->off[d->n] : 0;
+    for (size_t i = 0; i < ntok; i++) d->tok[i] = d->arena + (uintptr_t)d->tok[i];
+    tokio_close(r);
+    return got < 0 ? -1 : 0;
+}
+
+void train_docs_free(train_docs *d)
+{
+    for (size_t i = 0; i < d->n; i++) free(d->id[i]);
+    free(d->label);
+    free(d->id);
+    free(d->off);
+    free(d->tok);
+    free(d->arena);
+    memset(d, 0, sizeof *d);
+}
+
+void train_split(train_ctx *ctx, double valid_fraction)
+{
+    size_t n = ctx->docs->n;
+    uint32_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
+    for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    rng r;
+    rng_split(&r, ctx->seed, 0x5711);
+    rng_shuffle_u32(&r, idx, n);
+    size_t nva = (size_t)llround(valid_fraction * (double)n);
+    if (nva > n) nva = n;
+    free(ctx->va);
+    free(ctx->tr);
+    ctx->va = xmalloc((nva ? nva : 1) * sizeof *ctx->va);
+    ctx->tr = xmalloc((n - nva ? n - nva : 1) * sizeof *ctx->tr);
+    memcpy(ctx->va, idx, nva * sizeof *idx);
+    memcpy(ctx->tr, idx + nva, (n - nva) * sizeof *idx);
+    ctx->nva = nva;
+    ctx->ntr = n - nva;
+    free(idx);
+}
+
+struct trainlog {
+    outfile *tsv;
+    double start;
+};
+
+trainlog *trainlog_new(const char *curves, imdb_err *e)
+{
+    trainlog *l = xcalloc(1, sizeof *l);
+    l->start = imdb_now();
+    if (curves) {
+        l->tsv = outfile_open(curves, -1, e);
+        if (!l->tsv || outfile_puts(l->tsv, "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds\n", e) < 0) {
+            trainlog_abort(l);
+            return NULL;
+        }
+    }
+    return l;
+}
+
+int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,
+                   double valid_acc, imdb_err *e)
+{
+    double t = imdb_now() - l->start;
+    if (cli_verbose >= 0) {
+        if (isnan(valid_loss))
+            fprintf(stderr, "%s: epoch %d/%d  train_loss %.4f  %.1fs\n", cli_prog, epoch, epochs, train_loss, t);
+        else
+            fprintf(stderr, "%s: epoch %d/%d  train_loss %.4f  valid_loss %.4f  valid_acc %.4f  %.1fs\n",
+                    cli_prog, epoch, epochs, train_loss, valid_loss, valid_acc, t);
+    }
+    if (l->tsv)
+        return outfile_printf(l->tsv, e, "%d\t%.6f\t%.6f\t%.6f\t%.3f\n", epoch, train_loss, valid_loss,
+                              valid_acc, t);
+    return 0;
+}
+
+int trainlog_finish(trainlog *l, imdb_err *e)
+{
+    int rc = l->tsv ? outfile_commit(l->tsv, e) : 0;
+    free(l);
+    return rc;
+}
+
+void trainlog_abort(trainlog *l)
+{
+    if (!l) return;
+    outfile_abort(l->tsv);
+    free(l);
+}

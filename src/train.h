@@ -1,0 +1,71 @@
+/* train.h — what every model kind's trainer shares: the training documents, the seeded
+ * train/validation split, the settings, and the per-epoch log (stderr line, learning
+ * curve TSV). imdb-train builds a train_ctx and hands it to the kind's trainer, which
+ * adds its own sections to the model file. */
+#ifndef IMDB_TRAIN_H
+#define IMDB_TRAIN_H
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+#include "config.h"
+#include "vocab.h"
+#include "modelio.h"
+
+/* Documents kept in memory: tokens of document i are tok[off[i] .. off[i+1]),
+ * each a NUL-terminated string inside one arena. */
+typedef struct train_docs {
+    size_t n;
+    int *label;          /* (n) TOKIO_POS, TOKIO_NEG or TOKIO_UNLABELLED */
+    char **id;           /* (n) */
+    size_t *off;         /* (n+1) */
+    const char **tok;    /* (off[n]) */
+    char *arena;         /* owns the token bytes */
+    size_t cap_docs, cap_tok, arena_len, arena_cap;
+} train_docs;
+
+/* Append every document of a token stream. labelled: 1 keep only pos/neg, 0 keep only
+ * unlabelled, -1 keep all. *clean receives the stream's cleaning settings (malloc'd, or
+ * NULL without header); it is an IMDB_EXIT_DATA error when it differs from a non-NULL
+ * *clean set by an earlier call. */
+int train_docs_read(train_docs *d, const char *path, int labelled, char **clean, imdb_err *e);
+void train_docs_free(train_docs *d);
+
+typedef struct trainlog trainlog;
+
+typedef struct train_ctx {
+    config *cfg;             /* settings; typed getters record the effective values */
+    const vocab *voc;        /* may be NULL for kinds that build their own */
+    const char *clean;       /* cleaning settings of the training streams */
+    train_docs *docs;        /* labelled training documents */
+    train_docs *unlab;       /* unlabelled documents (may have n == 0) */
+    uint32_t *tr, *va;       /* indices into docs: training and validation parts */
+    size_t ntr, nva;
+    uint64_t seed;
+    int threads;
+    trainlog *log;
+} train_ctx;
+
+typedef struct trainer {
+    const char *kind;
+    const char *const *keys;  /* NULL-terminated: the config keys this kind reads */
+    const char *summary;      /* one line for --help */
+    /* Train and add the kind's sections to w ("kind", "params", "clean" are added by the
+     * caller after this returns, so settings read here are recorded). */
+    int (*train)(train_ctx *ctx, modelio_writer *w, imdb_err *e);
+} trainer;
+
+/* The kinds imdb-train knows, NULL-terminated. */
+extern const trainer *const train_kinds[];
+const trainer *train_find(const char *kind);
+
+/* Split docs->n documents: a seeded shuffle, the first round(frac*n) go to validation. */
+void train_split(train_ctx *ctx, double valid_fraction);
+
+/* Per-epoch log. curves may be NULL (no TSV). The TSV has the header
+ * "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds". */
+trainlog *trainlog_new(const char *curves, imdb_err *e);
+int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,
+                   double valid_acc, imdb_err *e);
+int trainlog_finish(trainlog *l, imdb_err *e);   /* commits the TSV; frees l */
+void trainlog_abort(trainlog *l);
+#endif

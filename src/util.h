@@ -1,0 +1,53 @@
+/* util.h — errors, allocation and exit statuses shared by libimdb and the tools.
+ *
+ * Library functions never print and never exit: they return -1 (or NULL) and fill an
+ * imdb_err with a status (one of IMDB_EXIT_*) and a one-line message that already names
+ * the file and line where that makes sense ("train.tok.gz:1042: unknown label 'foo'").
+ * The executables print "PROGRAM: MESSAGE" and exit with err.status.
+ * Out of memory is the one case that aborts, in xmalloc and friends. */
+#ifndef IMDB_UTIL_H
+#define IMDB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses, the same for every tool (documented in each man page). */
+enum {
+    IMDB_EXIT_OK = 0,
+    IMDB_EXIT_DATA = 1,   /* malformed or inconsistent input data or model file */
+    IMDB_EXIT_USAGE = 2,  /* bad command line or settings */
+    IMDB_EXIT_GATE = 3,   /* imdb-eval: accuracy below --min-accuracy */
+    IMDB_EXIT_IO = 4,     /* cannot open, read or write a file (missing, full disk) */
+    IMDB_EXIT_INTERNAL = 5 /* a bug or resource limit (NaN loss etc.) */
+};
+
+typedef struct imdb_err {
+    int status;        /* IMDB_EXIT_* */
+    char msg[1024];    /* one line, no trailing newline, no program name */
+} imdb_err;
+
+/* Fill e (if not NULL) and return -1, so callers can write `return imdb_fail(...)`. */
+int imdb_fail(imdb_err *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Allocation that aborts with a message on out of memory. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Little-endian helpers for binary formats (model files, checkpoints). */
+static inline void put_u32le(unsigned char *p, uint32_t v)
+{ p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
+static inline uint32_t get_u32le(const unsigned char *p)
+{ return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline void put_u64le(unsigned char *p, uint64_t v)
+{ put_u32le(p, (uint32_t)v); put_u32le(p + 4, (uint32_t)(v >> 32)); }
+static inline uint64_t get_u64le(const unsigned char *p)
+{ return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32; }
+
+/* Monotonic wall clock in seconds. */
+double imdb_now(void);
+
+#endif
