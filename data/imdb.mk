@@ -8,7 +8,8 @@
 # Variables: DATA (aclImdb tarball or directory; required), MODEL (kind, default nblr),
 # OUT (output directory, default imdb-work), NGRAMS (vocabulary n, default 3),
 # CONFIG (imdb-train config file, optional), SET (space-separated KEY=VALUE overrides),
-# THREADS (default 2), SEED (default 1), VALID (validation fraction, default 0.1),
+# THREADS (default 2), SEED (default 1), VALID (validation fraction; default: the
+# config's, else 0.1),
 # IMDB_BIN (directory of the imdb tools; default: found on PATH).
 
 DATA ?= $(error set DATA=path/to/aclImdb_v1.tar.gz)
@@ -17,7 +18,7 @@ OUT ?= imdb-work
 NGRAMS ?= 3
 THREADS ?= 2
 SEED ?= 1
-VALID ?= 0.1
+VALID ?=
 CONFIG ?=
 SET ?=
 MIN_ACCURACY ?= 0.5
@@ -49,7 +50,7 @@ $(vocab): $(train_tok)
 
 $(model): $(train_tok) $(vocab) $(CONFIG)
 	$(bin)imdb-train --model $(MODEL) --vocab $(vocab) $(if $(CONFIG),--config $(CONFIG)) \
-	  $(foreach s,$(SET),-o $(s)) --seed $(SEED) --threads $(THREADS) --valid-fraction $(VALID) \
+	  $(foreach s,$(SET),-o $(s)) --seed $(SEED) --threads $(THREADS) $(if $(VALID),--valid-fraction $(VALID)) \
 	  --curves $(OUT)/$(MODEL).curves.tsv -O $@ $(train_tok)
 
 $(metrics): $(model) $(test_tok)

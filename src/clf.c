@@ -25,7 +25,6 @@ clf *clf_load(const char *path, imdb_err *e)
 {
     double t0 = imdb_now();
     clf *c = xcalloc(1, sizeof *c);
-    text_settings_default(&c->clean_settings);
     c->file = modelio_open(path, e);
     if (!c->file) goto fail;
     c->kind = modelio_get_str(c->file, "kind");

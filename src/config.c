@@ -62,12 +62,13 @@ static void set_where(config *c, const char *key, const char *value, const char 
         q->value = NULL;
         q->where = NULL;
     }
-    /* value may point into q->value (recording an effective value back): copy first. */
-    char *v = xstrdup(value);
+    /* value and where may point into q itself (recording an effective value back):
+     * copy before freeing. */
+    char *v = xstrdup(value), *w = where ? xstrdup(where) : NULL;
     free(q->value);
     q->value = v;
     free(q->where);
-    q->where = where ? xstrdup(where) : NULL;
+    q->where = w;
 }
 
 void config_set(config *c, const char *key, const char *value) { set_where(c, key, value, NULL); }

@@ -127,6 +127,7 @@ static void table_alloc(feat_table *t, uint64_t cap)
 {
     t->keys = xcalloc((size_t)cap, sizeof *t->keys);
     t->vals = xmalloc((size_t)cap * sizeof *t->vals);
+    memset(t->vals, 0xff, (size_t)cap * sizeof *t->vals);
     t->cap = cap;
     t->n = 0;
     t->owned = 1;

@@ -3,10 +3,12 @@
  * libmicrohttpd (MHD) runs a pool of worker threads, each with its own epoll set over the
  * shared listening socket; a request is handled start to finish on one worker thread:
  *   1. on_request is called once the headers are in (*con_cls == NULL): route, check the
- *      method and Content-Length, and answer at once whatever needs no body;
+ *      method and Content-Length; errors are answered at once (MHD then closes the
+ *      connection without reading the body);
  *   2. then once per piece of body, which is appended up to cfg.max_body;
- *   3. then once more with no data: parse the JSON (jansson), clean and tokenize with the
- *      thread's text_cleaner, score with the shared clf, queue the JSON answer;
+ *   3. then once more with no data: serve the page, health or metrics, or parse the JSON
+ *      (jansson), clean and tokenize with the thread's text_cleaner, score with the
+ *      shared clf and queue the JSON answer (the connection stays open: keep-alive);
  *   4. on_completed runs when the answer is sent (or the client went away): the access log
  *      line and the metrics.
  * Counters are C11 atomics, so the workers share nothing but the model pointer, which is
@@ -415,7 +417,7 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
 {
     json_error_t je;
     json_t *root = json_loadb(r->body ? r->body : "", r->len,
-                              JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
+                              JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         if (r->len == 0)
             return respond_error(s, conn, r, 400, NULL,
@@ -663,11 +665,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         default:
             if (!get && !r->head)
                 return respond_error(s, conn, r, 405, "GET, HEAD", "method not allowed: use GET");
-            if (r->route == R_PAGE)
-                return respond(s, conn, r, 200, "text/html; charset=utf-8", (void *)http_page_html,
-                               http_page_html_len, MHD_RESPMEM_PERSISTENT, NULL);
-            if (r->route == R_HEALTH) return handle_health(s, conn, r);
-            return handle_metrics(s, conn, r);
+            /* Answered on the last call: an answer queued now would make MHD close the
+             * connection (it cannot know that no body follows). */
+            return MHD_YES;
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -690,6 +690,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* A piece of the body (chunked uploads have no Content-Length to check first). */
         size_t n = *data_size;
         *data_size = 0;
+        if (r->route != R_PREDICT) return MHD_YES;   /* a GET with a body: ignored */
         if (r->too_big || r->len + n > s->cfg.max_body) {
             r->too_big = 1;
             free(r->body);
@@ -708,10 +709,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->len += n;
         return MHD_YES;
     }
-    if (r->too_big)
-        return respond_error(s, conn, r, 413, NULL,
-                             "request body larger than %zu bytes (imdb-serve --max-body)", s->cfg.max_body);
-    return handle_predict(s, conn, r);
+    switch (r->route) {
+    case R_PAGE:
+        return respond(s, conn, r, 200, "text/html; charset=utf-8", (void *)http_page_html,
+                       http_page_html_len, MHD_RESPMEM_PERSISTENT, NULL);
+    case R_HEALTH:
+        return handle_health(s, conn, r);
+    case R_METRICS:
+        return handle_metrics(s, conn, r);
+    default:
+        if (r->too_big)
+            return respond_error(s, conn, r, 413, NULL,
+                                 "request body larger than %zu bytes (imdb-serve --max-body)",
+                                 s->cfg.max_body);
+        return handle_predict(s, conn, r);
+    }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -860,13 +872,19 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     /* epoll in each worker thread of a pool; the ITC (an eventfd) lets
      * MHD_quiesce_daemon and MHD_stop_daemon wake the threads. */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* One thread is no pool (MHD warns about a pool of 1). */
+    struct MHD_OptionItem pool[] = {
+        {s->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         (intptr_t)s->cfg.threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,   /* first */
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+                              MHD_OPTION_ARRAY, pool,
                               MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
                               MHD_OPTION_END);
     if (!s->mhd) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot start the HTTP server on %s (libmicrohttpd refused; "

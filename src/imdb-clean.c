@@ -12,12 +12,10 @@
 #include "tokio.h"
 #include "util.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void bad_option(char **argv, int c) __attribute__((noreturn));
 static void bad_option(char **argv, int c)
@@ -32,39 +30,40 @@ static void usage(void)
 {
     printf(
 "Usage: %s [OPTION]... [INPUT]...\n"
-"Clean raw movie reviews and write them as a token stream, one document a line:\n"
-"LABEL<TAB>ID<TAB>tok tok tok (see imdb-tokens(5)), after a header line that\n"
-"records the cleaning settings. Several INPUTs are concatenated. With no INPUT,\n"
-"or when INPUT is -, read standard input (as text lines unless --format says\n"
-"otherwise).\n"
+"Clean raw movie reviews and write them as a token stream, one document a\n"
+"line: LABEL<TAB>ID<TAB>tok tok tok (see imdb-tokens(5)), after a header line\n"
+"that records the cleaning settings. Several INPUTs are concatenated. With no\n"
+"INPUT, or when INPUT is -, read standard input (as text lines unless --format\n"
+"says otherwise).\n"
 "\n"
 "Input:\n"
-"  -f, --format=FMT      auto, tar, dir, csv, tsv or lines (default: auto, by name:\n"
-"                        a directory is an extracted aclImdb, *.tar.gz *.tgz *.tar\n"
-"                        the aclImdb tarball, *.csv[.gz] CSV with a review,sentiment\n"
-"                        header, *.tsv[.gz] LABEL<TAB>TEXT, anything else one\n"
-"                        review a line)\n"
-"  -s, --split=SPLIT     aclImdb only: train (train/pos, train/neg), test\n"
-"                        (test/pos, test/neg) or unsup (train/unsup)\n"
-"                        (default: all five directories)\n"
+"  -f, --format=FMT    auto, tar, dir, csv, tsv or lines (default: auto, by\n"
+"                      name: a directory is an extracted aclImdb; *.tar.gz,\n"
+"                      *.tgz, *.tar the aclImdb tarball; *.csv[.gz] CSV with a\n"
+"                      review,sentiment header; *.tsv[.gz] LABEL<TAB>TEXT;\n"
+"                      anything else one review a line)\n"
+"  -s, --split=SPLIT   aclImdb only: train (train/pos, train/neg), test\n"
+"                      (test/pos, test/neg) or unsup (train/unsup)\n"
+"                      (default: all five directories)\n"
 "\n"
 "Cleaning:\n"
-"      --pattern=RE      PCRE2 pattern whose matches are the tokens, applied after\n"
-"                        case folding (default: %s)\n"
-"      --no-html         keep HTML tags and entities as text (default: strip tags,\n"
-"                        decode entities)\n"
-"      --no-nfkc         skip Unicode NFKC normalization (default: NFKC)\n"
-"      --no-casefold     keep letter case (default: Unicode case folding)\n"
+"      --pattern=RE    PCRE2 pattern whose matches are the tokens, applied\n"
+"                      after case folding (default, one line:\n"
+"                      %s)\n"
+"      --no-html       keep HTML tags and entities as text (default: strip\n"
+"                      tags, decode entities)\n"
+"      --no-nfkc       skip Unicode NFKC normalization (default: NFKC)\n"
+"      --no-casefold   keep letter case (default: Unicode case folding)\n"
 "\n"
 "Output:\n"
-"  -o, --output=FILE     write to FILE, atomically; gzip if FILE ends in .gz\n"
-"                        (default: standard output, plain)\n"
-"  -z, --gzip[=LEVEL]    gzip the output whatever its name, at LEVEL 1 (fastest)\n"
-"                        to 9 (smallest) (default: 1, also for *.gz names)\n"
-"  -q, --quiet           no progress bar\n"
-"  -v, --verbose         report documents, tokens, speed and invalid UTF-8 replaced\n"
-"      --help            display this help and exit\n"
-"      --version         output version information and exit\n"
+"  -o, --output=FILE   write to FILE, atomically; gzip if FILE ends in .gz\n"
+"                      (default: standard output, plain)\n"
+"  -z, --gzip[=LEVEL]  gzip the output whatever its name, at LEVEL 1 (fastest)\n"
+"                      to 9 (smallest) (default: 1, also for *.gz names)\n"
+"  -q, --quiet         no progress bar\n"
+"  -v, --verbose       report documents, tokens, speed, invalid UTF-8 replaced\n"
+"      --help          display this help and exit\n"
+"      --version       output version information and exit\n"
 "\n"
 "Exit status: 0 ok, 1 bad input data (malformed CSV, unknown label, truncated\n"
 "archive), 2 usage error, 4 I/O error (missing file, write error).\n",
@@ -137,8 +136,6 @@ int main(int argc, char **argv)
     static char *const stdin_only[] = {"-"};
     char *const *inputs = optind < argc ? argv + optind : stdin_only;
     int ninputs = optind < argc ? argc - optind : 1;
-    if (split && fmt != RAWIN_AUTO && fmt != RAWIN_ACLIMDB_TAR && fmt != RAWIN_ACLIMDB_DIR)
-        cli_usage_error("--split applies only to aclImdb input (--format=tar or dir)");
 
     imdb_err e = {0, ""};
     text_cleaner *tc = text_cleaner_new(&ts, &e);
@@ -146,14 +143,17 @@ int main(int argc, char **argv)
         if (e.status == IMDB_EXIT_USAGE) cli_usage_error("%s", e.msg);
         cli_die(&e);
     }
-    /* Fail before any work if an input is missing: a typo in the last operand should not
-     * cost a pass over the tarball. */
+    /* Open every input once before any work: a typo in the last operand, or --split on
+     * a CSV, should not cost a pass over the tarball or leave a partial stdout. */
     for (int i = 0; i < ninputs; i++) {
-        struct stat st;
-        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &st) < 0) {
-            imdb_fail(&e, IMDB_EXIT_IO, "%s: %s", inputs[i], strerror(errno));
+        rawin *probe = rawin_open(inputs[i], fmt, split, &e);
+        if (!probe) {
+            text_cleaner_free(tc);
+            text_settings_free(&ts);
+            if (e.status == IMDB_EXIT_USAGE) cli_usage_error("%s", e.msg);
             cli_die(&e);
         }
+        rawin_close(probe);
     }
 
     if (gzip < 0 && strlen(output) > 3 && strcmp(output + strlen(output) - 3, ".gz") == 0)

@@ -142,7 +142,7 @@ static char *canonical_settings(const char *line)
     char *out;
     if (text_settings_parse(&s, line, &e) == 0) out = text_settings_format(&s);
     else out = xstrdup(line);
-    text_settings_free(&s);
+    text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
     return out;
 }
 

@@ -348,27 +348,30 @@ static int run_batch(batch *b, worker *ws, int nthreads, const opts *o, char *co
     return 0;
 }
 
+/* Canonical form of a settings line, so that spacing or key order cannot cause a false
+ * mismatch; the line itself if it does not parse. malloc'd. */
+static char *canonical_settings(const char *line)
+{
+    text_settings s;
+    imdb_err e;
+    char *out;
+    if (text_settings_parse(&s, line, &e) == 0) out = text_settings_format(&s);
+    else out = xstrdup(line);
+    text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
+    return out;
+}
+
 /* Warn (once per stream) when a token stream was cleaned unlike the model's training data. */
 static void check_settings(const clf *model, tokio_reader *r)
 {
     const char *s = tokio_settings(r), *m = clf_clean(model);
     if (!s || !m || cli_verbose < 0) return;
-    text_settings a, b;
-    imdb_err e;
-    int same;
-    if (text_settings_parse(&a, s, &e) == 0 && text_settings_parse(&b, m, &e) == 0) {
-        char *fa = text_settings_format(&a), *fb = text_settings_format(&b);
-        same = strcmp(fa, fb) == 0;
-        free(fa);
-        free(fb);
-    } else {
-        same = strcmp(s, m) == 0;
-    }
-    text_settings_free(&a);
-    text_settings_free(&b);
-    if (!same)
+    char *cs = canonical_settings(s), *cm = canonical_settings(m);
+    if (strcmp(cs, cm) != 0)
         cli_msg("warning: %s: cleaned with other settings than the model (stream: %s; model: %s)",
                 tokio_name(r), s, m);
+    free(cs);
+    free(cm);
 }
 
 /* Read every operand into batches and print the predictions. */
@@ -463,6 +466,10 @@ static int run_interactive(worker *w, const opts *o, imdb_err *e)
     if (tty && cli_verbose >= 0)
         fprintf(stderr, "%s: %s model %s; type a review, Ctrl-D to quit\n", cli_prog,
                 clf_kind(o->model), clf_path(o->model));
+    /* Verdicts go to stdout; when that is a file or pipe, the prompt and the echo of
+     * the typed line go to stderr so the terminal still shows them and the output
+     * holds only verdicts. */
+    if (!isatty(STDOUT_FILENO)) rl_outstream = stderr;
     sbuf out = {0};
     long lineno = 0;
     char *line;
@@ -497,6 +504,7 @@ static int run_interactive(worker *w, const opts *o, imdb_err *e)
             break;
         }
     }
+    if (!tty) fputc('\n', rl_outstream);   /* end the last prompt's line */
     if (hist) {
         if (write_history(hist) != 0 && cli_verbose > 0)
             cli_msg("cannot save history to %s", hist);

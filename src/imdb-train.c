@@ -35,8 +35,9 @@ static void usage(void)
           "      --help                display this help and exit\n"
           "      --version             output version information and exit\n\n"
           "Settings of nblr (KEY = default): ngrams = 3, alpha = 1 (NB smoothing),\n"
-          "c = 0.1 (inverse L2 strength), beta = 1 (NBSVM interpolation; 1 = off),\n"
-          "epochs = 30 (passes), patience = 3, tol = 0.01, min_df = 1.\n"
+          "c = 0.1 (inverse L2 strength), prior = 0.05 (weight the L2 term pulls\n"
+          "towards, in NB units), beta = 1 (NBSVM interpolation; 1 = off), epochs = 30\n"
+          "(passes), patience = 3, tol = 0.01, min_df = 3.\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
     for (int i = 0; train_kinds[i]; i++) printf("  %-10s %s\n", train_kinds[i]->kind, train_kinds[i]->summary);

@@ -153,70 +153,48 @@ fail:
 }
 
 /* A vocabulary is unpruned iff its unigram counts add up to its token total. */
-static void warn_if_pruned(const vocab *v, const char *name)
+static void warn_if_pruned(const char *name, uint64_t unigrams, uint64_t tokens)
 {
-    uint64_t sum = 0;
-    for (size_t i = 0; i < vocab_size(v); i++)
-        if (vocab_order(v, i) == 1) sum += vocab_count(v, i);
-    if (sum != vocab_tokens(v) && cli_verbose >= 0)
+    if (unigrams != tokens && cli_verbose >= 0)
         cli_msg("warning: %s looks pruned (its unigrams count %llu of %llu tokens): merged counts "
                 "are lower bounds; count shards without --min-count/--max-size and prune when "
-                "merging", name, (unsigned long long)sum, (unsigned long long)vocab_tokens(v));
+                "merging", name, (unsigned long long)unigrams, (unsigned long long)tokens);
 }
 
-/* Read and sum vocabularies; *out is the sum. 0 or -1 with e filled. */
+/* Read and sum vocabularies; *out is the sum. The first file is read whole, the others
+ * are added into it line by line (vocab_read_merge), so memory stays that of the sum.
+ * 0 or -1 with e filled. */
 static int merge_files(vocab **out, int ngrams, const char *const *inputs, size_t ninputs,
                        imdb_err *e)
 {
-    vocab *sum = NULL, *b = NULL;
-    char *first_name = NULL;
-    for (size_t f = 0; f < ninputs; f++) {
-        const char *name = display_name(inputs[f]);
-        if (!(b = vocab_read(inputs[f], e))) goto fail;
-        if (ngrams && vocab_maxn(b) != ngrams) {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: vocabulary of ngrams=%d, but --ngrams=%d", name,
-                      vocab_maxn(b), ngrams);
-            goto fail;
-        }
-        warn_if_pruned(b, name);
-        if (cli_verbose > 0)
-            cli_msg("%s: %zu n-grams, %llu documents, %llu tokens", name, vocab_size(b),
-                    (unsigned long long)vocab_docs(b), (unsigned long long)vocab_tokens(b));
-        if (!sum) {
-            sum = b;
-            b = NULL;
-            first_name = xstrdup(name);
-            continue;
-        }
-        if (vocab_maxn(b) != vocab_maxn(sum)) {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: vocabulary of ngrams=%d, but %s has ngrams=%d", name,
-                      vocab_maxn(b), first_name, vocab_maxn(sum));
-            goto fail;
-        }
-        char *cb = canonical_settings(vocab_clean(b)), *cs = canonical_settings(vocab_clean(sum));
-        int same = same_settings(cb, cs);
-        if (!same) settings_mismatch(e, name, vocab_clean(b), first_name, vocab_clean(sum));
-        free(cb);
-        free(cs);
-        if (!same) goto fail;
-        /* Equal up to canonical form: keep one spelling so vocab_merge agrees. */
-        vocab_set_clean(b, vocab_clean(sum));
-        if (vocab_merge(sum, b, e) < 0) {
-            char msg[sizeof e->msg];
-            snprintf(msg, sizeof msg, "%s: %s", name, e->msg);
-            memcpy(e->msg, msg, sizeof msg);
-            goto fail;
-        }
-        vocab_free(b);
-        b = NULL;
+    const char *first = display_name(inputs[0]);
+    vocab *sum = vocab_read(inputs[0], e);
+    if (!sum) return -1;
+    if (ngrams && vocab_maxn(sum) != ngrams) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: vocabulary of ngrams=%d, but --ngrams=%d", first,
+                  vocab_maxn(sum), ngrams);
+        goto fail;
     }
-    free(first_name);
+    uint64_t unigrams = 0;
+    for (size_t i = 0; i < vocab_size(sum); i++)
+        if (vocab_order(sum, i) == 1) unigrams += vocab_count(sum, i);
+    warn_if_pruned(first, unigrams, vocab_tokens(sum));
+    if (cli_verbose > 0)
+        cli_msg("%s: %zu n-grams, %llu documents, %llu tokens", first, vocab_size(sum),
+                (unsigned long long)vocab_docs(sum), (unsigned long long)vocab_tokens(sum));
+    for (size_t f = 1; f < ninputs; f++) {
+        const char *name = display_name(inputs[f]);
+        vocab_info info;
+        if (vocab_read_merge(sum, inputs[f], &info, e) < 0) goto fail;
+        warn_if_pruned(name, info.unigrams, info.tokens);
+        if (cli_verbose > 0)
+            cli_msg("%s: %zu n-grams, %llu documents, %llu tokens", name, info.entries,
+                    (unsigned long long)info.docs, (unsigned long long)info.tokens);
+    }
     *out = sum;
     return 0;
 fail:
-    vocab_free(b);
     vocab_free(sum);
-    free(first_name);
     return -1;
 }
 

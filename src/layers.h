@@ -70,7 +70,7 @@ static inline float tanhf_fast(float x)
 /* Inverted dropout over n floats: each unit is kept with probability 1 - p and scaled by
  * 1 / (1 - p), so inference is the identity. mask (n) records the kept units (1/0) for
  * the backward pass. r == NULL or p <= 0 means inference: out = inp, mask all 1.
- * p must be < 1. out may equal inp. */
+ * p >= 1 drops everything. out may equal inp. */
 void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p, rng *r);
 void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
 

@@ -177,9 +177,10 @@ static void *lin_load(const modelio *mf, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model sections are inconsistent with its header", name);
         return NULL;
     }
+    const uint64_t *k = keys;
     const int32_t *v = vals;
     for (uint64_t i = 0; i < H.cap; i++)
-        if (v[i] < -1 || v[i] >= (int32_t)H.nfeat) {
+        if (k[i] && (v[i] < 0 || (uint32_t)v[i] >= H.nfeat)) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr feature table points outside the weights", name);
             return NULL;
         }
@@ -332,12 +333,12 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (config_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
         config_double(cfg, "alpha", 1.0, 1e-6, 1e6, &alpha, e) < 0 ||
         config_double(cfg, "c", 0.1, 1e-9, 1e9, &C, e) < 0 ||
-        config_double(cfg, "prior", 0.0, -100, 100, &prior, e) < 0 ||
+        config_double(cfg, "prior", 0.05, -100, 100, &prior, e) < 0 ||
         config_double(cfg, "beta", 1.0, 0, 1, &beta, e) < 0 ||
         config_long(cfg, "epochs", 30, 1, 100000, &epochs, e) < 0 ||
         config_long(cfg, "patience", 3, 1, 100000, &patience, e) < 0 ||
         config_double(cfg, "tol", 0.01, 0, 1e9, &tol, e) < 0 ||
-        config_long(cfg, "min_df", 1, 1, 1L << 40, &min_df, e) < 0)
+        config_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0)
         return -1;
     if (!ctx->voc)
         return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");

@@ -3,12 +3,13 @@
  * al. 2014 for trigrams).
  *
  * For a document with distinct known n-grams F:  logit = bias + sum_{f in F} w[f]
- * where w[f] = v[f] * r[f] folds the trained weight v into the NB ratio
+ * where w[f] = (v[f] + prior) * r[f] folds the trained weight v into the NB ratio
  *   r[f] = log( (alpha + P[f]) / |alpha + P|_1 ) - log( (alpha + N[f]) / |alpha + N|_1 ),
  * P[f] / N[f] counting the positive / negative training documents that contain f.
- * v is the exact optimum of L2-regularized logistic regression (C * sum of losses +
- * |v|^2 / 2, bias as a feature of value 1) found by dual coordinate descent (Yu, Huang &
- * Lin 2011, the liblinear solver), one pass over the shuffled documents per epoch. */
+ * v minimizes C * sum of logistic losses + |v|^2 / 2 (bias as a feature of value 1), so
+ * strong regularization falls back to naive Bayes scaled by prior rather than to zero.
+ * The solver is dual coordinate descent (Yu, Huang & Lin 2011, liblinear's), one pass
+ * over the shuffled documents per epoch, with early stopping on validation loss. */
 #ifndef IMDB_LINEAR_H
 #define IMDB_LINEAR_H
 #include <stddef.h>

@@ -190,7 +190,7 @@ double optim_lr(const optim_sched *s, long step)
     if (p > 1.0) p = 1.0;
     switch (s->kind) {
     case LR_LINEAR: return s->lr_min + (s->lr - s->lr_min) * (1.0 - p);
-    case LR_COSINE: return s->lr_min + (s->lr - s->lr_min) * 0.5 * (1.0 + cos(M_PI * p));
+    case LR_COSINE: return s->lr_min + (s->lr - s->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * p));
     default: return s->lr;
     }
 }

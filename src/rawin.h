@@ -33,7 +33,8 @@ typedef struct rawin rawin;
 
 /* split: "train", "test", "unsup" or NULL (all of train and test, unsup included) — only
  * for the aclImdb layouts; for other formats a non-NULL split is an IMDB_EXIT_USAGE error.
- * Within aclImdb, documents come in path order (byte order of the names). */
+ * Within aclImdb, documents come in path order (byte order of the names); from a tarball
+ * that means archive order, which is path order for the distributed (sorted) archive. */
 rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_err *e);
 /* 1: a document; 0: end; -1: error (malformed CSV, unknown label, truncated archive...). */
 int rawin_next(rawin *r, rawin_doc *d, imdb_err *e);

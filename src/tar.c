@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct tar_reader {
     char *buf;             /* tar_read's buffer */
     size_t cap;
     int done;              /* end-of-archive block seen */
+    int in_data;           /* reading entry data (for messages) */
 };
 
 /* Describe where we are for messages: "in entry 'X'" or "at the start". */
@@ -41,19 +43,28 @@ static const char *where(const tar_reader *t)
     return t->name ? t->name : "";
 }
 
+/* A read came up short or failed: say why, and where (t->in_data: inside the current
+ * entry's data; else between entries). */
 static int fail_short(tar_reader *t, imdb_err *e)
 {
     int errnum = Z_OK;
     const char *msg = gzerror(t->gz, &errnum);
+    const char *colon = strstr(msg, ": ");   /* drop zlib's "<fd:3>: " prefix */
+    if (colon) msg = colon + 2;
+    char at[400] = "";
+    if (t->name)
+        snprintf(at, sizeof at, " %s entry '%.300s'", t->in_data ? "in" : "after", t->name);
     if (errnum == Z_ERRNO)
         return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", t->path, strerror(errno));
     if (errnum != Z_OK && errnum != Z_STREAM_END && errnum != Z_BUF_ERROR)
-        return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt gzip data (%s)%s%s%s", t->path, msg,
-                         t->name ? " in entry '" : "", where(t), t->name ? "'" : "");
-    if (t->name)
-        return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated archive (in entry '%s')", t->path,
-                         t->name);
-    return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated archive (no tar header)", t->path);
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt gzip data (%s)%s", t->path, msg, at);
+    if (t->done)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated gzip stream (after the "
+                         "end-of-archive block)", t->path);
+    if (!t->name)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: not a tar archive, or corrupt: shorter than "
+                         "one tar header", t->path);
+    return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated archive%s", t->path, at);
 }
 
 /* Read exactly n bytes; a short read or a gzip error is an error. */
@@ -149,18 +160,22 @@ static int parse_num(const unsigned char *f, size_t n, uint64_t *out)
     return 0;
 }
 
+/* The checksum is the sum of the header bytes with the checksum field taken as spaces;
+ * some old writers summed signed chars, so accept either. */
 static int checksum_ok(const unsigned char *h)
 {
     uint64_t want;
     if (parse_num(h + 148, 8, &want) < 0) return 0;
     unsigned long us = 0;
     long ss = 0;
-    for (int i = 0; i < BLOCK; i++) {
-        unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
-        us += c;
-        ss += (signed char)c;
-    }
-    return want == us || (long)want == ss;
+    for (int i = 0; i < BLOCK; i++) us += h[i];
+    for (int i = 148; i < 156; i++) us -= h[i];
+    us += 8 * ' ';
+    if (want == us) return 1;
+    for (int i = 0; i < BLOCK; i++) ss += (signed char)h[i];
+    for (int i = 148; i < 156; i++) ss -= (signed char)h[i];
+    ss += 8 * ' ';
+    return (long)want == ss;
 }
 
 /* Read the data of a GNU 'L' or pax record into a malloc'd NUL-terminated buffer. */
@@ -223,7 +238,9 @@ static int parse_pax(tar_reader *t, const char *m, size_t n, imdb_err *e)
 int tar_next(tar_reader *t, tar_entry *ent, imdb_err *e)
 {
     if (t->done) return 0;
+    t->in_data = 1;
     if (skip(t, t->remain + t->pad, e) < 0) return -1;
+    t->in_data = 0;
     t->remain = t->pad = 0;
     unsigned char h[BLOCK];
     for (;;) {
@@ -241,19 +258,29 @@ int tar_next(tar_reader *t, tar_entry *ent, imdb_err *e)
                 if (have == 0) {
                     int errnum;
                     gzerror(t->gz, &errnum);
-                    if (errnum == Z_OK || errnum == Z_STREAM_END)
+                    if (errnum == Z_OK || errnum == Z_STREAM_END) {
+                        if (!t->name)
+                            return imdb_fail(e, IMDB_EXIT_DATA, "%s: empty file, not a tar "
+                                             "archive", t->path);
                         return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated archive (no "
-                                         "end-of-archive block%s%s%s)", t->path,
-                                         t->name ? " after entry '" : "", where(t),
-                                         t->name ? "'" : "");
+                                         "end-of-archive block after entry '%s')", t->path,
+                                         t->name);
+                    }
                 }
                 return fail_short(t, e);
             }
         }
-        int zero = 1;
-        for (int i = 0; i < BLOCK && zero; i++) zero = h[i] == 0;
-        if (zero) {
+        static const unsigned char zeros[BLOCK];
+        if (memcmp(h, zeros, BLOCK) == 0) {
+            /* Read to the end so that a gzip stream cut in its record padding or its
+             * trailer (CRC, length) is still detected. */
             t->done = 1;
+            char tmp[16384];
+            int got2;
+            while ((got2 = gzread(t->gz, tmp, sizeof tmp)) > 0) {}
+            int errnum;
+            gzerror(t->gz, &errnum);
+            if (got2 < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) return fail_short(t, e);
             return 0;
         }
         if (!checksum_ok(h))
@@ -333,7 +360,10 @@ int tar_read(tar_reader *t, const char **data, size_t *len, size_t max, imdb_err
         free(t->buf);
         t->buf = xmalloc(t->cap);
     }
-    if (read_full(t, t->buf, n, e) < 0) return -1;
+    t->in_data = 1;
+    int rc = read_full(t, t->buf, n, e);
+    t->in_data = 0;
+    if (rc < 0) return -1;
     t->buf[n] = '\0';
     t->remain = 0;
     *data = t->buf;

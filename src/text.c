@@ -47,6 +47,9 @@ const char TEXT_DEFAULT_PATTERN[] =
 /* Longest HTML tag recognised, in bytes; a longer "<x ..." is taken as text. */
 #define TAG_MAX 1024
 
+/* Byte classes for the copy loop of steps 1 and 2: K_COPY = copy (through low[]). */
+enum { K_COPY = 0, K_NUL, K_LT, K_AMP, K_HIGH };
+
 struct text_cleaner {
     text_settings s;
     pcre2_code *re;
@@ -55,6 +58,8 @@ struct text_cleaner {
     pcre2_jit_stack *jstack;
     int jit;
     int fast;                      /* default pattern: ASCII documents use scan_ascii */
+    unsigned char cls[256];        /* byte classes for clean_raw */
+    unsigned char low[128];        /* ASCII output map: tolower when case folding */
     utf8proc_option_t uopts;
     char *a; size_t acap;          /* step 1+2 output */
     char *b; size_t bcap;          /* step 3 output */
@@ -231,6 +236,15 @@ text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
     if (c->s.nfkc) c->uopts |= UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_IGNORE;
     if (c->s.casefold) c->uopts |= UTF8PROC_CASEFOLD;
     c->fast = strcmp(c->s.pattern, TEXT_DEFAULT_PATTERN) == 0;
+    /* Tables live in the cleaner, not in statics, so threads share nothing. */
+    for (int i = 0x80; i < 256; i++) c->cls[i] = K_HIGH;
+    c->cls[0] = K_NUL;
+    if (c->s.html) {
+        c->cls['<'] = K_LT;
+        c->cls['&'] = K_AMP;
+    }
+    for (int i = 0; i < 128; i++)
+        c->low[i] = (unsigned char)(c->s.casefold && i >= 'A' && i <= 'Z' ? i + 32 : i);
     return c;
 fail:
     text_cleaner_free(c);
@@ -393,8 +407,6 @@ static size_t html_entity(const unsigned char *p, size_t n, uint32_t *cp)
     return 0;
 }
 
-/* Byte classes for the copy loop of step 1+2: 0 = copy as is. */
-enum { K_COPY = 0, K_NUL, K_LT, K_AMP, K_HIGH };
 
 /* Step 1 (valid UTF-8, no NULs) and step 2 (HTML) in one pass, into c->a. When case
  * folding, ASCII output is lowercased here already: that is all step 3 does to ASCII, and
@@ -402,31 +414,26 @@ enum { K_COPY = 0, K_NUL, K_LT, K_AMP, K_HIGH };
  * byte >= 0x80 was written, i.e. whether step 3 has anything left to do. */
 static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int *nonascii)
 {
-    static unsigned char cls[256];
-    static int cls_ready;
-    if (!cls_ready) { /* idempotent: racing threads write the same values */
-        for (int i = 0x80; i < 256; i++) cls[i] = K_HIGH;
-        cls[0] = K_NUL;
-        cls['<'] = K_LT;
-        cls['&'] = K_AMP;
-        cls_ready = 1;
-    }
-    unsigned char low[128];
-    for (int i = 0; i < 128; i++)
-        low[i] = (unsigned char)(c->s.casefold && i >= 'A' && i <= 'Z' ? i + 32 : i);
-    /* Worst case: every byte becomes U+FFFD (3 bytes). */
-    grow(&c->a, &c->acap, 3 * n + 8);
+    const unsigned char *cls = c->cls, *low = c->low;
+    /* Copies and tags never write more bytes than they consume, so n bytes suffice
+     * until a replacement or an entity writes up to 4 for 1: those check for room. */
+    grow(&c->a, &c->acap, n + 8);
     char *o = c->a;
     size_t i = 0;
     size_t gt = 0; int gt_valid = 0; /* cached position of the next '>' at or after i */
-    int html = c->s.html, high = 0;
+    int high = 0;
     while (i < n) {
         unsigned char ch = in[i];
         unsigned k = cls[ch];
-        if (k == K_COPY || (!html && (k == K_LT || k == K_AMP))) {
+        if (k == K_COPY) {
             *o++ = (char)low[ch];
             i++;
             continue;
+        }
+        if ((k == K_HIGH || k == K_AMP) && (size_t)(o - c->a) + (n - i) + 4 > c->acap) {
+            size_t used = (size_t)(o - c->a);
+            grow(&c->a, &c->acap, used + (n - i) + (n - i) / 2 + 8);
+            o = c->a + used;
         }
         if (k == K_HIGH) {
             size_t bad, len = utf8_seq(in + i, n - i, &bad);
@@ -503,19 +510,13 @@ static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int 
 /* NFKC + case folding of the valid UTF-8 in c->a[0..n) into c->b. */
 static size_t normalize(text_cleaner *c, size_t n)
 {
-    static unsigned char lower[128];
-    static int lower_ready;
-    if (!lower_ready) {
-        for (int i = 0; i < 128; i++) lower[i] = (unsigned char)(i >= 'A' && i <= 'Z' ? i + 32 : i);
-        lower_ready = 1;
-    }
     const unsigned char *a = (const unsigned char *)c->a;
     grow(&c->b, &c->bcap, n + 8);
-    int fold = c->s.casefold, nfkc = c->s.nfkc;
+    int nfkc = c->s.nfkc;
     size_t i = 0, o = 0;
     while (i < n) {
         if (a[i] < 0x80) {
-            c->b[o++] = (char)(fold ? lower[a[i]] : a[i]);
+            c->b[o++] = (char)c->low[a[i]];
             i++;
             continue;
         }

@@ -7,7 +7,8 @@
  *   3. Unicode NFKC and case folding with utf8proc (an ASCII fast path gives the same
  *      result without the library call);
  *   4. tokens are the matches of a PCRE2 pattern (JIT-compiled), by default words with
- *      inner apostrophes and hyphens, numbers, emoticons, and "!" / "?".
+ *      inner apostrophes and hyphens, numbers, emoticons, and "!" / "?"; inside a token
+ *      U+2019 becomes "'" and ASCII whitespace "_" (imdb-clean(1) has the details).
  * The settings are serialized into token stream headers and model files so that every
  * later tool cleans the same way. */
 #ifndef IMDB_TEXT_H

@@ -16,7 +16,7 @@
 
 typedef struct vocab vocab;
 
-#define VOCAB_MAX_NGRAMS 9     /* largest maxn accepted by vocab_new and vocab_read */
+#define VOCAB_MAX_NGRAMS 9     /* largest maxn of a file; vocab_new clamps to 1..this */
 
 vocab *vocab_new(int maxn);
 void vocab_free(vocab *v);
@@ -27,7 +27,8 @@ int vocab_maxn(const vocab *v);
  * it and vocab_merge / vocab_write fail with it. */
 void vocab_add_doc(vocab *v, const char *const *toks, size_t ntok);
 int vocab_status(const vocab *v, imdb_err *e);   /* 0, or -1 with the kept error */
-/* Add all entries of b into a (same maxn required; else IMDB_EXIT_DATA). */
+/* Add all entries of b into a (same maxn and cleaning settings required; else
+ * IMDB_EXIT_DATA). */
 int vocab_merge(vocab *a, const vocab *b, imdb_err *e);
 /* Keep entries with count >= min_count, then the max_size first in order (0 = no cap),
  * and sort. Call before reading entries by index. */
@@ -36,6 +37,17 @@ int vocab_write(const vocab *v, outfile *o, imdb_err *e);
 /* Read a vocabulary file (gzip or plain); malformed lines are IMDB_EXIT_DATA errors with
  * file:line. The result is finished (sorted) as read. */
 vocab *vocab_read(const char *path, imdb_err *e);
+
+/* What vocab_read_merge found in a file: its header totals, its number of entries and
+ * the sum of its unigram counts, which equals tokens iff the file was not pruned. */
+typedef struct vocab_info {
+    uint64_t docs, tokens, unigrams;
+    size_t entries;
+} vocab_info;
+/* Add a vocabulary file into v, like vocab_merge(v, vocab_read(path)) without holding a
+ * second vocabulary in memory. Its maxn and cleaning settings must equal v's (else
+ * IMDB_EXIT_DATA). On error v may be partly merged: discard it. info may be NULL. */
+int vocab_read_merge(vocab *v, const char *path, vocab_info *info, imdb_err *e);
 
 void vocab_set_clean(vocab *v, const char *settings);  /* copied; NULL clears */
 const char *vocab_clean(const vocab *v);               /* NULL if unknown */

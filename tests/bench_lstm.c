@@ -1,12 +1,16 @@
 /* bench_lstm.c — micro-benchmark of one LSTM batch, forward + backward (built by
  * `make check`, not run by it):
  *
- *   tests/bench_lstm [B T C H REPS]        defaults 32 400 64 64 5
+ *   tests/bench_lstm [B T C H REPS THREADS]      defaults 32 400 64 64 5 1
  *
- * Reports the best of REPS times, in milliseconds per batch, for full-length sequences and for lengths spread
- * uniformly over [T/4, T] (sorted longest first, as a bucketing trainer would feed
- * them), and the implied time of one epoch over 25,000 documents. Switch BLAS with
- * LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas (reference) and OPENBLAS_NUM_THREADS. */
+ * Reports the best of REPS times, in milliseconds per batch, for full-length sequences
+ * and for lengths spread uniformly over [T/4, T] (sorted longest first, as a bucketing
+ * trainer would feed them), and the implied time of one epoch over 25,000 documents.
+ * THREADS > 1 splits the batch over that many threads, each with its own cache and
+ * gradient buffers (as a trainer would; summing the gradients is not timed). Switch the
+ * BLAS with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas (reference) and set
+ * OPENBLAS_NUM_THREADS=1 when THREADS > 1. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,57 +20,86 @@
 #include "rng.h"
 #include "util.h"
 
-static double run(int B, int T, int C, int H, int reps, const int32_t *len, rng *r)
+typedef struct job {
+    int B, T, C, H;
+    const float *x, *wx, *wh, *bias, *dhl;
+    const int32_t *len;
+    float *dx, *dwx, *dwh, *db, *hl;
+    lstm_cache k;
+} job;
+
+static void *work(void *arg)
+{
+    job *j = arg;
+    lstm_forward(&j->k, j->hl, j->x, j->len, j->wx, j->wh, j->bias, j->B, j->T, j->C, j->H);
+    lstm_backward(j->dx, j->dwx, j->dwh, j->db, &j->k, NULL, j->dhl, j->x, j->len, j->wx, j->wh,
+                  j->B, j->T, j->C, j->H);
+    return NULL;
+}
+
+static double run(int B, int T, int C, int H, int reps, int nth, const int32_t *len, rng *r)
 {
     int G = 4 * H;
     float *x = xmalloc((size_t)B * T * C * sizeof(float)), *dx = xcalloc((size_t)B * T * C, sizeof(float));
     float *wx = xmalloc((size_t)G * C * sizeof(float)), *wh = xmalloc((size_t)G * H * sizeof(float));
-    float *bias = xmalloc((size_t)G * sizeof(float));
-    float *dwx = xcalloc((size_t)G * C, sizeof(float)), *dwh = xcalloc((size_t)G * H, sizeof(float));
-    float *db = xcalloc(G, sizeof(float)), *hl = xmalloc((size_t)B * H * sizeof(float));
+    float *bias = xmalloc((size_t)G * sizeof(float)), *hl = xmalloc((size_t)B * H * sizeof(float));
     float *dhl = xmalloc((size_t)B * H * sizeof(float));
     params_uniform(x, (size_t)B * T * C, 1.0f, r);
     params_uniform(dhl, (size_t)B * H, 0.1f, r);
     lstm_init(wx, wh, bias, C, H, r);
-    lstm_cache k;
-    lstm_cache_init(&k, B, T, H);
-    lstm_forward(&k, hl, x, len, wx, wh, bias, B, T, C, H);   /* warm up */
-    lstm_backward(dx, dwx, dwh, db, &k, NULL, dhl, x, len, wx, wh, B, T, C, H);
-    /* The best of reps: on a shared machine the minimum is the stable statistic. */
-    double ms = 1e30;
-    for (int i = 0; i < reps; i++) {
-        double t0 = imdb_now();
-        lstm_forward(&k, hl, x, len, wx, wh, bias, B, T, C, H);
-        lstm_backward(dx, dwx, dwh, db, &k, NULL, dhl, x, len, wx, wh, B, T, C, H);
-        double t = (imdb_now() - t0) * 1e3;
-        if (t < ms) ms = t;
+    job *jobs = xcalloc((size_t)nth, sizeof *jobs);
+    pthread_t *tid = xcalloc((size_t)nth, sizeof *tid);
+    for (int i = 0, b0 = 0; i < nth; i++) {
+        job *j = &jobs[i];
+        int nb = B / nth + (i < B % nth);
+        *j = (job){nb, T, C, H, x + (size_t)b0 * T * C, wx, wh, bias, dhl + (size_t)b0 * H, len + b0,
+                   dx + (size_t)b0 * T * C, xcalloc((size_t)G * C, sizeof(float)),
+                   xcalloc((size_t)G * H, sizeof(float)), xcalloc(G, sizeof(float)), hl + (size_t)b0 * H,
+                   {0}};
+        lstm_cache_init(&j->k, nb, T, H);
+        b0 += nb;
     }
-    lstm_cache_free(&k);
-    free(x); free(dx); free(wx); free(wh); free(bias); free(dwx); free(dwh); free(db); free(hl); free(dhl);
+    /* The best of reps (after one warm-up run): on a shared machine the minimum is the
+     * stable statistic. */
+    double ms = 1e30;
+    for (int rep = 0; rep <= reps; rep++) {
+        double t0 = imdb_now();
+        if (nth == 1) work(&jobs[0]);
+        else {
+            for (int i = 0; i < nth; i++) pthread_create(&tid[i], NULL, work, &jobs[i]);
+            for (int i = 0; i < nth; i++) pthread_join(tid[i], NULL);
+        }
+        double t = (imdb_now() - t0) * 1e3;
+        if (rep > 0 && t < ms) ms = t;
+    }
+    for (int i = 0; i < nth; i++) {
+        lstm_cache_free(&jobs[i].k);
+        free(jobs[i].dwx); free(jobs[i].dwh); free(jobs[i].db);
+    }
+    free(jobs); free(tid);
+    free(x); free(dx); free(wx); free(wh); free(bias); free(hl); free(dhl);
     return ms;
 }
 
 int main(int argc, char **argv)
 {
-    int B = 32, T = 400, C = 64, H = 64, reps = 5;
-    if (argc > 1) B = atoi(argv[1]);
-    if (argc > 2) T = atoi(argv[2]);
-    if (argc > 3) C = atoi(argv[3]);
-    if (argc > 4) H = atoi(argv[4]);
-    if (argc > 5) reps = atoi(argv[5]);
-    if (B < 1 || T < 1 || C < 1 || H < 1 || reps < 1) {
-        fprintf(stderr, "usage: bench_lstm [B T C H REPS]\n");
+    int v[6] = {32, 400, 64, 64, 5, 1};
+    for (int i = 1; i < argc && i <= 6; i++) v[i - 1] = atoi(argv[i]);
+    int B = v[0], T = v[1], C = v[2], H = v[3], reps = v[4], nth = v[5];
+    if (argc > 7 || B < 1 || T < 1 || C < 1 || H < 1 || reps < 1 || nth < 1 || nth > B) {
+        fprintf(stderr, "usage: bench_lstm [B T C H REPS THREADS]\n");
         return 2;
     }
     rng r;
     rng_seed(&r, 1);
     int32_t *len = xmalloc((size_t)B * sizeof *len);
     printf("blas: %s\n", blas_backend());
-    printf("lstm B=%d T=%d C=%d H=%d, forward+backward, best of %d\n", B, T, C, H, reps);
+    printf("lstm B=%d T=%d C=%d H=%d, forward+backward, %d thread%s, best of %d\n",
+           B, T, C, H, nth, nth > 1 ? "s" : "", reps);
     for (int b = 0; b < B; b++) len[b] = T;
-    double full = run(B, T, C, H, reps, len, &r);
+    double full = run(B, T, C, H, reps, nth, len, &r);
     for (int b = 0; b < B; b++) len[b] = T - (int32_t)((double)b / B * (T - T / 4));
-    double mixed = run(B, T, C, H, reps, len, &r);
+    double mixed = run(B, T, C, H, reps, nth, len, &r);
     double batches = 25000.0 / B;
     printf("  full length:       %8.1f ms/batch  (%6.1f s per 25k-document epoch)\n", full, full * batches / 1e3);
     printf("  lengths T/4..T:    %8.1f ms/batch  (%6.1f s per 25k-document epoch)\n", mixed, mixed * batches / 1e3);

@@ -11,7 +11,7 @@ imdb-train -q --model nblr --vocab v.gz --output m.bin train.tok.gz
 imdb-eval --json m.bin test.tok.gz >metrics.json
 acc=$(sed -n 's/.*"accuracy": \([^,]*\),/\1/p' metrics.json)
 
-# The training set is learned almost perfectly; the floor 0 always passes.
+# The floor 0 always passes, and so does the accuracy itself (>=).
 expect_status 0 imdb-eval --min-accuracy 0 m.bin test.tok.gz
 expect_status 0 imdb-eval --min-accuracy "$acc" m.bin test.tok.gz
 
@@ -24,14 +24,16 @@ if [ "$acc" != 1 ]; then
     grep -q '^accuracy ' out || fail "the table was not written before the gate failed"
 fi
 
-# A hand-made stream with a known accuracy: 3 of 4 right is 0.75.
+# A hand-made stream: its own accuracy passes the gate, a hundredth more fails it.
 printf 'pos\t1\tgreat great great\npos\t2\tgreat great\nneg\t3\tgreat great great great\nneg\t4\t\n' >four.tok
 imdb-eval --json m.bin four.tok >four.json
 right=$(sed -n 's/.*"tp": \([0-9]*\), "fp": [0-9]*, "tn": \([0-9]*\).*/\1 \2/p' four.json)
 set -- $right
 a=$(awk -v c=$(($1 + $2)) 'BEGIN { printf "%.2f", c / 4 }')
 expect_status 0 imdb-eval --min-accuracy "$a" m.bin four.tok
-expect_status 3 imdb-eval --min-accuracy "$(awk -v a="$a" 'BEGIN { print a + 0.01 }')" m.bin four.tok
+if [ "$a" != 1.00 ]; then
+    expect_status 3 imdb-eval --min-accuracy "$(awk -v a="$a" 'BEGIN { print a + 0.01 }')" m.bin four.tok
+fi
 
 # Out-of-range or malformed floors are usage errors.
 expect_status 2 imdb-eval --min-accuracy 1.5 m.bin test.tok.gz

@@ -40,7 +40,7 @@ expect_status 0 imdb-predict --threads 2 m.bin big.txt
 grep -Evq "$line_re" out && fail "malformed output for the 10 MB line"
 
 # Several files: their lines in order, as if concatenated.
-cat lf.txt odd.txt lf.txt >cat.txt
+{ cat lf.txt odd.txt; echo; cat lf.txt; } >cat.txt    # odd.txt lacks its final newline
 imdb-predict m.bin cat.txt >cat.out
 expect_status 0 imdb-predict m.bin lf.txt - lf.txt <odd.txt
 same out cat.out
@@ -54,6 +54,6 @@ same out lf.out
 expect_status 4 imdb-predict m.bin nonexistent.txt
 expect_err '^imdb-predict: nonexistent.txt: '
 yes 'a long review of a film' | head -n 20000 | gzip -c >long.gz
-head -c 2000 long.gz >cut.gz
+head -c $(($(wc -c <long.gz) / 2)) long.gz >cut.gz
 expect_status 1 imdb-predict m.bin cut.gz
 expect_err 'cut.gz'

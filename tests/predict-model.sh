@@ -46,7 +46,7 @@ expect_err 'CRC'
 cp m.bin newer.bin
 printf '\002' | dd of=newer.bin bs=1 seek=8 conv=notrunc 2>/dev/null
 expect_status 1 imdb-predict newer.bin r.txt
-expect_err 'version 2 is newer'
+expect_err 'newer.bin: .*version 2 is not supported'
 expect_status 1 imdb-predict r.txt r.txt
 expect_err 'not an imdb model file'
 expect_status 1 imdb-predict train.tok.gz r.txt

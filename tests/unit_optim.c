@@ -252,7 +252,8 @@ static double train_logreg(uint64_t seed, float *w_out)
     dense_forward(zall, x, params_at(&p, p.data, iw), params_at(&p, p.data, ib), N, C, 1);
     int correct = 0;
     for (int i = 0; i < N; i++) correct += (zall[i] > 0.0f) == (y[i] > 0.5f);
-    memcpy(w_out, p.data, (C + 1) * sizeof *w_out);
+    memcpy(w_out, params_at(&p, p.data, iw), C * sizeof *w_out);
+    w_out[C] = *params_at(&p, p.data, ib);
     optim_free(&o);
     free(g);
     params_free(&p);
@@ -261,7 +262,7 @@ static double train_logreg(uint64_t seed, float *w_out)
 
 static void test_training(void)
 {
-    float w1[8], w2[8];
+    float w1[7], w2[7];   /* C + 1 */
     double acc = train_logreg(3, w1);
     train_logreg(3, w2);
     printf("  logistic regression (dense + bce + adam + cosine): training accuracy %.3f\n", acc);

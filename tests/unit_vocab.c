@@ -476,6 +476,95 @@ static void test_malformed(void)
     vocab_free(v);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(text, 1, strlen(text), f);
+    fclose(f);
+}
+
+/* vocab_read_merge: adding files equals merging in memory; per-file duplicates, order
+ * and cleaning mismatches are refused; info describes the file. */
+static void test_read_merge(void)
+{
+    corpus c = make_corpus(400, 30, 300);
+    vocab *a = vocab_new(3), *b = vocab_new(3), *whole = vocab_new(3);
+    count_range(a, &c, 0, 250);
+    count_range(b, &c, 250, 400);
+    count_range(whole, &c, 0, 400);
+    vocab_set_clean(a, "x=1");
+    vocab_set_clean(b, "x=1");
+    vocab_set_clean(whole, "x=1");
+    vocab_finish(a, 1, 0);
+    vocab_finish(b, 1, 0);
+    vocab_finish(whole, 1, 0);
+    char pb[300], pw[300], pm[300];
+    snprintf(pb, sizeof pb, "%s/b.vocab.gz", dir);
+    snprintf(pw, sizeof pw, "%s/whole.vocab", dir);
+    snprintf(pm, sizeof pm, "%s/merged.vocab", dir);
+    write_vocab(b, pb);
+    write_vocab(whole, pw);
+    imdb_err e = {0, ""};
+    vocab_info info;
+    CHECK(vocab_read_merge(a, pb, &info, &e) == 0, "read_merge: %s", e.msg);
+    CHECK(info.docs == 150 && info.entries == vocab_size(b) && info.tokens == vocab_tokens(b) &&
+          info.unigrams == vocab_tokens(b), "info: docs %llu entries %zu tokens %llu unigrams %llu",
+          (unsigned long long)info.docs, info.entries, (unsigned long long)info.tokens,
+          (unsigned long long)info.unigrams);
+    vocab_finish(a, 1, 0);
+    write_vocab(a, pm);
+    size_t n1, n2;
+    char *b1 = slurp(pw, &n1), *b2 = slurp(pm, &n2);
+    CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0, "read_merge differs from counting the whole");
+    free(b1);
+    free(b2);
+    /* Counting continues correctly after a read_merge (df bookkeeping was reset). */
+    const char *more[] = {"zz", "zz"};
+    vocab_add_doc(a, more, 2);
+    vocab_add_doc(a, more, 1);
+    vocab_finish(a, 1, 0);
+    int found = 0;
+    for (size_t i = 0; i < vocab_size(a); i++)
+        if (strcmp(vocab_ngram(a, i), "zz") == 0) found = vocab_count(a, i) == 3 && vocab_df(a, i) == 2;
+    CHECK(found, "counting after read_merge");
+
+    /* Mismatches and duplicates. */
+    char p[300];
+    snprintf(p, sizeof p, "%s/m.vocab", dir);
+    vocab *v = vocab_new(1);
+    const char *d[] = {"a", "b"};
+    vocab_add_doc(v, d, 2);
+    write_text(p, "#imdb-vocab 1 ngrams=2 docs=1 tokens=1\na\t1\t1\n");
+    CHECK(vocab_read_merge(v, p, NULL, &e) < 0 && strstr(e.msg, "ngrams=2, but the vocabularies merged so far have ngrams=1"),
+          "maxn mismatch: %s", e.msg);
+    write_text(p, "#imdb-vocab 1 ngrams=1 docs=1 tokens=1\n#clean y\na\t1\t1\n");
+    CHECK(vocab_read_merge(v, p, NULL, &e) < 0 && strstr(e.msg, "cleaned with other settings (y)"),
+          "clean mismatch: %s", e.msg);
+    write_text(p, "#imdb-vocab 1 ngrams=1 docs=2 tokens=2\na\t1\t1\nb\t1\t1\na\t1\t1\n");
+    CHECK(vocab_read_merge(v, p, NULL, &e) < 0 && strstr(e.msg, ":4: duplicate n-gram 'a'"),
+          "duplicate in a merged file: %s", e.msg);
+    vocab_free(v);
+    v = vocab_new(1);
+    vocab_add_doc(v, d, 2);
+    write_text(p, "#imdb-vocab 1 ngrams=1 docs=3 tokens=5\na\t3\t2\nc\t1\t1\n");
+    CHECK(vocab_read_merge(v, p, &info, &e) == 0, "merge: %s", e.msg);
+    CHECK(info.unigrams == 4 && info.tokens == 5, "pruned file: unigrams %llu",
+          (unsigned long long)info.unigrams);
+    vocab_finish(v, 1, 0);
+    CHECK(vocab_size(v) == 3 && strcmp(vocab_ngram(v, 0), "a") == 0 && vocab_count(v, 0) == 4 &&
+          vocab_df(v, 0) == 3 && vocab_docs(v) == 4 && vocab_tokens(v) == 7, "merged sums");
+    vocab_set_clean(v, "z");
+    write_text(p, "#imdb-vocab 1 ngrams=1 docs=0 tokens=0\n");
+    CHECK(vocab_read_merge(v, p, NULL, &e) < 0 && strstr(e.msg, "(none recorded)"),
+          "a file without #clean into one with: %s", e.msg);
+    vocab_free(v);
+
+    vocab_free(a);
+    vocab_free(b);
+    vocab_free(whole);
+    free_corpus(&c);
+}
+
 /* Enough distinct n-grams to grow the table several times. */
 static void test_large(void)
 {
@@ -493,6 +582,7 @@ int main(void)
     test_merge_mismatch();
     test_round_trip();
     test_malformed();
+    test_read_merge();
     test_large();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
