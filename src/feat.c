@@ -149,11 +149,7 @@ void feat_table_free(feat_table *t)
     memset(t, 0, sizeof *t);
 }
 
-static inline uint64_t home(uint64_t key, uint64_t mask)
-{
-    uint64_t h = key * UINT64_C(0x9e3779b97f4a7c15);
-    return (h ^ (h >> 32)) & mask;
-}
+#define home feat_table_home
 
 /* Insert a key known to be absent; the table has room. */
 static void table_place(feat_table *t, uint64_t key, int32_t val)

@@ -1,7 +1,13 @@
 /* http.c — see http.h. The HTTP server behind imdb-serve.
  *
- * libmicrohttpd (MHD) runs a pool of worker threads, each with its own epoll set over the
- * shared listening socket; a request is handled start to finish on one worker thread:
+ * libmicrohttpd (MHD) runs a pool of worker threads, each with its own epoll set. They do
+ * not accept connections themselves: left to race for the listening socket, the first
+ * thread to wake takes every pending connection (wrk's 16 connections all landed on one of
+ * two threads, which halved the throughput). Our acceptor thread accepts instead and hands
+ * each connection over with MHD_add_connection, which spreads them over the pool by socket
+ * number; it also enforces --max-connections by not accepting while at the limit, so
+ * extra clients wait in the kernel's queue rather than being dropped.
+ * A request is handled start to finish on one worker thread:
  *   1. on_request is called once the headers are in (*con_cls == NULL): route, check the
  *      method and Content-Length; errors are answered at once (MHD then closes the
  *      connection without reading the body);
@@ -27,6 +33,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -155,7 +162,13 @@ static model_ref *model_load(const char *path, imdb_err *e)
 struct http_server {
     http_config cfg;
     struct MHD_Daemon *mhd;
-    int listen_fd;                /* ours until MHD_quiesce_daemon hands it back */
+    int listen_fd;                /* non-blocking; only the acceptor uses it */
+    int stop_pipe[2];             /* a byte written to [1] stops the acceptor */
+    pthread_t acceptor;
+    int have_acceptor;
+    pthread_mutex_t conn_lock;
+    pthread_cond_t conn_freed;
+    unsigned open_conns;          /* under conn_lock; MHD's STARTED minus CLOSED */
     int port;
     char url[96];
     char addr_text[64];           /* "127.0.0.1:8080" for messages */
@@ -848,6 +861,68 @@ static int open_listener(http_server *s, imdb_err *e)
     return 0;
 }
 
+/* ---- accepting connections ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)conn;
+    (void)socket_context;
+    http_server *s = cls;
+    pthread_mutex_lock(&s->conn_lock);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        s->open_conns++;
+    } else if (s->open_conns > 0) {
+        s->open_conns--;
+        pthread_cond_signal(&s->conn_freed);
+    }
+    pthread_mutex_unlock(&s->conn_lock);
+}
+
+/* Wait for the listening socket or the stop pipe; 1 to go on, 0 to stop. */
+static int acceptor_wait(http_server *s, int timeout_ms)
+{
+    struct pollfd pf[2] = {{s->listen_fd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
+    int n = poll(pf, 2, timeout_ms);
+    return !(n > 0 && pf[1].revents);
+}
+
+static void *acceptor(void *arg)
+{
+    http_server *s = arg;
+    int complained = 0;
+    for (;;) {
+        /* At the limit: wait for a connection to close (new ones queue in the kernel). */
+        pthread_mutex_lock(&s->conn_lock);
+        while (s->open_conns >= s->cfg.max_connections) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+            pthread_cond_timedwait(&s->conn_freed, &s->conn_lock, &until);
+            pthread_mutex_unlock(&s->conn_lock);
+            if (!acceptor_wait(s, 0)) return NULL;
+            pthread_mutex_lock(&s->conn_lock);
+        }
+        pthread_mutex_unlock(&s->conn_lock);
+        if (!acceptor_wait(s, -1)) return NULL;
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: the client waits in the queue; retry shortly. */
+                if (!complained++) logf_(s, "cannot accept a connection: %s", strerror(errno));
+                if (!acceptor_wait(s, 50)) return NULL;
+            }
+            continue;   /* EAGAIN (another wakeup took it), ECONNABORTED, EINTR */
+        }
+        complained = 0;
+        /* On failure MHD closes fd and logs why. */
+        MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl);
+    }
+}
+
 /* ---- life cycle ---- */
 
 http_server *http_start(const http_config *cfg, imdb_err *e)
@@ -856,22 +931,30 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     s->cfg = *cfg;
     if (s->cfg.threads < 1) s->cfg.threads = 1;
     if (s->cfg.max_connections < (unsigned)s->cfg.threads) s->cfg.max_connections = (unsigned)s->cfg.threads;
-    s->listen_fd = -1;
+    s->listen_fd = s->stop_pipe[0] = s->stop_pipe[1] = -1;
     s->started_wall = wall_now();
     s->started_mono = imdb_now();
     pthread_mutex_init(&s->model_lock, NULL);
+    pthread_mutex_init(&s->conn_lock, NULL);
+    pthread_cond_init(&s->conn_freed, NULL);
     int have_key = 0;
     if (!(s->model = model_load(cfg->model_path, e))) goto fail;
     s->model->gen = s->generation = 1;
     if (open_listener(s, e) < 0) goto fail;
+    if (pipe2(s->stop_pipe, O_CLOEXEC) < 0) {
+        imdb_fail(e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));
+        goto fail;
+    }
     if (pthread_key_create(&s->worker_key, worker_free) != 0) {
         imdb_fail(e, IMDB_EXIT_INTERNAL, "cannot create thread-specific data");
         goto fail;
     }
     have_key = 1;
-    /* epoll in each worker thread of a pool; the ITC (an eventfd) lets
-     * MHD_quiesce_daemon and MHD_stop_daemon wake the threads. */
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* epoll in each worker thread of a pool; no listening socket (the acceptor thread
+     * adds connections); the ITC (an eventfd) wakes a worker for each added connection
+     * and for MHD_stop_daemon. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     /* One thread is no pool (MHD warns about a pool of 1). */
     struct MHD_OptionItem pool[] = {
         {s->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
@@ -880,21 +963,32 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     };
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,   /* first */
-                              MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
                               MHD_OPTION_ARRAY, pool,
                               MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                               MHD_OPTION_END);
     if (!s->mhd) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot start the HTTP server on %s (libmicrohttpd refused; "
                   "see the message above)", s->addr_text);
         goto fail;
     }
+    int err = pthread_create(&s->acceptor, NULL, acceptor, s);
+    if (err) {
+        imdb_fail(e, IMDB_EXIT_IO, "cannot start the acceptor thread: %s", strerror(err));
+        MHD_stop_daemon(s->mhd);
+        goto fail;
+    }
+    s->have_acceptor = 1;
     return s;
 
 fail:
     if (s->listen_fd >= 0) close(s->listen_fd);
+    if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
+    if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
+    pthread_cond_destroy(&s->conn_freed);
+    pthread_mutex_destroy(&s->conn_lock);
     if (have_key) pthread_key_delete(s->worker_key);
     model_release(s->model);
     pthread_mutex_destroy(&s->model_lock);
@@ -927,8 +1021,15 @@ int http_reload(http_server *s, imdb_err *e)
 unsigned long http_stop(http_server *s, double grace)
 {
     atomic_store(&s->draining, 1);
-    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    /* Stop accepting; closing the socket makes new clients see "connection refused". */
+    if (s->have_acceptor) {
+        char b = 0;
+        while (write(s->stop_pipe[1], &b, 1) < 0 && errno == EINTR) {}
+        pthread_join(s->acceptor, NULL);
+    }
+    close(s->listen_fd);
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
     double end = imdb_now() + grace;
     while (atomic_load(&s->st.in_flight) > 0 && imdb_now() < end) {
         struct timespec ts = {0, 5 * 1000 * 1000};
@@ -939,6 +1040,8 @@ unsigned long http_stop(http_server *s, double grace)
     pthread_key_delete(s->worker_key);
     model_release(s->model);
     pthread_mutex_destroy(&s->model_lock);
+    pthread_cond_destroy(&s->conn_freed);
+    pthread_mutex_destroy(&s->conn_lock);
     free(s);
     return left > 0 ? (unsigned long)left : 0;
 }

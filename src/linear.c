@@ -13,23 +13,35 @@
 
 /* ---- features of one document ---------------------------------------------------- */
 
-/* Hash tokens into th (ntok) and look up every n-gram; writes found indices (with
- * repeats) into idx and their first token position into pos (if not NULL). */
+/* Hash tokens into th (ntok), then every n-gram into nh (ntok * ngrams) with its position
+ * and length, then look them all up, prefetching table slots PREFETCH lookups ahead.
+ * Writes the found indices (with repeats) into idx, and their first token position and
+ * length into pos/len if pos is not NULL. */
+#define PREFETCH 16
 static size_t lookup_all(const linear_model *m, const char *const *toks, size_t ntok,
-                         uint64_t *th, uint32_t *idx, uint32_t *pos, int *len)
+                         uint64_t *th, uint64_t *nh, uint32_t *idx, uint32_t *pos, int *len)
 {
-    size_t k = 0;
+    size_t nn = 0, k = 0;
     for (size_t i = 0; i < ntok; i++) th[i] = feat_hash_token(toks[i], strlen(toks[i]));
     for (size_t i = 0; i < ntok; i++) {
         uint64_t h = th[i];
         for (int n = 1; n <= m->ngrams && i + (size_t)n <= ntok; n++) {
             if (n > 1) h = feat_chain(h, th[i + (size_t)n - 1]);
-            int32_t f = feat_table_get(&m->table, h);
-            if (f >= 0) {
-                idx[k] = (uint32_t)f;
-                if (pos) { pos[k] = (uint32_t)i; len[k] = n; }
-                k++;
-            }
+            nh[nn++] = h;
+        }
+    }
+    for (size_t j = 0; j < nn && j < PREFETCH; j++) feat_table_prefetch(&m->table, nh[j]);
+    size_t i = 0;
+    int n = 0;
+    for (size_t j = 0; j < nn; j++) {
+        if (j + PREFETCH < nn) feat_table_prefetch(&m->table, nh[j + PREFETCH]);
+        /* nh is in (position, length) order: recover both without storing them. */
+        if (++n > m->ngrams || i + (size_t)n > ntok) { i++; n = 1; }
+        int32_t f = feat_table_get(&m->table, nh[j]);
+        if (f >= 0) {
+            idx[k] = (uint32_t)f;
+            if (pos) { pos[k] = (uint32_t)i; len[k] = n; }
+            k++;
         }
     }
     return k;
@@ -37,9 +49,9 @@ static size_t lookup_all(const linear_model *m, const char *const *toks, size_t 
 
 /* Scratch for one call: small documents use the stack. */
 typedef struct scratch {
-    uint64_t th_s[512];
+    uint64_t th_s[512], nh_s[512 * 3];
     uint32_t idx_s[512 * 3], set_s[4096];
-    uint64_t *th;
+    uint64_t *th, *nh;
     uint32_t *idx, *set;
     size_t setcap;
 } scratch;
@@ -49,6 +61,7 @@ static void scratch_init(scratch *s, size_t ntok, int ngrams)
     size_t nf = ntok * (size_t)ngrams;
     s->th = ntok <= 512 ? s->th_s : xmalloc(ntok * sizeof *s->th);
     s->idx = nf <= 512 * 3 ? s->idx_s : xmalloc((nf ? nf : 1) * sizeof *s->idx);
+    s->nh = nf <= 512 * 3 ? s->nh_s : xmalloc((nf ? nf : 1) * sizeof *s->nh);
     s->setcap = 16;
     while (s->setcap < 2 * nf) s->setcap *= 2;
     s->set = s->setcap <= 4096 ? s->set_s : xmalloc(s->setcap * sizeof *s->set);
@@ -59,6 +72,7 @@ static void scratch_free(scratch *s)
 {
     if (s->th != s->th_s) free(s->th);
     if (s->idx != s->idx_s) free(s->idx);
+    if (s->nh != s->nh_s) free(s->nh);
     if (s->set != s->set_s) free(s->set);
 }
 
@@ -78,7 +92,7 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
 {
     scratch s;
     scratch_init(&s, ntok, m->ngrams);
-    size_t k = lookup_all(m, toks, ntok, s.th, s.idx, NULL, NULL);
+    size_t k = lookup_all(m, toks, ntok, s.th, s.nh, s.idx, NULL, NULL);
     double z = m->bias;
     for (size_t i = 0; i < k; i++)
         if (set_add(s.set, s.setcap, s.idx[i])) z += m->w[s.idx[i]];
@@ -130,9 +144,11 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
 
 size_t linear_features(const linear_model *m, const char *const *toks, size_t ntok, uint32_t *idx)
 {
-    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th);
-    size_t k = lookup_all(m, toks, ntok, th, idx, NULL, NULL);
+    size_t nf = ntok * (size_t)m->ngrams;
+    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
+    size_t k = lookup_all(m, toks, ntok, th, nh, idx, NULL, NULL);
     free(th);
+    free(nh);
     return sort_unique(idx, k);
 }
 
@@ -224,14 +240,14 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
 {
     const linear_model *m = state;
     size_t nf = ntok * (size_t)m->ngrams;
-    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th);
+    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
     uint32_t *idx = xmalloc((nf ? nf : 1) * sizeof *idx), *pos = xmalloc((nf ? nf : 1) * sizeof *pos);
     int *len = xmalloc((nf ? nf : 1) * sizeof *len);
     size_t setcap = 16;
     while (setcap < 2 * nf) setcap *= 2;
     uint32_t *set = xmalloc(setcap * sizeof *set);
     memset(set, 0xff, setcap * sizeof *set);
-    size_t n = lookup_all(m, toks, ntok, th, idx, pos, len), nc = 0;
+    size_t n = lookup_all(m, toks, ntok, th, nh, idx, pos, len), nc = 0;
     clf_contrib *all = xmalloc((n ? n : 1) * sizeof *all);
     for (size_t i = 0; i < n; i++)
         if (set_add(set, setcap, idx[i]))   /* first occurrence of each distinct feature */
@@ -239,7 +255,7 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
     qsort(all, nc, sizeof *all, cmp_contrib);
     if (k > nc) k = nc;
     memcpy(out, all, k * sizeof *all);
-    free(all); free(set); free(len); free(pos); free(idx); free(th);
+    free(all); free(set); free(len); free(pos); free(idx); free(nh); free(th);
     return k;
 }
 
@@ -349,14 +365,15 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 
     /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
     linear_model m = { .ngrams = (int)ngrams };
-    size_t vn = vocab_size(ctx->voc);
-    feat_table_init(&m.table, vn);
-    uint32_t *vocab_of = xmalloc((vn + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
-    for (size_t i = 0; i < vn; i++) {
-        if (vocab_order(ctx->voc, i) > ngrams || vocab_df(ctx->voc, i) < (uint64_t)min_df) continue;
-        if (feat_table_put(&m.table, vocab_hash(ctx->voc, i), (int32_t)m.nfeat) < 0)
+    size_t vn = vocab_size(ctx->voc), nkeep = 0;
+#define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
+    for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
+    feat_table_init(&m.table, nkeep);
+    uint32_t *vocab_of = xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
+    for (size_t i = 0; i < vn; i++)
+        if (KEEP(i) && feat_table_put(&m.table, vocab_hash(ctx->voc, i), (int32_t)m.nfeat) < 0)
             vocab_of[m.nfeat++] = (uint32_t)i;
-    }
+#undef KEEP
     if (m.nfeat == 0) {
         feat_table_free(&m.table);
         free(vocab_of);
