@@ -51,6 +51,5 @@ static inline void feat_table_prefetch(const feat_table *t, uint64_t key)
 {
     uint64_t i = feat_table_home(key, t->cap - 1);
     __builtin_prefetch(&t->keys[i]);
-    __builtin_prefetch(&t->vals[i]);
 }
 #endif

@@ -403,6 +403,14 @@ static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads
                 id = d.id;
                 lineno = d.lineno;
             } else {
+                /* Answer what we have before waiting for more input (a pipe or a coprocess). */
+                if (b->n && !lineio_ready(in)) {
+                    if (run_batch(b, ws, nthreads, o, files, e) < 0) goto done;
+                    if (fflush(stdout) != 0) {
+                        imdb_fail(e, IMDB_EXIT_IO, "write error: standard output: %s", strerror(errno));
+                        goto done;
+                    }
+                }
                 got = lineio_next(in, &text, &len, e);
                 lineno = lineio_lineno(in);
                 /* A byte order mark is an encoding signature, not part of the review. */

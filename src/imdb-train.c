@@ -30,6 +30,14 @@ static void usage(void)
           "                            threads give the same model, byte for byte\n"
           "      --curves FILE         write the learning curve (TSV: epoch, train_loss,\n"
           "                            valid_loss, valid_acc, seconds)\n"
+          "      --runs-dir DIR        record the run in an MLflow file store under DIR\n"
+          "      --unlabelled FILE     unlabelled token stream for kinds that use it\n"
+          "                            (word2vec); may be repeated\n"
+          "      --init-embeddings FILE  start the embedding from word vectors (word2vec\n"
+          "                            text or binary format)\n"
+          "      --checkpoint FILE     where checkpoints go (default MODEL.ckpt)\n"
+          "      --checkpoint-every N  write a checkpoint every N epochs (default 0: never)\n"
+          "      --resume FILE         continue the run saved in checkpoint FILE\n"
           "  -q, --quiet               print only errors\n"
           "  -v, --verbose             say more\n"
           "      --help                display this help and exit\n"
@@ -61,7 +69,8 @@ static int known(const config *cfg, const trainer *t, imdb_err *e)
 int main(int argc, char **argv)
 {
     cli_init("imdb-train");
-    enum { OPT_VALID = 256, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_HELP, OPT_VERSION };
+    enum { OPT_VALID = 256, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
+           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "vocab", required_argument, NULL, 'V' },
@@ -72,6 +81,12 @@ int main(int argc, char **argv)
         { "seed", required_argument, NULL, OPT_SEED },
         { "threads", required_argument, NULL, OPT_THREADS },
         { "curves", required_argument, NULL, OPT_CURVES },
+        { "runs-dir", required_argument, NULL, OPT_RUNS },
+        { "unlabelled", required_argument, NULL, OPT_UNLAB },
+        { "init-embeddings", required_argument, NULL, OPT_INITEMB },
+        { "checkpoint", required_argument, NULL, OPT_CKPT },
+        { "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
+        { "resume", required_argument, NULL, OPT_RESUME },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, OPT_HELP },
@@ -81,9 +96,10 @@ int main(int argc, char **argv)
     imdb_err err = { 0 };
     config *cfg = config_new(), *cli = config_new();
     const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
-    const char *config_path = NULL;
-    char **sets = xmalloc((size_t)argc * sizeof *sets);
-    int nsets = 0, c;
+    const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
+    long ckpt_every = 0;
+    char **sets = xmalloc((size_t)argc * sizeof *sets), **unlab_paths = xmalloc((size_t)argc * sizeof *unlab_paths);
+    int nsets = 0, nunlab = 0, c;
     while ((c = getopt_long(argc, argv, "m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': config_set(cli, "model", optarg); break;
@@ -95,6 +111,12 @@ int main(int argc, char **argv)
         case OPT_SEED: cli_long("--seed", optarg, 0, 0x7fffffffL); config_set(cli, "seed", optarg); break;
         case OPT_THREADS: cli_long("--threads", optarg, 1, 256); config_set(cli, "threads", optarg); break;
         case OPT_CURVES: curves = optarg; break;
+        case OPT_RUNS: runs_dir = optarg; break;
+        case OPT_UNLAB: unlab_paths[nunlab++] = optarg; break;
+        case OPT_INITEMB: init_emb = optarg; break;
+        case OPT_CKPT: ckpt = optarg; break;
+        case OPT_CKPT_EVERY: ckpt_every = cli_long("--checkpoint-every", optarg, 0, 1000000); break;
+        case OPT_RESUME: resume = optarg; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
@@ -151,13 +173,25 @@ int main(int argc, char **argv)
     }
 
     train_docs unlab = { 0 };
+    for (int i = 0; i < nunlab; i++)
+        if (train_docs_read(&unlab, unlab_paths[i], 0, &clean, &err) < 0) cli_die(&err);
+    free(unlab_paths);
+    char *ckpt_default = NULL;
+    if (!ckpt) {
+        size_t l = strlen(out_path) + 6;
+        ckpt_default = xmalloc(l);
+        snprintf(ckpt_default, l, "%s.ckpt", out_path);
+        ckpt = ckpt_default;
+    }
     train_ctx ctx = { .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
-                      .seed = (uint64_t)seed, .threads = (int)threads };
+                      .seed = (uint64_t)seed, .threads = (int)threads, .init_embeddings = init_emb,
+                      .checkpoint = ckpt, .checkpoint_every = ckpt_every, .resume = resume };
     train_split(&ctx, valid_fraction);
     if (cli_verbose >= 0)
         cli_msg("%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n, ctx.ntr, ctx.nva);
     modelio_writer *w = modelio_create(out_path, &err);
     if (!w) cli_die(&err);
+    (void)runs_dir;   /* issue 3: MLflow file store */
     ctx.log = trainlog_new(curves, &err);
     if (!ctx.log) { modelio_abort(w); cli_die(&err); }
     if (t->train(&ctx, w, &err) < 0) {
@@ -179,6 +213,8 @@ int main(int argc, char **argv)
     free(ctx.tr);
     free(ctx.va);
     train_docs_free(&docs);
+    train_docs_free(&unlab);
+    free(ckpt_default);
     vocab_free(voc);
     config_free(cfg);
     return IMDB_EXIT_OK;

@@ -17,7 +17,7 @@
  * and length, then look them all up, prefetching table slots PREFETCH lookups ahead.
  * Writes the found indices (with repeats) into idx, and their first token position and
  * length into pos/len if pos is not NULL. */
-#define PREFETCH 16
+#define PREFETCH 32
 static size_t lookup_all(const linear_model *m, const char *const *toks, size_t ntok,
                          uint64_t *th, uint64_t *nh, uint32_t *idx, uint32_t *pos, int *len)
 {

@@ -1,5 +1,8 @@
-/* lineio.c — see lineio.h. zlib's gzread reads gzip and plain files alike; we read big
- * blocks and cut lines with memchr, so a line costs one scan and at most one copy. */
+/* lineio.c — see lineio.h. We read(2) the file ourselves and inflate it with zlib when it
+ * starts with the gzip magic, rather than using gzread: gzread waits to fill its whole
+ * buffer, so a line typed into a pipe would not be seen until 256 KiB had arrived. Here
+ * each read(2) returns what is available, and lines are cut with memchr, so a line costs
+ * one scan and at most one copy. Concatenated gzip members are read as one stream. */
 #include "lineio.h"
 
 #include <errno.h>
@@ -12,13 +15,18 @@
 #define BLOCK (256 * 1024)
 
 struct lineio {
-    gzFile gz;
+    int fd;
     char *name;
     char *buf;          /* data read but not yet returned: buf[pos..end) */
     size_t pos, end, cap;
     size_t max_line;
     long lineno;
     int eof;
+    int mode;           /* 0 undecided, 1 plain, 2 gzip */
+    z_stream zs;
+    unsigned char *raw; /* compressed input: raw[0..zs.avail_in) at zs.next_in */
+    size_t raw_len;     /* bytes read before the mode was decided */
+    int raw_eof, in_member;
 };
 
 lineio *lineio_open(const char *path, imdb_err *e)
@@ -28,15 +36,8 @@ lineio *lineio_open(const char *path, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        imdb_fail(e, IMDB_EXIT_IO, "%s: cannot open: out of memory", path);
-        return NULL;
-    }
-    gzbuffer(gz, BLOCK);
     lineio *r = xcalloc(1, sizeof *r);
-    r->gz = gz;
+    r->fd = fd;
     r->name = xstrdup(strcmp(path, "-") == 0 ? "(standard input)" : path);
     r->cap = 2 * BLOCK;
     r->buf = xmalloc(r->cap + 1);
@@ -46,9 +47,79 @@ lineio *lineio_open(const char *path, imdb_err *e)
 
 void lineio_set_max_line(lineio *r, size_t max_line) { r->max_line = max_line; }
 long lineio_lineno(const lineio *r) { return r->lineno; }
+
+int lineio_ready(const lineio *r)
+{
+    return r->eof || memchr(r->buf + r->pos, '\n', r->end - r->pos) != NULL;
+}
 const char *lineio_name(const lineio *r) { return r->name; }
 
-/* Append up to BLOCK more bytes. 1: got data; 0: clean end; -1: error. */
+/* read(2) into p, retrying on EINTR: >0 bytes, 0 at end, -1 on error (e filled). */
+static ssize_t read_some(lineio *r, void *p, size_t n, imdb_err *e)
+{
+    for (;;) {
+        ssize_t k = read(r->fd, p, n);
+        if (k >= 0) return k;
+        if (errno != EINTR) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error: %s", r->name, strerror(errno));
+    }
+}
+
+/* Look at the first two bytes to choose plain or gzip. */
+static int decide(lineio *r, imdb_err *e)
+{
+    r->raw = xmalloc(BLOCK);
+    while (r->raw_len < 2) {
+        ssize_t k = read_some(r, r->raw + r->raw_len, BLOCK - r->raw_len, e);
+        if (k < 0) return -1;
+        if (k == 0) { r->raw_eof = 1; break; }
+        r->raw_len += (size_t)k;
+    }
+    if (r->raw_len >= 2 && r->raw[0] == 0x1f && r->raw[1] == 0x8b) {
+        r->mode = 2;
+        if (inflateInit2(&r->zs, 15 + 16) != Z_OK)
+            return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: cannot start gzip decoder", r->name);
+        r->in_member = 1;
+        r->zs.next_in = r->raw;
+        r->zs.avail_in = (uInt)r->raw_len;
+    } else {
+        r->mode = 1;   /* the bytes already read are the first data */
+    }
+    return 0;
+}
+
+/* Inflate into buf[end..cap): >0 bytes produced, 0 at the clean end, -1 on error. */
+static ssize_t inflate_some(lineio *r, imdb_err *e)
+{
+    for (;;) {
+        if (r->zs.avail_in == 0 && !r->raw_eof) {
+            ssize_t k = read_some(r, r->raw, BLOCK, e);
+            if (k < 0) return -1;
+            if (k == 0) r->raw_eof = 1;
+            r->zs.next_in = r->raw;
+            r->zs.avail_in = (uInt)k;
+        }
+        if (!r->in_member) {
+            if (r->zs.avail_in == 0) return 0;       /* end after a complete member */
+            if (r->zs.next_in[0] != 0x1f)            /* trailing garbage: ignore, like gzip */
+                return 0;
+            inflateReset(&r->zs);
+            r->in_member = 1;
+        }
+        if (r->zs.avail_in == 0 && r->raw_eof)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: unexpected end of file (truncated gzip data)", r->name);
+        r->zs.next_out = (unsigned char *)r->buf + r->end;
+        r->zs.avail_out = (uInt)(r->cap - r->end);
+        int zr = inflate(&r->zs, Z_NO_FLUSH);
+        size_t got = (r->cap - r->end) - r->zs.avail_out;
+        if (zr == Z_STREAM_END) r->in_member = 0;
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt gzip data (%s)", r->name,
+                             r->zs.msg ? r->zs.msg : "inflate error");
+        if (got) return (ssize_t)got;
+    }
+}
+
+/* Append more bytes to buf. 1: got data; 0: clean end; -1: error. */
 static int fill(lineio *r, imdb_err *e)
 {
     if (r->eof) return 0;
@@ -61,20 +132,19 @@ static int fill(lineio *r, imdb_err *e)
         r->cap = r->cap * 2;
         r->buf = xrealloc(r->buf, r->cap + 1);
     }
-    int n = gzread(r->gz, r->buf + r->end, BLOCK);
-    if (n < 0) {
-        int errnum;
-        const char *msg = gzerror(r->gz, &errnum);
-        return imdb_fail(e, errnum == Z_ERRNO ? IMDB_EXIT_IO : IMDB_EXIT_DATA,
-                         "%s: %s", r->name, errnum == Z_ERRNO ? strerror(errno) : msg);
+    if (r->mode == 0 && decide(r, e) < 0) return -1;
+    ssize_t n;
+    if (r->mode == 2) {
+        n = inflate_some(r, e);
+    } else if (r->raw_len) {          /* plain: first the bytes read by decide */
+        memcpy(r->buf + r->end, r->raw, r->raw_len);
+        n = (ssize_t)r->raw_len;
+        r->raw_len = 0;
+    } else {
+        n = r->raw_eof ? 0 : read_some(r, r->buf + r->end, r->cap - r->end, e);
     }
+    if (n < 0) return -1;
     if (n == 0) {
-        int errnum;
-        const char *msg = gzerror(r->gz, &errnum);
-        if (errnum != Z_OK && errnum != Z_STREAM_END)
-            return imdb_fail(e, errnum == Z_ERRNO ? IMDB_EXIT_IO : IMDB_EXIT_DATA,
-                             "%s: %s (truncated or corrupt gzip file?)", r->name,
-                             errnum == Z_ERRNO ? strerror(errno) : msg);
         r->eof = 1;
         return 0;
     }
@@ -138,7 +208,9 @@ int lineio_slurp(lineio *r, char **buf, size_t *len, imdb_err *e)
 void lineio_close(lineio *r)
 {
     if (!r) return;
-    gzclose(r->gz);
+    if (r->mode == 2) inflateEnd(&r->zs);
+    close(r->fd);
+    free(r->raw);
     free(r->buf);
     free(r->name);
     free(r);

@@ -17,6 +17,10 @@ void lineio_set_max_line(lineio *r, size_t max_line);
 /* 1: *line (NUL-terminated, owned by r, valid until the next call) and *len set;
  * 0: end of input; -1: error (e filled, with "NAME:LINE: ..."). */
 int lineio_next(lineio *r, char **line, size_t *len, imdb_err *e);
+/* 1 if lineio_next can return without waiting for input: a whole line is buffered or
+ * the input has ended. A filter that batches its work flushes its output when this is 0,
+ * so a coprocess sending one line at a time gets each answer at once. */
+int lineio_ready(const lineio *r);
 long lineio_lineno(const lineio *r);     /* number of the line last returned, from 1 */
 const char *lineio_name(const lineio *r); /* the path, or "(standard input)" */
 /* Read the whole rest of the input into one malloc'd buffer (for binary readers). */

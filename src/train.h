@@ -1,6 +1,5 @@
 /* train.h — what every model kind's trainer shares: the training documents, the seeded
- * train/validation split, the settings, and the per-epoch log (stderr line, learning
- * curve TSV). imdb-train builds a train_ctx and hands it to the kind's trainer, which
+ * train/validation split, the settings, and the per-epoch log (trainlog.h). imdb-train builds a train_ctx and hands it to the kind's trainer, which
  * adds its own sections to the model file. */
 #ifndef IMDB_TRAIN_H
 #define IMDB_TRAIN_H
@@ -10,6 +9,7 @@
 #include "config.h"
 #include "vocab.h"
 #include "modelio.h"
+#include "trainlog.h"
 
 /* Documents kept in memory: tokens of document i are tok[off[i] .. off[i+1]),
  * each a NUL-terminated string inside one arena. */
@@ -30,8 +30,6 @@ typedef struct train_docs {
 int train_docs_read(train_docs *d, const char *path, int labelled, char **clean, imdb_err *e);
 void train_docs_free(train_docs *d);
 
-typedef struct trainlog trainlog;
-
 typedef struct train_ctx {
     config *cfg;             /* settings; typed getters record the effective values */
     const vocab *voc;        /* may be NULL for kinds that build their own */
@@ -43,6 +41,10 @@ typedef struct train_ctx {
     uint64_t seed;
     int threads;
     trainlog *log;
+    const char *init_embeddings;   /* --init-embeddings FILE (word2vec format) or NULL */
+    const char *checkpoint;        /* where checkpoints are written (MODEL.ckpt by default) */
+    long checkpoint_every;         /* epochs between checkpoints; 0 = none */
+    const char *resume;            /* --resume CHECKPOINT or NULL */
 } train_ctx;
 
 typedef struct trainer {
@@ -61,11 +63,4 @@ const trainer *train_find(const char *kind);
 /* Split docs->n documents: a seeded shuffle, the first round(frac*n) go to validation. */
 void train_split(train_ctx *ctx, double valid_fraction);
 
-/* Per-epoch log. curves may be NULL (no TSV). The TSV has the header
- * "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds". */
-trainlog *trainlog_new(const char *curves, imdb_err *e);
-int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,
-                   double valid_acc, imdb_err *e);
-int trainlog_finish(trainlog *l, imdb_err *e);   /* commits the TSV; frees l */
-void trainlog_abort(trainlog *l);
 #endif
