@@ -34,6 +34,11 @@ const float *embfile_vector(const embfile *f, size_t i);   /* (dim), i < count *
 /* The vector of word (dim floats, owned by f), or NULL if the file does not have it. */
 const float *embfile_lookup(const embfile *f, const char *word);
 
+/* Cosine nearest neighbours of word (itself excluded): up to k row indices, best first
+ * (ties by index), into idx and their similarities into sim; returns how many, or -1 if
+ * the word is not in f. */
+int embfile_nearest(const embfile *f, const char *word, int k, size_t *idx, float *sim);
+
 /* Write n vectors (vecs is (n, dim), row i belongs to words[i]) atomically to path
  * ("-" = stdout; a ".gz" name is compressed). binary 0 writes text with "%.6f" values
  * (as word2vec.c), 1 the binary format (refused on a terminal). Words must not be empty

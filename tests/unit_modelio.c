@@ -1,0 +1,134 @@
+/* unit_modelio.c — the model container: round trip, byte-identical rewrites, and every
+ * way a file can be broken (truncated, flipped byte, newer version, foreign file). */
+#include "modelio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
+
+static void write_model(const char *path, int nfloat)
+{
+    imdb_err e;
+    modelio_writer *w = modelio_create(path, &e);
+    if (!w) { printf("FAIL: create: %s\n", e.msg); exit(1); }
+    float *f = malloc((size_t)nfloat * sizeof *f);
+    for (int i = 0; i < nfloat; i++) f[i] = (float)i * 0.5f;
+    if (modelio_add_str(w, "kind", "test", &e) < 0 || modelio_add(w, "floats", f, (size_t)nfloat * 4, &e) < 0 ||
+        modelio_add(w, "empty", "", 0, &e) < 0 || modelio_commit(w, &e) < 0) {
+        printf("FAIL: write: %s\n", e.msg);
+        exit(1);
+    }
+    free(f);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    char *b = malloc(*n + 1);
+    if (fread(b, 1, *n, f) != *n) *n = 0;
+    fclose(f);
+    return b;
+}
+
+static void spit(const char *path, const char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+/* Opening path must fail with status and a message containing what. */
+static void expect_fail(const char *path, int status, const char *what)
+{
+    imdb_err e = { 0 };
+    modelio *m = modelio_open(path, &e);
+    CHECK(!m, "%s: opened, expected failure '%s'", path, what);
+    if (m) { modelio_close(m); return; }
+    CHECK(e.status == status && strstr(e.msg, what), "%s: got status %d '%s', expected %d '%s'", path,
+          e.status, e.msg, status, what);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/unit_modelio.XXXXXX", a[64], b[64], c[64];
+    if (!mkdtemp(dir)) return 1;
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(c, sizeof c, "%s/c", dir);
+    write_model(a, 1000);
+    write_model(b, 1000);
+    size_t na, nb;
+    char *ba = slurp(a, &na), *bb = slurp(b, &nb);
+    CHECK(na == nb && memcmp(ba, bb, na) == 0, "two writes of the same model differ");
+
+    imdb_err e;
+    modelio *m = modelio_open(a, &e);
+    CHECK(m != NULL, "open: %s", m ? "" : e.msg);
+    if (m) {
+        size_t n;
+        const float *f = modelio_get(m, "floats", &n);
+        CHECK(f && n == 4000 && f[999] == 499.5f, "floats section wrong");
+        CHECK(((uintptr_t)f & 63) == 0, "section not 64-byte aligned");
+        char *k = modelio_get_str(m, "kind");
+        CHECK(k && strcmp(k, "test") == 0, "kind section wrong");
+        free(k);
+        CHECK(modelio_get(m, "empty", &n) && n == 0, "empty section missing");
+        CHECK(!modelio_get(m, "nope", NULL), "absent section found");
+        modelio_close(m);
+    }
+
+    /* Truncated anywhere: never opens. */
+    size_t cuts[] = { 0, 4, 12, 19, 40, na / 2, na - 5, na - 1 };
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        spit(c, ba, cuts[i]);
+        imdb_err e2;
+        modelio *t = modelio_open(c, &e2);
+        CHECK(!t && e2.status == IMDB_EXIT_DATA, "truncated to %zu bytes: not refused", cuts[i]);
+        modelio_close(t);
+    }
+    /* Every single flipped bit in the data is caught (by bounds or CRC). */
+    for (size_t pos = 16; pos < na; pos += 97) {
+        ba[pos] ^= 0x10;
+        spit(c, ba, na);
+        imdb_err e2;
+        modelio *t = modelio_open(c, &e2);
+        CHECK(!t && e2.status == IMDB_EXIT_DATA, "flipped byte %zu: not refused", pos);
+        modelio_close(t);
+        ba[pos] ^= 0x10;
+    }
+    ba[na - 10] ^= 1;   /* inside the data: only the CRC can tell */
+    spit(c, ba, na);
+    expect_fail(c, IMDB_EXIT_DATA, "CRC mismatch");
+    ba[na - 10] ^= 1;
+    ba[8] = 2;   /* version 2 */
+    spit(c, ba, na);
+    expect_fail(c, IMDB_EXIT_DATA, "version 2 is not supported");
+    spit(c, "hello, world\nthis is text\n", 26);
+    expect_fail(c, IMDB_EXIT_DATA, "not an imdb model file");
+    expect_fail("/nonexistent/model", IMDB_EXIT_IO, "No such file");
+    expect_fail(dir, IMDB_EXIT_IO, "directory");
+
+    /* A failed write leaves nothing behind. */
+    modelio_writer *w = modelio_create(c, &e);
+    unlink(c);
+    CHECK(modelio_add(w, "this-name-is-too-long", "x", 1, &e) < 0, "long section name accepted");
+    modelio_abort(w);
+    CHECK(access(c, F_OK) != 0, "aborted write left a file");
+
+    free(ba);
+    free(bb);
+    unlink(a);
+    unlink(b);
+    CHECK(rmdir(dir) == 0, "temporary files left in %s", dir);
+    if (failures) printf("%d failure(s)\n", failures);
+    else printf("modelio: all checks passed\n");
+    return failures ? 1 : 0;
+}
