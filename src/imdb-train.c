@@ -154,13 +154,16 @@ int main(int argc, char **argv)
     if (vocab_path && !(voc = vocab_read(vocab_path, &err))) cli_die(&err);
     char *clean = voc && vocab_clean(voc) ? xstrdup(vocab_clean(voc)) : NULL;
 
+    /* Kinds that write their own output (word2vec) learn from text alone: they keep every
+     * document, need no labelled ones, and do not wait on stdin when --unlabelled is given. */
+    int standalone = t->writes_output;
     train_docs docs = { 0 };
-    int nin = argc - optind;
-    for (int i = 0; i < (nin ? nin : 1); i++) {
+    int nin = argc - optind, nread = nin ? nin : standalone && nunlab ? 0 : 1;
+    for (int i = 0; i < nread; i++) {
         const char *path = nin ? argv[optind + i] : "-";
-        if (train_docs_read(&docs, path, 1, &clean, &err) < 0) cli_die(&err);
+        if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, &err) < 0) cli_die(&err);
     }
-    if (docs.n == 0) {
+    if (docs.n == 0 && !standalone) {
         imdb_fail(&err, IMDB_EXIT_DATA, "no labelled documents in the input");
         cli_die(&err);
     }
@@ -185,14 +188,22 @@ int main(int argc, char **argv)
     }
     train_ctx ctx = { .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
                       .seed = (uint64_t)seed, .threads = (int)threads, .init_embeddings = init_emb,
-                      .checkpoint = ckpt, .checkpoint_every = ckpt_every, .resume = resume };
+                      .checkpoint = ckpt, .checkpoint_every = ckpt_every, .resume = resume,
+                      .output = out_path };
     train_split(&ctx, valid_fraction);
-    if (cli_verbose >= 0)
+    if (cli_verbose >= 0 && !standalone)
         cli_msg("%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n, ctx.ntr, ctx.nva);
-    modelio_writer *w = modelio_create(out_path, &err);
-    if (!w) cli_die(&err);
-    (void)runs_dir;   /* issue 3: MLflow file store */
-    ctx.log = trainlog_new(curves, &err);
+    modelio_writer *w = NULL;
+    if (!standalone && !(w = modelio_create(out_path, &err))) cli_die(&err);
+    /* --runs-dir: an MLflow run named after the output file, in the experiment named by
+     * MLFLOW_EXPERIMENT_NAME (as MLflow's own clients read it), else "Default". */
+    char *given = config_format(cfg);
+    const char *slash = strrchr(out_path, '/');
+    trainlog_run run = { .dir = runs_dir, .experiment = getenv("MLFLOW_EXPERIMENT_NAME"),
+                         .name = strcmp(out_path, "-") == 0 ? t->kind : slash ? slash + 1 : out_path,
+                         .kind = t->kind, .params = given };
+    ctx.log = trainlog_new(curves, &run, &err);
+    free(given);
     if (!ctx.log) { modelio_abort(w); cli_die(&err); }
     if (t->train(&ctx, w, &err) < 0) {
         trainlog_abort(ctx.log);
@@ -200,14 +211,15 @@ int main(int argc, char **argv)
         cli_die(&err);
     }
     char *params = config_format(cfg);
-    if (modelio_add_str(w, "kind", t->kind, &err) < 0 || modelio_add_str(w, "params", params, &err) < 0 ||
-        modelio_add_str(w, "clean", clean, &err) < 0) {
+    if (w && (modelio_add_str(w, "kind", t->kind, &err) < 0 || modelio_add_str(w, "params", params, &err) < 0 ||
+              modelio_add_str(w, "clean", clean, &err) < 0)) {
         trainlog_abort(ctx.log);
         modelio_abort(w);
         cli_die(&err);
     }
-    if (trainlog_finish(ctx.log, &err) < 0) { modelio_abort(w); cli_die(&err); }
-    if (modelio_commit(w, &err) < 0) cli_die(&err);
+    if (w && modelio_commit(w, &err) < 0) { trainlog_abort(ctx.log); cli_die(&err); }
+    /* After the commit: the run keeps a copy of the finished model. */
+    if (trainlog_finish(ctx.log, params, out_path, &err) < 0) cli_die(&err);
     free(params);
     free(clean);
     free(ctx.tr);

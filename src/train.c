@@ -4,6 +4,7 @@
 #include "linear.h"
 #include "rng.h"
 #include "tokio.h"
+#include "w2v.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 const trainer *const train_kinds[] = {
     &linear_trainer,
+    &w2v_trainer,
     NULL
 };
 

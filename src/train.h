@@ -45,6 +45,7 @@ typedef struct train_ctx {
     const char *checkpoint;        /* where checkpoints are written (MODEL.ckpt by default) */
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
     const char *resume;            /* --resume CHECKPOINT or NULL */
+    const char *output;            /* -O path ("-" = stdout), for kinds with writes_output */
 } train_ctx;
 
 typedef struct trainer {
@@ -54,6 +55,10 @@ typedef struct trainer {
     /* Train and add the kind's sections to w ("kind", "params", "clean" are added by the
      * caller after this returns, so settings read here are recorded). */
     int (*train)(train_ctx *ctx, modelio_writer *w, imdb_err *e);
+    /* 1: the kind learns from text alone and writes its own output to ctx->output (word2vec:
+     * word vectors) instead of a model file. imdb-train then keeps every document of TOKENS,
+     * labelled or not, requires no labelled ones, and calls train with w == NULL. */
+    int writes_output;
 } trainer;
 
 /* The kinds imdb-train knows, NULL-terminated. */

@@ -1,17 +1,34 @@
 /* trainlog.h — the per-epoch record of a training run: one line on stderr, the learning
- * curve as TSV (--curves), and (issue 3) the run in an MLflow file store (--runs-dir). */
+ * curve as TSV (--curves), and the run in an MLflow file store (--runs-dir, runlog.h):
+ * params, tags, the metrics train_loss, valid_loss and valid_acc per epoch (step = epoch),
+ * and as artifacts the curve (curves.tsv) and the model file. */
 #ifndef IMDB_TRAINLOG_H
 #define IMDB_TRAINLOG_H
 #include "util.h"
 
 typedef struct trainlog trainlog;
 
-/* curves may be NULL (no TSV). The TSV has the header
+/* Where and how to record the run in an MLflow file store. */
+typedef struct trainlog_run {
+    const char *dir;          /* --runs-dir; NULL: no record */
+    const char *experiment;   /* NULL or "": "Default" (id 0) */
+    const char *name;         /* run name (tag mlflow.runName) */
+    const char *kind;         /* model kind: param "model" is in params; also tag "model_kind" */
+    const char *params;       /* the settings as given (config_format text), logged at once */
+} trainlog_run;
+
+/* curves may be NULL (no TSV), run may be NULL (no MLflow record). The TSV has the header
  * "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds". */
-trainlog *trainlog_new(const char *curves, imdb_err *e);
-/* valid_loss/valid_acc are NaN when there is no validation part. */
+trainlog *trainlog_new(const char *curves, const trainlog_run *run, imdb_err *e);
+/* valid_loss/valid_acc are NaN when there is no validation part (they are then left out
+ * of the MLflow metrics). */
 int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,
                    double valid_acc, imdb_err *e);
-int trainlog_finish(trainlog *l, imdb_err *e);   /* commits the TSV; frees l */
-void trainlog_abort(trainlog *l);                 /* removes the unfinished TSV; frees l */
+/* Commits the TSV; in the MLflow run, logs params (the effective settings, config_format
+ * text; NULL for none), stores the file artifact (the model; NULL for none) and the curve,
+ * and marks the run FINISHED. Frees l, also on error. */
+int trainlog_finish(trainlog *l, const char *params, const char *artifact, imdb_err *e);
+/* Removes the unfinished TSV, marks the MLflow run FAILED (keeping what it logged); frees l.
+ * NULL is fine. */
+void trainlog_abort(trainlog *l);
 #endif

@@ -2,8 +2,10 @@
  * "Distributed representations of words and phrases and their compositionality"),
  * following the habits of the original word2vec.c: vocabulary of words seen min_count
  * times, sorted by frequency; subsampling of frequent words; negatives drawn from the
- * unigram distribution raised to 3/4 through a table; a learning rate decaying linearly
- * to 1e-4 of its start; context windows of random width 1..window; Hogwild threads.
+ * unigram distribution raised to 3/4 (from an alias table rather than word2vec.c's
+ * 1e8-slot table: the same distribution, exactly, and cache-friendly); a learning rate
+ * decaying linearly to 1e-4 of its start; context windows of random width 1..window;
+ * Hogwild threads.
  *
  * The corpus is every document of ctx->docs (labelled or not, validation part included:
  * the labels are never looked at) and ctx->unlab. Each document is one sentence: windows
