@@ -2,6 +2,7 @@
  * model file may hold. */
 #include "clf.h"
 #include "linear.h"
+#include "nnmodel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,10 @@
 
 static const clf_ops *const kinds[] = {
     &linear_clf_ops,
+    &nnmodel_lstm_clf_ops,
+    &nnmodel_bilstm_clf_ops,
+    &nnmodel_mlp_clf_ops,
+    &nnmodel_cnn_clf_ops,
     NULL
 };
 

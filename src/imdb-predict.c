@@ -54,6 +54,8 @@ static void usage(void)
 "                           the output order is the input order for every N\n"
 "  -i, --interactive        run the interactive prompt even if stdin is no terminal\n"
 "      --no-interactive     never run the interactive prompt\n"
+"      --info               print what the model file holds (kind, cleaning and\n"
+"                           training settings) and exit\n"
 "  -q, --quiet              no warnings\n"
 "  -v, --verbose            report model load time and throughput\n"
 "      --help               display this help and exit\n"
@@ -525,7 +527,7 @@ static int run_interactive(worker *w, const opts *o, imdb_err *e)
 int main(int argc, char **argv)
 {
     cli_init("imdb-predict");
-    enum { OPT_JSON = 256, OPT_TOKENS, OPT_NO_INTERACTIVE, OPT_HELP, OPT_VERSION };
+    enum { OPT_JSON = 256, OPT_TOKENS, OPT_NO_INTERACTIVE, OPT_INFO, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"tokens", no_argument, NULL, OPT_TOKENS},
@@ -534,6 +536,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 'j'},
         {"interactive", no_argument, NULL, 'i'},
         {"no-interactive", no_argument, NULL, OPT_NO_INTERACTIVE},
+        {"info", no_argument, NULL, OPT_INFO},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, OPT_HELP},
@@ -542,6 +545,7 @@ int main(int argc, char **argv)
     };
     opts o = {.threshold = 0.5};
     int interactive = -1;   /* -1: if stdin is a terminal and there are no operands */
+    int info = 0;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
     opterr = 0;
@@ -554,6 +558,7 @@ int main(int argc, char **argv)
         case 'j': nthreads = cli_long("--threads", optarg, 1, 256); break;
         case 'i': interactive = 1; break;
         case OPT_NO_INTERACTIVE: interactive = 0; break;
+        case OPT_INFO: info = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage();
@@ -579,6 +584,18 @@ int main(int argc, char **argv)
     clf *model = clf_load(model_path, &e);
     if (!model) goto fail;
     o.model = model;
+    if (info) {
+        printf("model: %s\nkind: %s\nload_seconds: %.4f\nclean: %s\nparams:\n", model_path,
+               clf_kind(model), clf_load_seconds(model), clf_clean(model));
+        for (const char *p = clf_params(model); *p; ) {
+            size_t n = strcspn(p, "\n");
+            printf("  %.*s\n", (int)n, p);
+            p += n + (p[n] == '\n');
+        }
+        clf_free(model);
+        free(ws);
+        return IMDB_EXIT_OK;
+    }
     if (o.explain_k && !clf_can_explain(model)) {
         imdb_fail(&e, IMDB_EXIT_USAGE, "%s: a %s model cannot explain its predictions (drop --explain)",
                   model_path, clf_kind(model));

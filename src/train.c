@@ -2,6 +2,7 @@
 #include "train.h"
 #include "cli.h"
 #include "linear.h"
+#include "nnmodel.h"
 #include "rng.h"
 #include "tokio.h"
 #include "w2v.h"
@@ -14,6 +15,10 @@
 const trainer *const train_kinds[] = {
     &linear_trainer,
     &w2v_trainer,
+    &nnmodel_lstm_trainer,
+    &nnmodel_bilstm_trainer,
+    &nnmodel_mlp_trainer,
+    &nnmodel_cnn_trainer,
     NULL
 };
 

@@ -28,7 +28,9 @@ seed = 3
 prior = 0
 CONF
 imdb-train -q -V vocab.gz -c t.conf --seed 4 -o c=0.25 -O d.model --curves curves.tsv train.tok.gz
-grep -a -q 'c = 0.25' d.model || fail "-o c=0.25 did not win over the config file"
+imdb-predict --info d.model >info
+grep -q '^kind: nblr$' info || fail "--info: kind"
+grep -q '^  c = 0.25$' info || fail "-o c=0.25 did not win over the config file"
 grep -a -q 'seed = 4' d.model || fail "--seed did not win over the config file"
 grep -a -q 'prior = 0$' d.model || fail "config file setting not recorded"
 grep -a -q 'ngrams = 3' d.model || fail "default setting not recorded"
