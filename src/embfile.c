@@ -100,6 +100,17 @@ static void alloc_rows(embfile *f, size_t n, int dim, size_t wbytes)
     f->arena = xmalloc(wbytes ? wbytes : 1);
 }
 
+static void clear_rows(embfile *f)
+{
+    free(f->vec);
+    free(f->word);
+    free(f->arena);
+    f->vec = NULL;
+    f->word = NULL;
+    f->arena = NULL;
+    f->n = 0;
+}
+
 static int read_text(embfile *f, const char *name, const char *p, const char *end, long lineno,
                      size_t n, int dim, int headerless, imdb_err *e)
 {
@@ -270,8 +281,11 @@ embfile *embfile_read(const char *path, int want_dim, imdb_err *e)
             goto fail;
         }
         p = le + (le < end);
-        /* Text or binary? Text if the rest of the first record's line is DIM numbers. */
-        int text = 1;
+        /* Text or binary? Text if the rest of the first record's line is DIM numbers. If
+         * not, binary if it reads as binary; if it does not, the error to report is the
+         * text reader's when that line looks like text (printable ASCII), else the
+         * binary reader's. */
+        int text = 1, textual = 1;
         if (n > 0 && p < end) {
             const char *w = p;
             while (w < end && is_blank(*w)) w++;
@@ -279,10 +293,17 @@ embfile *embfile_read(const char *path, int want_dim, imdb_err *e)
             while (we < end && *we != ' ' && *we != '\t' && *we != '\n') we++;
             const char *rle = trim_cr(we, line_end(we, end)), *bad;
             text = parse_numbers(we, rle, (int)dim, NULL, &bad) == dim;
+            textual = rle > we;
+            for (const char *q = we; q < rle && textual; q++)
+                textual = (*q >= 0x20 && *q < 0x7f) || *q == '\t';
         }
-        if (text ? read_text(f, name, p, end, 1, (size_t)n, (int)dim, 0, e) < 0
-                 : read_binary(f, name, p, end, (size_t)n, (int)dim, e) < 0)
-            goto fail;
+        if (text) {
+            if (read_text(f, name, p, end, 1, (size_t)n, (int)dim, 0, e) < 0) goto fail;
+        } else if (read_binary(f, name, p, end, (size_t)n, (int)dim, e) < 0) {
+            if (!textual) goto fail;
+            clear_rows(f);
+            if (read_text(f, name, p, end, 1, (size_t)n, (int)dim, 0, e) < 0) goto fail;
+        }
     }
     free(buf);
     lineio_close(r);

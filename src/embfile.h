@@ -9,7 +9,7 @@
  *                (4 bytes each, little-endian, as word2vec.c writes them on x86) and an
  *                optional "\n".
  * The reader tells the two apart from the first record (text if what follows the first
- * word on its line parses as exactly DIM numbers), accepts gzip-compressed files, and
+ * word on its line parses as exactly DIM numbers, else binary), accepts gzip, and
  * checks N and DIM against the file's size before allocating. Words are bytes without
  * space, tab or newline; when a word occurs twice, lookup finds the first. */
 #ifndef IMDB_EMBFILE_H

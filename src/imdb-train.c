@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
-    char **sets = xmalloc((size_t)argc * sizeof *sets), **unlab_paths = xmalloc((size_t)argc * sizeof *unlab_paths);
+    char *sets[argc], *unlab_paths[argc];
     int nsets = 0, nunlab = 0, c;
     while ((c = getopt_long(argc, argv, "m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
@@ -136,7 +136,6 @@ int main(int argc, char **argv)
     config_free(cli);
     for (int i = 0; i < nsets; i++)
         if (config_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
-    free(sets);
 
     const char *kind;
     config_string(cfg, "model", "nblr", &kind);
@@ -178,7 +177,6 @@ int main(int argc, char **argv)
     train_docs unlab = { 0 };
     for (int i = 0; i < nunlab; i++)
         if (train_docs_read(&unlab, unlab_paths[i], 0, &clean, &err) < 0) cli_die(&err);
-    free(unlab_paths);
     char *ckpt_default = NULL;
     if (!ckpt) {
         size_t l = strlen(out_path) + 6;

@@ -74,9 +74,11 @@ int train_docs_read(train_docs *d, const char *path, int labelled, char **clean,
     if (!r) return -1;
     const char *s = tokio_settings(r);
     if (s && *clean && strcmp(s, *clean) != 0) {
+        imdb_fail(e, IMDB_EXIT_DATA,
+                  "%s: cleaned with different settings than the vocabulary or the other inputs "
+                  "(compare their first lines); clean them all with the same imdb-clean options", path);
         tokio_close(r);
-        return imdb_fail(e, IMDB_EXIT_DATA,
-                         "%s: cleaned with different settings than the other inputs (%s vs %s)", path, s, *clean);
+        return -1;
     }
     if (s && !*clean) *clean = xstrdup(s);
     /* Token pointers are arena offsets while reading (see push_doc); rebase before and after. */
