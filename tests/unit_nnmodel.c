@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli.h"
 #include "config.h"
 #include "layers.h"
 #include "modelio.h"
@@ -202,6 +203,7 @@ static void gradcheck(const nnmodel_hyper *h, const char *what)
             double lm = batch_loss(a, h, &p, p.data, ws, &bt, NULL, NULL);
             p.data[i] = keep;
             double num = (lp - lm) / (2 * (double)eps);
+            if (getenv("GRAD_DEBUG")) printf("  %s[%zu] num %.6f ana %.6f\n", p.t[ti].name, i - p.t[ti].offset, num, grad[i]);
             num2 += num * num;
             diff2 += (num - grad[i]) * (num - grad[i]);
         }
@@ -235,6 +237,7 @@ static void *predict_all(void *arg)
 
 int main(void)
 {
+    cli_verbose = -1;
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
     make_corpus();
     imdb_err e = { 0 };
