@@ -7,6 +7,8 @@
 #
 # Variables: DATA (aclImdb tarball or directory; required), MODEL (kind, default nblr),
 # OUT (output directory, default imdb-work), NGRAMS (vocabulary n, default 3),
+# MIN_COUNT (drop n-grams seen fewer times, default 3: since a document frequency never
+# exceeds the count, this loses nothing for nblr's default min_df = 3),
 # CONFIG (imdb-train config file, optional), SET (space-separated KEY=VALUE overrides),
 # THREADS (default 2), SEED (default 1), VALID (validation fraction; default: the
 # config's, else 0.1),
@@ -16,6 +18,7 @@ DATA ?= $(error set DATA=path/to/aclImdb_v1.tar.gz)
 MODEL ?= nblr
 OUT ?= imdb-work
 NGRAMS ?= 3
+MIN_COUNT ?= 3
 THREADS ?= 2
 SEED ?= 1
 VALID ?=
@@ -46,7 +49,7 @@ $(test_tok): $(DATA) | $(OUT)/.dir
 	$(bin)imdb-clean --split test -o $@ $(DATA)
 
 $(vocab): $(train_tok)
-	$(bin)imdb-vocab --ngrams $(NGRAMS) -o $@ $(train_tok)
+	$(bin)imdb-vocab --ngrams $(NGRAMS) --min-count $(MIN_COUNT) -o $@ $(train_tok)
 
 $(model): $(train_tok) $(vocab) $(CONFIG)
 	$(bin)imdb-train --model $(MODEL) --vocab $(vocab) $(if $(CONFIG),--config $(CONFIG)) \

@@ -168,7 +168,9 @@ struct http_server {
     int have_acceptor;
     pthread_mutex_t conn_lock;
     pthread_cond_t conn_freed;
-    unsigned open_conns;          /* under conn_lock; MHD's STARTED minus CLOSED */
+    unsigned open_conns;          /* under conn_lock: MHD's STARTED minus CLOSED reports */
+    unsigned pending_conns;       /* under conn_lock: handed to MHD, not yet STARTED */
+    double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
     int port;
     char url[96];
     char addr_text[64];           /* "127.0.0.1:8080" for messages */
@@ -865,10 +867,13 @@ static int open_listener(http_server *s, imdb_err *e)
 
 /* libmicrohttpd 0.9.75 deadlocks a worker thread (it locks a mutex it already holds)
  * when a connection given to MHD_add_connection goes over MHD's own connection limit. So
- * MHD's limit is set out of reach and the acceptor enforces --max-connections, counting
- * the connections MHD reports as started and closed. A burst of accepts can run a few
- * connections ahead of those reports, so the limit may be passed by that many. */
+ * MHD's limit is set out of reach and the acceptor enforces --max-connections itself:
+ * connections handed over but not yet reported started by MHD are "pending", and it
+ * accepts only while open + pending < the limit. MHD drops a handed-over connection
+ * without a report only when it runs out of memory or descriptors; pending connections
+ * not reported within a second are taken to be such losses and forgotten. */
 #define MHD_LIMIT_NEVER (1u << 30)
+#define PENDING_FORGET_SECONDS 1.0
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
@@ -879,6 +884,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     pthread_mutex_lock(&s->conn_lock);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         s->open_conns++;
+        if (s->pending_conns > 0) s->pending_conns--;
     } else if (s->open_conns > 0) {
         s->open_conns--;
         pthread_cond_signal(&s->conn_freed);
@@ -894,14 +900,25 @@ static int acceptor_wait(http_server *s, int timeout_ms)
     return !(n > 0 && pf[1].revents);
 }
 
+/* 1 when another connection may be accepted now. */
+static int below_limit(http_server *s)
+{
+    pthread_mutex_lock(&s->conn_lock);
+    if (s->pending_conns > 0 && imdb_now() - s->last_handover > PENDING_FORGET_SECONDS)
+        s->pending_conns = 0;
+    int ok = s->open_conns + s->pending_conns < s->cfg.max_connections;
+    pthread_mutex_unlock(&s->conn_lock);
+    return ok;
+}
+
 static void *acceptor(void *arg)
 {
     http_server *s = arg;
     int complained = 0;
     for (;;) {
         /* At the limit: wait for a connection to close (new ones queue in the kernel). */
-        pthread_mutex_lock(&s->conn_lock);
-        while (s->open_conns >= s->cfg.max_connections) {
+        while (!below_limit(s)) {
+            pthread_mutex_lock(&s->conn_lock);
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += 100 * 1000 * 1000;
@@ -909,10 +926,11 @@ static void *acceptor(void *arg)
             pthread_cond_timedwait(&s->conn_freed, &s->conn_lock, &until);
             pthread_mutex_unlock(&s->conn_lock);
             if (!acceptor_wait(s, 0)) return NULL;
-            pthread_mutex_lock(&s->conn_lock);
         }
-        pthread_mutex_unlock(&s->conn_lock);
-        if (!acceptor_wait(s, -1)) return NULL;
+        /* Wake up now and then to look at the limit again: a connection may have
+         * started meanwhile (MHD reports it after the hand-over). */
+        if (!acceptor_wait(s, 100)) return NULL;
+        if (!below_limit(s)) continue;
         struct sockaddr_storage sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -925,8 +943,16 @@ static void *acceptor(void *arg)
             continue;   /* EAGAIN (another wakeup took it), ECONNABORTED, EINTR */
         }
         complained = 0;
+        pthread_mutex_lock(&s->conn_lock);
+        s->pending_conns++;
+        s->last_handover = imdb_now();
+        pthread_mutex_unlock(&s->conn_lock);
         /* On failure MHD closes fd and logs why. */
-        MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl);
+        if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl) != MHD_YES) {
+            pthread_mutex_lock(&s->conn_lock);
+            if (s->pending_conns > 0) s->pending_conns--;
+            pthread_mutex_unlock(&s->conn_lock);
+        }
     }
 }
 
