@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,13 @@ void cli_usage_error(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
     exit(IMDB_EXIT_USAGE);
+}
+
+void cli_bad_option(char **argv, int c)
+{
+    if (c == ':') cli_usage_error("option '%s' requires an argument", argv[optind - 1]);
+    if (optopt > 0 && optopt < 128) cli_usage_error("invalid option -- '%c'", optopt);
+    cli_usage_error("unrecognized or ambiguous option '%s'", argv[optind - 1]);
 }
 
 void cli_die(const imdb_err *e)

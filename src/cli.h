@@ -16,6 +16,9 @@ void cli_init(const char *prog);
 void cli_version(void) __attribute__((noreturn));
 /* Print "PROG: MESSAGE" and "Try 'PROG --help' for more information." to stderr, exit 2. */
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Report what getopt_long returned for a bad option (c is '?' or ':'; set opterr = 0 and
+ * start optstring with ':') as a usage error. */
+void cli_bad_option(char **argv, int c) __attribute__((noreturn));
 /* Print "PROG: e->msg" to stderr and exit e->status. */
 void cli_die(const imdb_err *e) __attribute__((noreturn));
 /* Print "PROG: MESSAGE" to stderr (a warning or -v information). */

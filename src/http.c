@@ -168,9 +168,10 @@ struct http_server {
     int have_acceptor;
     pthread_mutex_t conn_lock;
     pthread_cond_t conn_freed;
-    unsigned open_conns;          /* under conn_lock: MHD's STARTED minus CLOSED reports */
-    unsigned pending_conns;       /* under conn_lock: handed to MHD, not yet STARTED */
+    atomic_uint open_conns;       /* MHD's STARTED minus CLOSED reports */
+    atomic_uint pending_conns;    /* under conn_lock: handed to MHD, not yet STARTED */
     double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
+    atomic_int clients_queued;    /* at the limit, with clients waiting to be accepted */
     int port;
     char url[96];
     char addr_text[64];           /* "127.0.0.1:8080" for messages */
@@ -332,7 +333,10 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    if (atomic_load(&s->draining)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    /* Shutting down, or clients queue for a connection slot: free this one for them
+     * rather than keep it open, idle, for the next request of this client. */
+    if (atomic_load(&s->draining) || atomic_load(&s->clients_queued))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
     r->bytes = r->head ? 0 : len;
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
@@ -892,12 +896,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     pthread_mutex_unlock(&s->conn_lock);
 }
 
-/* Wait for the listening socket or the stop pipe; 1 to go on, 0 to stop. */
+/* Wait for the listening socket or the stop pipe: -1 to stop, 1 when a client is
+ * waiting to be accepted, 0 otherwise. */
 static int acceptor_wait(http_server *s, int timeout_ms)
 {
     struct pollfd pf[2] = {{s->listen_fd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
     int n = poll(pf, 2, timeout_ms);
-    return !(n > 0 && pf[1].revents);
+    if (n > 0 && pf[1].revents) return -1;
+    return n > 0 && pf[0].revents;
 }
 
 /* 1 when another connection may be accepted now. */
@@ -916,7 +922,8 @@ static void *acceptor(void *arg)
     http_server *s = arg;
     int complained = 0;
     for (;;) {
-        /* At the limit: wait for a connection to close (new ones queue in the kernel). */
+        /* At the limit: wait for a connection to close (new ones queue in the kernel).
+         * While clients queue, answers close their connections (see respond). */
         while (!below_limit(s)) {
             pthread_mutex_lock(&s->conn_lock);
             struct timespec until;
@@ -925,12 +932,16 @@ static void *acceptor(void *arg)
             if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
             pthread_cond_timedwait(&s->conn_freed, &s->conn_lock, &until);
             pthread_mutex_unlock(&s->conn_lock);
-            if (!acceptor_wait(s, 0)) return NULL;
+            int w = acceptor_wait(s, 0);
+            if (w < 0) return NULL;
+            atomic_store(&s->clients_queued, w);
         }
+        atomic_store(&s->clients_queued, 0);
         /* Wake up now and then to look at the limit again: a connection may have
          * started meanwhile (MHD reports it after the hand-over). */
-        if (!acceptor_wait(s, 100)) return NULL;
-        if (!below_limit(s)) continue;
+        int w = acceptor_wait(s, 100);
+        if (w < 0) return NULL;
+        if (w == 0 || !below_limit(s)) continue;
         struct sockaddr_storage sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -17,14 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void bad_option(char **argv, int c) __attribute__((noreturn));
-static void bad_option(char **argv, int c)
-{
-    if (c == ':') cli_usage_error("option '%s' requires an argument", argv[optind - 1]);
-    if (optopt > 0 && optopt < 128) cli_usage_error("invalid option -- '%c'", optopt);
-    cli_usage_error("unrecognized or ambiguous option '%s'", argv[optind - 1]);
-}
-
 static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
@@ -130,7 +122,7 @@ int main(int argc, char **argv)
         case 'v': if (cli_verbose >= 0) cli_verbose++; break;
         case OPT_HELP: usage();
         case OPT_VERSION: cli_version();
-        default: bad_option(argv, c);
+        default: cli_bad_option(argv, c);
         }
     }
     static char *const stdin_only[] = {"-"};

@@ -52,14 +52,6 @@ static void usage(void)
     exit(IMDB_EXIT_OK);
 }
 
-static void bad_option(char **argv, int c) __attribute__((noreturn));
-static void bad_option(char **argv, int c)
-{
-    if (c == ':') cli_usage_error("option '%s' requires an argument", argv[optind - 1]);
-    if (optopt > 0 && optopt < 128) cli_usage_error("invalid option -- '%c'", optopt);
-    cli_usage_error("unrecognized or ambiguous option '%s'", argv[optind - 1]);
-}
-
 /* "1048576", "512K", "4M" -> bytes. */
 static size_t parse_size(const char *opt, const char *arg)
 {
@@ -165,7 +157,7 @@ int main(int argc, char **argv)
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();
         case OPT_VERSION: cli_version();
-        default: bad_option(argv, c);
+        default: cli_bad_option(argv, c);
         }
     }
     if (optind < argc) cli_usage_error("unexpected operand '%s' (give the model with -m)", argv[optind]);

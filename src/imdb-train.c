@@ -100,7 +100,8 @@ int main(int argc, char **argv)
     long ckpt_every = 0;
     char *sets[argc], *unlab_paths[argc];
     int nsets = 0, nunlab = 0, c;
-    while ((c = getopt_long(argc, argv, "m:V:O:c:o:qv", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': config_set(cli, "model", optarg); break;
         case 'V': vocab_path = optarg; break;
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
         case OPT_VERSION: cli_version(); break;
-        default: cli_usage_error("unknown option");
+        default: cli_bad_option(argv, c);
         }
     }
     if (!out_path) cli_usage_error("no output model file given (-O MODEL)");
