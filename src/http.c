@@ -171,7 +171,6 @@ struct http_server {
     atomic_uint open_conns;       /* MHD's STARTED minus CLOSED reports */
     atomic_uint pending_conns;    /* under conn_lock: handed to MHD, not yet STARTED */
     double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
-    atomic_int clients_queued;    /* at the limit, with clients waiting to be accepted */
     int port;
     char url[96];
     char addr_text[64];           /* "127.0.0.1:8080" for messages */
@@ -313,6 +312,16 @@ typedef struct req {
     size_t bytes;              /* body bytes of the answer */
 } req;
 
+/* At the connection limit with clients waiting in the listen queue. (The poll costs a
+ * system call, but only at the limit.) */
+static int clients_queue(http_server *s)
+{
+    if (atomic_load(&s->open_conns) + atomic_load(&s->pending_conns) < s->cfg.max_connections)
+        return 0;
+    struct pollfd pf = {s->listen_fd, POLLIN, 0};
+    return poll(&pf, 1, 0) > 0 && (pf.revents & POLLIN);
+}
+
 static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req *r,
                                unsigned status, const char *ctype, void *body, size_t len,
                                enum MHD_ResponseMemoryMode mode, const char *allow)
@@ -335,7 +344,7 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     /* Shutting down, or clients queue for a connection slot: free this one for them
      * rather than keep it open, idle, for the next request of this client. */
-    if (atomic_load(&s->draining) || atomic_load(&s->clients_queued))
+    if (atomic_load(&s->draining) || clients_queue(s))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
     r->bytes = r->head ? 0 : len;
@@ -922,8 +931,8 @@ static void *acceptor(void *arg)
     http_server *s = arg;
     int complained = 0;
     for (;;) {
-        /* At the limit: wait for a connection to close (new ones queue in the kernel).
-         * While clients queue, answers close their connections (see respond). */
+        /* At the limit: wait for a connection to close (new ones queue in the kernel;
+         * meanwhile answers close their connections, see respond). */
         while (!below_limit(s)) {
             pthread_mutex_lock(&s->conn_lock);
             struct timespec until;
@@ -932,11 +941,8 @@ static void *acceptor(void *arg)
             if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
             pthread_cond_timedwait(&s->conn_freed, &s->conn_lock, &until);
             pthread_mutex_unlock(&s->conn_lock);
-            int w = acceptor_wait(s, 0);
-            if (w < 0) return NULL;
-            atomic_store(&s->clients_queued, w);
+            if (acceptor_wait(s, 0) < 0) return NULL;
         }
-        atomic_store(&s->clients_queued, 0);
         /* Wake up now and then to look at the limit again: a connection may have
          * started meanwhile (MHD reports it after the hand-over). */
         int w = acceptor_wait(s, 100);
