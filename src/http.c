@@ -122,8 +122,7 @@ typedef struct model_ref {
     atomic_long refs;
     unsigned long gen;        /* 1 for the first model, +1 per successful reload */
     double loaded_at;         /* wall clock, seconds since the epoch */
-    long long size;
-    time_t mtime;
+    long long size;           /* of the file, in bytes (for /health) */
 } model_ref;
 
 static void model_release(model_ref *m)
@@ -150,10 +149,7 @@ static model_ref *model_load(const char *path, imdb_err *e)
     atomic_init(&m->refs, 1);
     m->loaded_at = wall_now();
     struct stat st;
-    if (stat(path, &st) == 0) {
-        m->size = (long long)st.st_size;
-        m->mtime = st.st_mtime;
-    }
+    if (stat(path, &st) == 0) m->size = (long long)st.st_size;
     return m;
 }
 
@@ -607,6 +603,13 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
     sb_printf(&b, "# HELP imdb_http_requests_in_flight Requests being received, computed or sent.\n"
                   "# TYPE imdb_http_requests_in_flight gauge\n"
                   "imdb_http_requests_in_flight %ld\n", atomic_load(&st->in_flight));
+    sb_printf(&b, "# HELP imdb_http_connections_open Client connections open (limit: --max-connections).\n"
+                  "# TYPE imdb_http_connections_open gauge\n"
+                  "imdb_http_connections_open %u\n"
+                  "# HELP imdb_http_connections_max The connection limit.\n"
+                  "# TYPE imdb_http_connections_max gauge\n"
+                  "imdb_http_connections_max %u\n",
+              atomic_load(&s->open_conns), s->cfg.max_connections);
     sb_printf(&b, "# HELP imdb_http_request_duration_seconds Time from the request headers to "
                   "the last byte of the answer.\n"
                   "# TYPE imdb_http_request_duration_seconds histogram\n");
@@ -710,7 +713,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (r->status) {
-        /* Answered already (413 mid-upload): the rest of the body is dropped. */
+        /* Answered already, with the headers (404, 405, 413): drop any body. */
         *data_size = 0;
         return MHD_YES;
     }
@@ -1068,18 +1071,23 @@ int http_reload(http_server *s, imdb_err *e)
     return 0;
 }
 
-unsigned long http_stop(http_server *s, double grace)
+void http_stop_accepting(http_server *s)
 {
-    atomic_store(&s->draining, 1);
-    /* Stop accepting; closing the socket makes new clients see "connection refused". */
+    if (atomic_exchange(&s->draining, 1)) return;
     if (s->have_acceptor) {
         char b = 0;
         while (write(s->stop_pipe[1], &b, 1) < 0 && errno == EINTR) {}
         pthread_join(s->acceptor, NULL);
     }
+    /* Closing the socket makes new clients see "connection refused". */
     close(s->listen_fd);
     close(s->stop_pipe[0]);
     close(s->stop_pipe[1]);
+}
+
+unsigned long http_stop(http_server *s, double grace)
+{
+    http_stop_accepting(s);
     double end = imdb_now() + grace;
     while (atomic_load(&s->st.in_flight) > 0 && imdb_now() < end) {
         struct timespec ts = {0, 5 * 1000 * 1000};

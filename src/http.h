@@ -50,8 +50,7 @@ typedef struct http_server http_server;
 /* Load cfg->model_path, bind cfg->listen and start the worker threads. cfg is copied.
  * Errors: those of clf_load (IMDB_EXIT_DATA bad model, IMDB_EXIT_IO cannot read),
  * IMDB_EXIT_USAGE bad address, IMDB_EXIT_IO cannot bind or start threads.
- * Block the signals the caller wants to handle before calling: the threads inherit
- * the signal mask. */
+ * The server's threads may run the caller's signal handlers. */
 http_server *http_start(const http_config *cfg, imdb_err *e);
 
 /* "http://127.0.0.1:8080/" or "http://[::1]:8080/" with the bound port; owned by s. */
@@ -65,8 +64,11 @@ int http_reload(http_server *s, imdb_err *e);
 const char *http_model_kind(const http_server *s);
 double http_model_load_seconds(const http_server *s);
 
-/* Drain and free: stop accepting connections, answer with "Connection: close", wait up
- * to grace seconds for requests in flight, then stop the threads (closing any connection
- * left) and free everything. Returns the number of requests cut off (0 for a clean drain). */
+/* Start draining: close the listening socket (new clients are refused), answer from now
+ * on with "Connection: close", and report "draining" on /health. Idempotent. */
+void http_stop_accepting(http_server *s);
+/* Drain and free: http_stop_accepting, wait up to grace seconds for the requests in
+ * flight, then stop the threads (closing any connection left) and free everything.
+ * Returns the number of requests cut off (0 for a clean drain). */
 unsigned long http_stop(http_server *s, double grace);
 #endif

@@ -1,16 +1,20 @@
 /* imdb-serve — serve a model over HTTP: a JSON API, a web page, health and metrics.
  * See imdb-serve(1); the server itself is the http module (http.h).
  *
- * Signals are never handled asynchronously: they are blocked in every thread (the
- * server's threads inherit the mask) and the main thread takes them one at a time with
- * sigwait, so a reload or a shutdown runs as ordinary code. */
+ * Signals use the self-pipe trick: the handler only writes the signal's number to a pipe,
+ * and the main thread reads the pipe, so a reload or a shutdown runs as ordinary code.
+ * (Blocking the signals and sigwait-ing for them is not enough: threads started before
+ * main, such as OpenBLAS's pool, have them unblocked, and a SIGTERM delivered to one of
+ * those while the main thread is busy reloading would kill the process.) */
 #include "cli.h"
 #include "http.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +38,9 @@ static void usage(void)
 "  -j, --threads=N           worker threads (default: number of cores, %ld here)\n"
 "      --max-body=BYTES      largest request body, suffix K or M for KiB, MiB\n"
 "                            (default: %zu); larger ones get 413\n"
-"  -t, --timeout=SECONDS     close connections idle that long, and wait that\n"
-"                            long for requests in flight at shutdown (default: %d)\n"
+"  -t, --timeout=SECONDS     close connections idle that long (0: never), and\n"
+"                            wait that long (0: %d) for requests in flight at\n"
+"                            shutdown (default: %d)\n"
 "      --max-connections=N   connections open at once (default: %d)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
 "  -q, --quiet               no access log\n"
@@ -48,7 +53,7 @@ static void usage(void)
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
 "4 cannot read the model, bind the address or write the port file.\n",
         cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
-        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS);
+        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS);
     exit(IMDB_EXIT_OK);
 }
 
@@ -104,6 +109,52 @@ static int write_port_file(const char *path, int port, imdb_err *e)
         return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(err));
     }
     return 0;
+}
+
+/* The self-pipe: [0] read by main, [1] written by the handler (non-blocking: a flood of
+ * signals loses some bytes, never blocks a thread). */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe[1], &b, 1);
+    (void)w;
+    errno = saved;
+}
+
+static void catch_signals(void)
+{
+    imdb_err e;
+    if (pipe2(sig_pipe, O_CLOEXEC) < 0 || fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK) < 0) {
+        imdb_fail(&e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));
+        cli_die(&e);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The next signal caught (blocks until there is one). poll first: ThreadSanitizer only
+ * runs handlers in threads blocked in calls it knows to be blocking, and read is not one. */
+static int next_signal(void)
+{
+    for (;;) {
+        struct pollfd pf = {sig_pipe[0], POLLIN, 0};
+        if (poll(&pf, 1, -1) < 0) continue;
+        unsigned char b;
+        ssize_t n = read(sig_pipe[0], &b, 1);
+        if (n == 1) return b;
+        if (n < 0 && errno == EINTR) continue;
+        return SIGTERM;   /* cannot happen: the write end stays open */
+    }
 }
 
 /* Each connection is a file descriptor: allow as many as the hard limit permits. */
@@ -171,13 +222,7 @@ int main(int argc, char **argv)
     socklen_t sl;
     if (http_parse_listen(cfg.listen, &ss, &sl, &e) < 0) cli_usage_error("%s", e.msg);
 
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGHUP);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    catch_signals();
     raise_fd_limit();
 
     http_server *s = http_start(&cfg, &e);
@@ -191,9 +236,9 @@ int main(int argc, char **argv)
     cli_msg("listening on %s", http_url(s));
 
     for (;;) {
-        int sig;
-        if (sigwait(&sigs, &sig) != 0) continue;
+        int sig = next_signal();
         if (sig != SIGHUP) {
+            http_stop_accepting(s);
             cli_msg("%s: finishing the requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             break;
         }
@@ -203,8 +248,9 @@ int main(int argc, char **argv)
         else
             cli_msg("reload refused, still serving the previous model: %s", e.msg);
     }
-    unsigned long cut = http_stop(s, cfg.timeout);
-    if (cut) cli_msg("stopped: %lu request%s cut off after %u s", cut, cut == 1 ? "" : "s", cfg.timeout);
+    unsigned grace = cfg.timeout ? cfg.timeout : HTTP_DEFAULT_TIMEOUT;
+    unsigned long cut = http_stop(s, grace);
+    if (cut) cli_msg("stopped: %lu request%s cut off after %u s", cut, cut == 1 ? "" : "s", grace);
     else cli_msg("stopped");
     return IMDB_EXIT_OK;
 }

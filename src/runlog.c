@@ -271,12 +271,13 @@ static void runlog_free(runlog *r)
     free(r);
 }
 
-/* A printable one-line copy of s, at most max bytes. */
+/* A one-line copy of s, at most max bytes, control characters as spaces (YAML refuses
+ * them even quoted). */
 static char *one_line(const char *s, size_t max)
 {
     char *c = xstrndup(s, max);
-    for (char *p = c; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+    for (unsigned char *p = (unsigned char *)c; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = ' ';
     return c;
 }
 
@@ -284,8 +285,11 @@ runlog *runlog_start(const char *dir, const char *experiment, const char *run_na
                      imdb_err *e)
 {
     if (!experiment || !*experiment) experiment = "Default";
-    if (strlen(experiment) > 500 || strpbrk(experiment, "\n\r")) {
-        imdb_fail(e, IMDB_EXIT_USAGE, "experiment name '%.40s...' has a newline or is over 500 bytes", experiment);
+    int ctrl = 0;
+    for (const unsigned char *p = (const unsigned char *)experiment; *p; p++) ctrl |= *p < 0x20 || *p == 0x7f;
+    if (strlen(experiment) > 500 || ctrl) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "experiment name '%.40s' has control characters or is over 500 bytes",
+                  experiment);
         return NULL;
     }
     runlog *r = xcalloc(1, sizeof *r);

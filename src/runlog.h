@@ -28,7 +28,8 @@ typedef struct runlog runlog;
  * a run named run_name with status RUNNING and the tags mlflow.runName, mlflow.source.name
  * = source, mlflow.source.type = LOCAL and mlflow.user. Subdirectories without a readable
  * meta.yaml are not experiments and are left alone. Errors: IMDB_EXIT_IO (cannot create
- * or write), IMDB_EXIT_USAGE (an experiment name with a newline or over 500 bytes). */
+ * or write), IMDB_EXIT_USAGE (an experiment name with control characters or over 500
+ * bytes). */
 runlog *runlog_start(const char *dir, const char *experiment, const char *run_name, const char *source,
                      imdb_err *e);
 const char *runlog_id(const runlog *r);    /* the 32 hex digits */

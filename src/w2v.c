@@ -197,7 +197,9 @@ static inline void axpy(float g, const float *restrict x, float *restrict y, int
     for (; i < n; i++) y[i] += g * x[i];
 }
 
-static int grid(float f) { return (int)((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2)); }
+/* The table slot of f in [-MAX_EXP, MAX_EXP]. (word2vec.c computes the scale in integer
+ * arithmetic, 1000 / 6 / 2 = 83, slightly off its table's 83.3 slots per unit.) */
+static int grid(float f) { return (int)((f + MAX_EXP) * (EXP_TABLE_SIZE / (2.0f * MAX_EXP))); }
 
 static double learning_rate(const shared *s)
 {
@@ -252,6 +254,10 @@ static void *work(void *arg)
                     }
                     float *l2 = s->syn1 + (size_t)target * dim;
                     float f = dot(l1, l2, dim), g;
+                    if (isnan(f)) {          /* diverged: the epoch's loss reports it */
+                        w->loss += f;
+                        continue;
+                    }
                     /* Loss -log s(f) for the context, -log s(-f) for a negative; outside
                      * the table it is ~0 on one side and ~|f| on the other. */
                     float z = label > 0 ? f : -f;

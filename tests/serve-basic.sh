@@ -147,4 +147,16 @@ expect_code 200
 serve_stop INT
 grep -q ' GET /health ' serve.log && fail "-q still logs requests"
 grep -q '^imdb-serve: stopped$' serve.log || fail "no stopped line after SIGINT"
+
+# The IPv6 loopback, where this machine has one.
+if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
+    : >serve.log
+    serve_start -m m.bin --listen '[::1]:0'
+    grep -q "^imdb-serve: listening on http://\[::1\]:$PORT/\$" serve.log || fail "IPv6: $(cat serve.log)"
+    URL="http://[::1]:$PORT"
+    req POST /v1/predict -g -d '{"text":"fine"}'
+    expect_code 200
+    serve_stop
+    grep -q ' ::1 POST /v1/predict 200 ' serve.log || fail "IPv6 client not logged: $(cat serve.log)"
+fi
 exit 0

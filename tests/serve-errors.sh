@@ -85,14 +85,27 @@ done
 req GET /health
 expect_code 200
 
-# The connection limit (3): with 3 idle connections open, a 4th waits in the kernel's
-# queue and is served once one of them is dropped (after 2 s).
-for i in 1 2 3; do
-    { sleep 4; } | curl -s --max-time 5 telnet://127.0.0.1:"$PORT" >/dev/null 2>&1 &
+# The connection limit (3): with 3 connections open, a 4th waits in the kernel's queue
+# and is served once one of them closes. Two hold a connection without a word; the third
+# asks for /metrics and stays (keep-alive), which also tells when all three are in.
+for i in 1 2; do
+    { sleep 8; } | curl -s --max-time 9 telnet://127.0.0.1:"$PORT" >/dev/null 2>&1 &
+    eval "holder$i=\$!"
 done
-sleep 0.5
-code=$(curl -s --max-time 0.5 -o /dev/null -w '%{http_code}' "$URL/health") || :
+k=0
+while :; do
+    { printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'; sleep 8; } |
+        curl -s -N --max-time 9 telnet://127.0.0.1:"$PORT" >holder3.out 2>/dev/null &
+    holder3=$!
+    sleep 0.3
+    grep -q '^imdb_http_connections_open 3' holder3.out && break
+    kill "$holder3" 2>/dev/null || :
+    k=$((k + 1)); [ $k -lt 20 ] || fail "the holders did not connect: $(cat holder3.out)"
+done
+grep -q '^imdb_http_connections_max 3' holder3.out || fail "no connection limit in /metrics"
+code=$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$URL/health") || :
 [ "$code" = 000 ] || fail "a 4th connection was served at once: $code"
+kill "$holder1" "$holder2" "$holder3" 2>/dev/null || :
 req GET /health
 expect_code 200
 

@@ -118,3 +118,7 @@ echo file >notadir
 expect_status 4 imdb-train -q -V vocab.gz -o ngrams=2 --runs-dir notadir/runs -O x.model train.tok.gz
 expect_err "notadir"
 [ ! -e x.model ] || fail "x.model written although the run could not be recorded"
+# An experiment name MLflow's YAML could not hold is a usage error.
+expect_status 2 env MLFLOW_EXPERIMENT_NAME="$(printf 'a\tb')" imdb-train -q -V vocab.gz -o ngrams=2 \
+    --runs-dir runs -O x.model train.tok.gz
+expect_err "experiment name 'a.b' has control characters"

@@ -44,7 +44,7 @@ same u.vec d2.vec
 $w2v --threads 2 -O t.vec all.tok.gz
 [ "$(head -n1 t.vec)" = "$count 12" ] || fail "--threads 2: header"
 
-# Errors: no word frequent enough; a setting out of range; no input at all.
+# Errors: no word frequent enough; a setting out of range or unknown; no input at all.
 expect_status 1 $w2v -o min_count=100000 -O e.vec all.tok.gz
 expect_err "^imdb-train: no word occurs 100000 times in the 530 documents"
 [ ! -e e.vec ] || fail "a failed run left e.vec"
@@ -54,3 +54,7 @@ expect_status 2 $w2v -o hidden=3 -O e.vec all.tok.gz
 expect_err "hidden"
 expect_status 1 $w2v -O e.vec </dev/null
 expect_err "no word occurs 3 times in the 0 documents"
+# A learning rate that makes the vectors diverge: training failed (5), nothing written.
+expect_status 5 $w2v -o alpha=1 -O e.vec all.tok.gz
+expect_err "the loss is not finite at epoch 1"
+[ ! -e e.vec ] || fail "a diverged run left e.vec"
