@@ -10,14 +10,13 @@
 #include "clf.h"
 #include "metrics.h"
 #include "outfile.h"
+#include "pool.h"
 #include "progress.h"
 #include "text.h"
 #include "tokio.h"
 #include "util.h"
 
 #include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,77 +64,31 @@ typedef struct batch {
     int label[BATCH_DOCS];
     size_t text_off[BATCH_DOCS], text_len[BATCH_DOCS], id_off[BATCH_DOCS];
     double prob[BATCH_DOCS];
-    char *arena;
-    size_t used, cap;
+    imdb_arena arena;
 } batch;
 
-static size_t arena_add(batch *b, const char *s, size_t n)
-{
-    if (b->used + n + 1 > b->cap) {
-        while (b->used + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 1u << 20;
-        b->arena = xrealloc(b->arena, b->cap);
-    }
-    size_t off = b->used;
-    memcpy(b->arena + off, s, n);
-    b->arena[off + n] = '\0';
-    b->used += n + 1;
-    return off;
-}
-
 typedef struct worker {
-    const clf *model;
-    batch *b;
-    atomic_size_t *next;   /* next chunk start, shared */
     char **toks;
     size_t cap;
 } worker;
 
-static void *work(void *arg)
-{
-    worker *w = arg;
-    batch *b = w->b;
-    for (;;) {
-        size_t start = atomic_fetch_add(w->next, CHUNK_DOCS);
-        if (start >= b->n) break;
-        size_t end = start + CHUNK_DOCS < b->n ? start + CHUNK_DOCS : b->n;
-        for (size_t i = start; i < end; i++) {
-            size_t ntok = tokio_split(b->arena + b->text_off[i], b->text_len[i], &w->toks, &w->cap);
-            b->prob[i] = clf_prob(w->model, (const char *const *)w->toks, ntok);
-        }
-    }
-    return NULL;
-}
+typedef struct scoring {
+    const clf *model;
+    batch *b;
+    worker *ws;
+} scoring;
 
-/* Fill b->prob for the whole batch on nthreads threads (the caller is one of them). */
-static void score_batch(const clf *model, batch *b, worker *ws, int nthreads)
+/* pool_for callback: score documents [chunk * CHUNK_DOCS, ...) on thread `thread`. */
+static void score_chunk(void *ctx, int thread, size_t chunk)
 {
-    atomic_size_t next = 0;
-    pthread_t tid[nthreads];
-    int started = 0;
-    for (int t = 0; t < nthreads; t++) {
-        ws[t].model = model;
-        ws[t].b = b;
-        ws[t].next = &next;
+    scoring *sc = ctx;
+    batch *b = sc->b;
+    worker *w = &sc->ws[thread];
+    size_t end = (chunk + 1) * CHUNK_DOCS < b->n ? (chunk + 1) * CHUNK_DOCS : b->n;
+    for (size_t i = chunk * CHUNK_DOCS; i < end; i++) {
+        size_t ntok = tokio_split(b->arena.p + b->text_off[i], b->text_len[i], &w->toks, &w->cap);
+        b->prob[i] = clf_prob(sc->model, (const char *const *)w->toks, ntok);
     }
-    for (int t = 1; t < nthreads; t++) {
-        if (pthread_create(&tid[t], NULL, work, &ws[t]) != 0) break;   /* fewer is fine */
-        started = t;
-    }
-    work(&ws[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-}
-
-/* Canonical form of a settings line, so that spacing or key order cannot cause a false
- * mismatch; the line itself if it does not parse. malloc'd. */
-static char *canonical_settings(const char *line)
-{
-    text_settings s;
-    imdb_err e;
-    char *out;
-    if (text_settings_parse(&s, line, &e) == 0) out = text_settings_format(&s);
-    else out = xstrdup(line);
-    text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
-    return out;
 }
 
 int main(int argc, char **argv)
@@ -200,7 +153,7 @@ int main(int argc, char **argv)
     if (!model) goto fail;
     if (cli_verbose > 0)
         cli_msg("%s: %s model loaded in %.3f s", model_path, clf_kind(model), clf_load_seconds(model));
-    if (clf_clean(model)) model_clean = canonical_settings(clf_clean(model));
+    if (clf_clean(model)) model_clean = text_settings_canonical(clf_clean(model));
 
     /* Open the outputs first: a bad path fails before the work, not after. */
     if (!(out = outfile_open(output, 0, &e))) goto fail;
@@ -212,7 +165,7 @@ int main(int argc, char **argv)
         if (!(r = tokio_open(inputs[f], &e))) goto fail;
         const char *settings = tokio_settings(r);
         if (settings && model_clean) {
-            char *s = canonical_settings(settings);
+            char *s = text_settings_canonical(settings);
             int differ = strcmp(s, model_clean) != 0;
             free(s);
             if (differ && strict) {
@@ -232,8 +185,8 @@ int main(int argc, char **argv)
         while (more) {
             /* Fill a batch. */
             b->n = 0;
-            b->used = 0;
-            while (b->n < BATCH_DOCS && b->used < BATCH_BYTES) {
+            b->arena.used = 0;
+            while (b->n < BATCH_DOCS && b->arena.used < BATCH_BYTES) {
                 tokio_doc d;
                 int got = tokio_next(r, &d, &e);
                 if (got < 0) goto fail;
@@ -241,12 +194,13 @@ int main(int argc, char **argv)
                 if (d.label == TOKIO_UNLABELLED) { unlabelled++; continue; }
                 size_t i = b->n++;
                 b->label[i] = d.label;
-                b->text_off[i] = arena_add(b, d.text, d.text_len);
+                b->text_off[i] = imdb_arena_add(&b->arena, d.text, d.text_len);
                 b->text_len[i] = d.text_len;
-                b->id_off[i] = errs ? arena_add(b, d.id, strlen(d.id)) : 0;
+                b->id_off[i] = errs ? imdb_arena_add(&b->arena, d.id, strlen(d.id)) : 0;
             }
             if (b->n == 0) continue;
-            score_batch(model, b, ws, (int)nthreads);
+            pool_for((int)nthreads, (b->n + CHUNK_DOCS - 1) / CHUNK_DOCS, score_chunk,
+                     &(scoring){ model, b, ws });
 
             if (n + b->n > cap) {
                 while (n + b->n > cap) cap = cap ? cap * 2 : 1 << 16;
@@ -258,7 +212,7 @@ int main(int argc, char **argv)
                 probs[n + i] = b->prob[i];
                 int pred = b->prob[i] >= threshold;
                 if (errs && pred != b->label[i]
-                    && outfile_printf(errs, &e, "%s\t%s\t%.6f\n", b->arena + b->id_off[i],
+                    && outfile_printf(errs, &e, "%s\t%s\t%.6f\n", b->arena.p + b->id_off[i],
                                       tokio_label_name(b->label[i]), b->prob[i]) < 0)
                     goto fail;
             }
@@ -309,7 +263,7 @@ int main(int argc, char **argv)
     free(probs);
     for (long t = 0; t < nthreads; t++) free(ws[t].toks);
     free(ws);
-    free(b->arena);
+    free(b->arena.p);
     free(b);
     free(model_clean);
     clf_free(model);
@@ -324,7 +278,7 @@ fail:
     free(probs);
     for (long t = 0; t < nthreads; t++) free(ws[t].toks);
     free(ws);
-    free(b->arena);
+    free(b->arena.p);
     free(b);
     free(model_clean);
     if (model) clf_free(model);

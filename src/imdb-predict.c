@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "clf.h"
 #include "lineio.h"
+#include "pool.h"
 #include "text.h"
 #include "tokio.h"
 #include "util.h"
@@ -16,9 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,50 +268,30 @@ typedef struct batch {
     size_t off[BATCH_LINES], len[BATCH_LINES], id_off[BATCH_LINES];
     long lineno[BATCH_LINES];
     size_t file[BATCH_LINES];
-    char *arena;
-    size_t used, cap;
+    imdb_arena arena;
     sbuf out[NCHUNKS];
 } batch;
 
-static size_t arena_add(batch *b, const char *s, size_t n)
-{
-    if (b->used + n + 1 > b->cap) {
-        while (b->used + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 1u << 20;
-        b->arena = xrealloc(b->arena, b->cap);
-    }
-    size_t off = b->used;
-    memcpy(b->arena + off, s, n);
-    b->arena[off + n] = '\0';
-    b->used += n + 1;
-    return off;
-}
-
 typedef struct job {
-    worker *w;
+    worker *ws;
     const opts *o;
     batch *b;
     char *const *files;
-    atomic_size_t *next;    /* next chunk, shared */
 } job;
 
-static void *work(void *arg)
+/* pool_for callback: score and format lines [chunk * CHUNK_LINES, ...) into out[chunk]. */
+static void predict_chunk(void *ctx, int thread, size_t c)
 {
-    job *j = arg;
+    job *j = ctx;
     batch *b = j->b;
-    size_t nchunks = (b->n + CHUNK_LINES - 1) / CHUNK_LINES;
-    for (;;) {
-        size_t c = atomic_fetch_add(j->next, 1);
-        if (c >= nchunks) break;
-        sbuf *out = &b->out[c];
-        out->len = 0;
-        size_t end = (c + 1) * CHUNK_LINES < b->n ? (c + 1) * CHUNK_LINES : b->n;
-        for (size_t i = c * CHUNK_LINES; i < end; i++) {
-            origin at = {b->file[i], b->lineno[i],
-                         j->o->tokens ? b->arena + b->id_off[i] : NULL, j->files[b->file[i]]};
-            predict_one(j->w, j->o, b->arena + b->off[i], b->len[i], &at, out);
-        }
+    sbuf *out = &b->out[c];
+    out->len = 0;
+    size_t end = (c + 1) * CHUNK_LINES < b->n ? (c + 1) * CHUNK_LINES : b->n;
+    for (size_t i = c * CHUNK_LINES; i < end; i++) {
+        origin at = {b->file[i], b->lineno[i],
+                     j->o->tokens ? b->arena.p + b->id_off[i] : NULL, j->files[b->file[i]]};
+        predict_one(&j->ws[thread], j->o, b->arena.p + b->off[i], b->len[i], &at, out);
     }
-    return NULL;
 }
 
 /* Score and format the batch on nthreads threads, then write it to stdout in order. */
@@ -320,39 +299,15 @@ static int run_batch(batch *b, worker *ws, int nthreads, const opts *o, char *co
                      imdb_err *e)
 {
     if (b->n == 0) return 0;
-    atomic_size_t next = 0;
     size_t nchunks = (b->n + CHUNK_LINES - 1) / CHUNK_LINES;
-    int want = (size_t)nthreads < nchunks ? nthreads : (int)nchunks;
-    pthread_t tid[want > 0 ? want : 1];
-    job jobs[want > 0 ? want : 1];
-    int started = 0;
-    for (int t = 0; t < want; t++) jobs[t] = (job){&ws[t], o, b, files, &next};
-    for (int t = 1; t < want; t++) {
-        if (pthread_create(&tid[t], NULL, work, &jobs[t]) != 0) break;   /* fewer is fine */
-        started = t;
-    }
-    work(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    pool_for(nthreads, nchunks, predict_chunk, &(job){ ws, o, b, files });
     for (size_t c = 0; c < nchunks; c++)
         if (fwrite(b->out[c].p, 1, b->out[c].len, stdout) != b->out[c].len) break;
     b->n = 0;
-    b->used = 0;
+    b->arena.used = 0;
     if (ferror(stdout))
         return imdb_fail(e, IMDB_EXIT_IO, "write error: standard output: %s", strerror(errno));
     return 0;
-}
-
-/* Canonical form of a settings line, so that spacing or key order cannot cause a false
- * mismatch; the line itself if it does not parse. malloc'd. */
-static char *canonical_settings(const char *line)
-{
-    text_settings s;
-    imdb_err e;
-    char *out;
-    if (text_settings_parse(&s, line, &e) == 0) out = text_settings_format(&s);
-    else out = xstrdup(line);
-    text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
-    return out;
 }
 
 /* Warn (once per stream) when a token stream was cleaned unlike the model's training data. */
@@ -360,7 +315,7 @@ static void check_settings(const clf *model, tokio_reader *r)
 {
     const char *s = tokio_settings(r), *m = clf_clean(model);
     if (!s || !m || cli_verbose < 0) return;
-    char *cs = canonical_settings(s), *cm = canonical_settings(m);
+    char *cs = text_settings_canonical(s), *cm = text_settings_canonical(m);
     if (strcmp(cs, cm) != 0)
         cli_msg("warning: %s: cleaned with other settings than the model (stream: %s; model: %s)",
                 tokio_name(r), s, m);
@@ -416,13 +371,13 @@ static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads
             if (got < 0) goto done;
             if (got == 0) break;
             size_t i = b->n++;
-            b->off[i] = arena_add(b, text, len);
+            b->off[i] = imdb_arena_add(&b->arena, text, len);
             b->len[i] = len;
-            b->id_off[i] = id ? arena_add(b, id, strlen(id)) : 0;
+            b->id_off[i] = id ? imdb_arena_add(&b->arena, id, strlen(id)) : 0;
             b->lineno[i] = lineno;
             b->file[i] = f;
             (*count)++;
-            if (b->n == BATCH_LINES || b->used >= BATCH_BYTES)
+            if (b->n == BATCH_LINES || b->arena.used >= BATCH_BYTES)
                 if (run_batch(b, ws, nthreads, o, files, e) < 0) goto done;
         }
         lineio_close(in);
@@ -436,7 +391,7 @@ done:
     lineio_close(in);
     tokio_close(tr);
     for (int c = 0; c < NCHUNKS; c++) free(b->out[c].p);
-    free(b->arena);
+    free(b->arena.p);
     free(b);
     return rc;
 }

@@ -1,8 +1,8 @@
 /* imdb-serve — serve a model over HTTP: a JSON API, a web page, health and metrics.
  * See imdb-serve(1); the server itself is the http module (http.h).
  *
- * Signals use the self-pipe trick: the handler only writes the signal's number to a pipe,
- * and the main thread reads the pipe, so a reload or a shutdown runs as ordinary code.
+ * Signals use the self-pipe trick: the handler only sets a flag and writes to a pipe, and
+ * the main thread waits on the pipe, so a reload or a shutdown runs as ordinary code.
  * (Blocking the signals and sigwait-ing for them is not enough: threads started before
  * main, such as OpenBLAS's pool, have them unblocked, and a SIGTERM delivered to one of
  * those while the main thread is busy reloading would kill the process.) */
@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +112,20 @@ static int write_port_file(const char *path, int port, imdb_err *e)
     return 0;
 }
 
-/* The self-pipe: [0] read by main, [1] written by the handler (non-blocking: a flood of
- * signals loses some bytes, never blocks a thread). */
+/* The self-pipe: the handler records which signal came in a flag and writes a byte to
+ * wake the main thread; [1] is non-blocking, so a flood of signals never blocks a thread.
+ * Flags rather than the bytes' order: a SIGHUP and a SIGTERM sent back to back may run
+ * their handlers on two threads in either order, and the reload asked for first should
+ * still happen before the shutdown. (Lock-free atomics are async-signal-safe.) */
 static int sig_pipe[2] = {-1, -1};
+static atomic_int got_hup, got_stop;   /* got_stop: the SIGTERM or SIGINT number */
 
 static void on_signal(int sig)
 {
     int saved = errno;
-    unsigned char b = (unsigned char)sig;
+    if (sig == SIGHUP) atomic_store(&got_hup, 1);
+    else atomic_store(&got_stop, sig);
+    unsigned char b = 0;
     ssize_t w = write(sig_pipe[1], &b, 1);
     (void)w;
     errno = saved;
@@ -127,7 +134,7 @@ static void on_signal(int sig)
 static void catch_signals(void)
 {
     imdb_err e;
-    if (pipe2(sig_pipe, O_CLOEXEC) < 0 || fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK) < 0) {
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         imdb_fail(&e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));
         cli_die(&e);
     }
@@ -142,19 +149,15 @@ static void catch_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* The next signal caught (blocks until there is one). poll first: ThreadSanitizer only
- * runs handlers in threads blocked in calls it knows to be blocking, and read is not one. */
-static int next_signal(void)
+/* Block until a handler has written to the pipe, then empty it. poll, not a blocking
+ * read: ThreadSanitizer only runs handlers in threads blocked in calls it knows to be
+ * blocking, and read is not one. */
+static void wait_for_signal(void)
 {
-    for (;;) {
-        struct pollfd pf = {sig_pipe[0], POLLIN, 0};
-        if (poll(&pf, 1, -1) < 0) continue;
-        unsigned char b;
-        ssize_t n = read(sig_pipe[0], &b, 1);
-        if (n == 1) return b;
-        if (n < 0 && errno == EINTR) continue;
-        return SIGTERM;   /* cannot happen: the write end stays open */
-    }
+    struct pollfd pf = {sig_pipe[0], POLLIN, 0};
+    while (poll(&pf, 1, -1) < 0 && errno == EINTR) {}
+    unsigned char buf[64];
+    while (read(sig_pipe[0], buf, sizeof buf) > 0) {}
 }
 
 /* Each connection is a file descriptor: allow as many as the hard limit permits. */
@@ -236,17 +239,20 @@ int main(int argc, char **argv)
     cli_msg("listening on %s", http_url(s));
 
     for (;;) {
-        int sig = next_signal();
-        if (sig != SIGHUP) {
+        if (atomic_exchange(&got_hup, 0)) {
+            if (http_reload(s, &e) == 0)
+                cli_msg("reloaded %s model %s in %.3f s", http_model_kind(s), cfg.model_path,
+                        http_model_load_seconds(s));
+            else
+                cli_msg("reload refused, still serving the previous model: %s", e.msg);
+        }
+        int stop = atomic_load(&got_stop);
+        if (stop) {
             http_stop_accepting(s);
-            cli_msg("%s: finishing the requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            cli_msg("%s: finishing the requests in flight", stop == SIGTERM ? "SIGTERM" : "SIGINT");
             break;
         }
-        if (http_reload(s, &e) == 0)
-            cli_msg("reloaded %s model %s in %.3f s", http_model_kind(s), cfg.model_path,
-                    http_model_load_seconds(s));
-        else
-            cli_msg("reload refused, still serving the previous model: %s", e.msg);
+        wait_for_signal();
     }
     unsigned grace = cfg.timeout ? cfg.timeout : HTTP_DEFAULT_TIMEOUT;
     unsigned long cut = http_stop(s, grace);

@@ -53,20 +53,6 @@ static void usage(void)
     exit(IMDB_EXIT_OK);
 }
 
-/* Canonical form of a settings line, so that spacing or key order cannot cause a false
- * mismatch; the line itself if it does not parse. NULL stays NULL. malloc'd. */
-static char *canonical_settings(const char *line)
-{
-    if (!line) return NULL;
-    text_settings s;
-    imdb_err e;
-    char *out;
-    if (text_settings_parse(&s, line, &e) == 0) out = text_settings_format(&s);
-    else out = xstrdup(line);
-    text_settings_free(&s);
-    return out;
-}
-
 static int same_settings(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -97,7 +83,7 @@ static int count_streams(vocab *v, const char *const *inputs, size_t ninputs, im
     progress *prog = progress_new("counting", 0, "docs");
     for (size_t f = 0; f < ninputs; f++) {
         if (!(r = tokio_open(inputs[f], e))) goto fail;
-        char *settings = canonical_settings(tokio_settings(r));
+        char *settings = text_settings_canonical(tokio_settings(r));
         if (f == 0) {
             first = settings;
             first_name = xstrdup(tokio_name(r));

@@ -666,3 +666,13 @@ size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *co
     *toks = c->toks;
     return ntok;
 }
+
+char *text_settings_canonical(const char *line)
+{
+    if (!line) return NULL;
+    text_settings s;
+    imdb_err e;
+    char *out = text_settings_parse(&s, line, &e) == 0 ? text_settings_format(&s) : xstrdup(line);
+    text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
+    return out;
+}

@@ -34,6 +34,11 @@ char *text_settings_format(const text_settings *s);
  * with defaults first. */
 int text_settings_parse(text_settings *s, const char *line, imdb_err *e);
 
+/* The canonical form (text_settings_format) of a settings line, so that spacing or key
+ * order cannot cause a false mismatch; a copy of the line itself if it does not parse;
+ * NULL for NULL. malloc'd. */
+char *text_settings_canonical(const char *line);
+
 typedef struct text_cleaner text_cleaner;
 
 /* Compiles the pattern; a bad pattern is an IMDB_EXIT_USAGE error naming the offset. */

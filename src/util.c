@@ -56,6 +56,19 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+size_t imdb_arena_add(imdb_arena *a, const char *s, size_t n)
+{
+    if (a->used + n + 1 > a->cap) {
+        while (a->used + n + 1 > a->cap) a->cap = a->cap ? a->cap * 2 : (size_t)1 << 20;
+        a->p = xrealloc(a->p, a->cap);
+    }
+    size_t off = a->used;
+    memcpy(a->p + off, s, n);
+    a->p[off + n] = '\0';
+    a->used += n + 1;
+    return off;
+}
+
 double imdb_now(void)
 {
     struct timespec ts;

@@ -37,6 +37,15 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* A growing byte arena: strings appended NUL-terminated, addressed by offset (the
+ * buffer moves as it grows). Zero-initialize; free(a->p) when done. */
+typedef struct imdb_arena {
+    char *p;
+    size_t used, cap;
+} imdb_arena;
+/* Append n bytes of s and a NUL; returns the offset of the copy. */
+size_t imdb_arena_add(imdb_arena *a, const char *s, size_t n);
+
 /* Little-endian helpers for binary formats (model files, checkpoints). */
 static inline void put_u32le(unsigned char *p, uint32_t v)
 { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
