@@ -33,7 +33,7 @@ typedef struct http_config {
     int threads;                 /* worker threads, >= 1 */
     size_t max_body;             /* larger request bodies get 413 */
     unsigned timeout;            /* seconds a connection may stay idle; 0 = forever */
-    unsigned max_connections;    /* further connections are closed at once */
+    unsigned max_connections;    /* further clients wait in the listen queue */
     int access_log;              /* 1: one cfg->log line per request */
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);
@@ -60,7 +60,8 @@ int http_port(const http_server *s);
 /* Load cfg->model_path again and serve it from now on. On error (IMDB_EXIT_DATA/IO) the
  * previous model keeps serving and -1 is returned. Call from one thread at a time. */
 int http_reload(http_server *s, imdb_err *e);
-/* The model being served (for messages): its kind and load time in seconds. */
+/* The model being served (for messages): its kind and load time in seconds. Call from
+ * the thread that calls http_reload; the kind is valid until the next reload. */
 const char *http_model_kind(const http_server *s);
 double http_model_load_seconds(const http_server *s);
 
