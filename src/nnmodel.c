@@ -280,6 +280,7 @@ static void *worker_run(void *arg)
 static void run_batch(worker *ks, int nt, const uint32_t *docs, int n)
 {
     pthread_t tid[64];
+    int started[64] = { 0 };
     int used = nt < n ? nt : n;
     for (int t = 0; t < used; t++) {
         ks[t].docs = docs;
@@ -288,31 +289,29 @@ static void run_batch(worker *ks, int nt, const uint32_t *docs, int n)
         ks[t].nt = used;
     }
     for (int t = 1; t < used; t++)
-        if (pthread_create(&tid[t], NULL, worker_run, &ks[t]) != 0) {
-            worker_run(&ks[t]);     /* no thread: same work, same result */
-            tid[t] = 0;
-        }
+        started[t] = pthread_create(&tid[t], NULL, worker_run, &ks[t]) == 0;
     worker_run(&ks[0]);
-    for (int t = 1; t < used; t++)
-        if (tid[t]) pthread_join(tid[t], NULL);
+    for (int t = 1; t < used; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else worker_run(&ks[t]);      /* no thread: the same work, the same result */
+    }
     for (int t = used; t < nt; t++) { ks[t].loss = 0; ks[t].loss_sum = 0; ks[t].correct = 0; }
 }
 
 /* Documents sorted by length, longest first, ties by index (a total order: the result
  * never depends on qsort). */
-static const int64_t *sort_off;
-static int cmp_len_desc(const void *a, const void *b)
+static int cmp_len_desc(const void *a, const void *b, void *arg)
 {
+    const int64_t *off = arg;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    int64_t lx = sort_off[x + 1] - sort_off[x], ly = sort_off[y + 1] - sort_off[y];
+    int64_t lx = off[x + 1] - off[x], ly = off[y + 1] - off[y];
     if (lx != ly) return lx > ly ? -1 : 1;
     return x < y ? -1 : x > y;
 }
 
 static void sort_by_len(uint32_t *d, size_t n, const int64_t *off)
 {
-    sort_off = off;     /* single-threaded: only the training thread sorts */
-    qsort(d, n, sizeof *d, cmp_len_desc);
+    qsort_r(d, n, sizeof *d, cmp_len_desc, (void *)off);
 }
 
 /* One epoch's batches: order (n) shuffled if r, cut in chunks of batch*bucket sorted by
