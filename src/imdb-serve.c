@@ -238,7 +238,7 @@ int main(int argc, char **argv)
             http_model_load_seconds(s), cfg.threads, cfg.threads == 1 ? "" : "s");
     cli_msg("listening on %s", http_url(s));
 
-    for (;;) {
+    for (int lingered = 0;;) {
         if (atomic_exchange(&got_hup, 0)) {
             if (http_reload(s, &e) == 0)
                 cli_msg("reloaded %s model %s in %.3f s", http_model_kind(s), cfg.model_path,
@@ -247,6 +247,13 @@ int main(int argc, char **argv)
                 cli_msg("reload refused, still serving the previous model: %s", e.msg);
         }
         int stop = atomic_load(&got_stop);
+        if (stop && !lingered) {
+            /* A SIGHUP sent just before this SIGTERM may still be running its handler on
+             * another thread; give it a moment so the reload asked for first happens. */
+            lingered = 1;
+            poll(NULL, 0, 50);
+            continue;
+        }
         if (stop) {
             http_stop_accepting(s);
             cli_msg("%s: finishing the requests in flight", stop == SIGTERM ? "SIGTERM" : "SIGINT");
