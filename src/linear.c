@@ -13,13 +13,51 @@
 
 /* ---- features of one document ---------------------------------------------------- */
 
+void linear_model_init(linear_model *m, int ngrams, const feat_table *t)
+{
+    linear_slot *slots = xcalloc((size_t)t->cap, sizeof *slots);
+    for (uint64_t i = 0; i < t->cap; i++)
+        if (t->keys[i]) slots[i] = (linear_slot){ t->keys[i], t->vals[i], 0 };
+    *m = (linear_model){ .ngrams = ngrams, .nfeat = (uint32_t)t->n, .slots = slots, .cap = t->cap,
+                         .owned = slots };
+}
+
+void linear_model_set_weights(linear_model *m, const float *w)
+{
+    for (uint64_t i = 0; i < m->cap; i++)
+        if (m->owned[i].key) m->owned[i].w = w[m->owned[i].idx];
+}
+
+void linear_model_free(linear_model *m)
+{
+    free(m->owned);
+    m->owned = NULL;
+    m->slots = NULL;
+}
+
+/* The slot holding key, or NULL. Probes at most cap slots (a file may be damaged). */
+static inline const linear_slot *find(const linear_model *m, uint64_t key)
+{
+    uint64_t mask = m->cap - 1, i = feat_table_home(key, mask);
+    for (uint64_t probes = 0; probes < m->cap; probes++, i = (i + 1) & mask) {
+        if (m->slots[i].key == key) return &m->slots[i];
+        if (m->slots[i].key == 0) return NULL;
+    }
+    return NULL;
+}
+
+static inline void prefetch(const linear_model *m, uint64_t key)
+{
+    __builtin_prefetch(&m->slots[feat_table_home(key, m->cap - 1)]);
+}
+
 /* Hash tokens into th (ntok), then every n-gram into nh (ntok * ngrams) with its position
  * and length, then look them all up, prefetching table slots PREFETCH lookups ahead.
  * Writes the found indices (with repeats) into idx, and their first token position and
  * length into pos/len if pos is not NULL. */
 #define PREFETCH 32
 static size_t lookup_all(const linear_model *m, const char *const *toks, size_t ntok,
-                         uint64_t *th, uint64_t *nh, uint32_t *idx, uint32_t *pos, int *len)
+                         uint64_t *th, uint64_t *nh, const linear_slot **hit, uint32_t *pos, int *len)
 {
     size_t nn = 0, k = 0;
     for (size_t i = 0; i < ntok; i++) th[i] = feat_hash_token(toks[i], strlen(toks[i]));
@@ -30,16 +68,16 @@ static size_t lookup_all(const linear_model *m, const char *const *toks, size_t 
             nh[nn++] = h;
         }
     }
-    for (size_t j = 0; j < nn && j < PREFETCH; j++) feat_table_prefetch(&m->table, nh[j]);
+    for (size_t j = 0; j < nn && j < PREFETCH; j++) prefetch(m, nh[j]);
     size_t i = 0;
     int n = 0;
     for (size_t j = 0; j < nn; j++) {
-        if (j + PREFETCH < nn) feat_table_prefetch(&m->table, nh[j + PREFETCH]);
+        if (j + PREFETCH < nn) prefetch(m, nh[j + PREFETCH]);
         /* nh is in (position, length) order: recover both without storing them. */
         if (++n > m->ngrams || i + (size_t)n > ntok) { i++; n = 1; }
-        int32_t f = feat_table_get(&m->table, nh[j]);
-        if (f >= 0) {
-            idx[k] = (uint32_t)f;
+        const linear_slot *f = find(m, nh[j]);
+        if (f) {
+            hit[k] = f;
             if (pos) { pos[k] = (uint32_t)i; len[k] = n; }
             k++;
         }
@@ -50,9 +88,11 @@ static size_t lookup_all(const linear_model *m, const char *const *toks, size_t 
 /* Scratch for one call: small documents use the stack. */
 typedef struct scratch {
     uint64_t th_s[512], nh_s[512 * 3];
-    uint32_t idx_s[512 * 3], set_s[4096];
+    const linear_slot *hit_s[512 * 3];
+    uint32_t set_s[4096];
     uint64_t *th, *nh;
-    uint32_t *idx, *set;
+    const linear_slot **hit;
+    uint32_t *set;
     size_t setcap;
 } scratch;
 
@@ -60,7 +100,7 @@ static void scratch_init(scratch *s, size_t ntok, int ngrams)
 {
     size_t nf = ntok * (size_t)ngrams;
     s->th = ntok <= 512 ? s->th_s : xmalloc(ntok * sizeof *s->th);
-    s->idx = nf <= 512 * 3 ? s->idx_s : xmalloc((nf ? nf : 1) * sizeof *s->idx);
+    s->hit = nf <= 512 * 3 ? s->hit_s : xmalloc((nf ? nf : 1) * sizeof *s->hit);
     s->nh = nf <= 512 * 3 ? s->nh_s : xmalloc((nf ? nf : 1) * sizeof *s->nh);
     s->setcap = 16;
     while (s->setcap < 2 * nf) s->setcap *= 2;
@@ -71,7 +111,7 @@ static void scratch_init(scratch *s, size_t ntok, int ngrams)
 static void scratch_free(scratch *s)
 {
     if (s->th != s->th_s) free(s->th);
-    if (s->idx != s->idx_s) free(s->idx);
+    if (s->hit != s->hit_s) free(s->hit);
     if (s->nh != s->nh_s) free(s->nh);
     if (s->set != s->set_s) free(s->set);
 }
@@ -92,10 +132,10 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
 {
     scratch s;
     scratch_init(&s, ntok, m->ngrams);
-    size_t k = lookup_all(m, toks, ntok, s.th, s.nh, s.idx, NULL, NULL);
+    size_t k = lookup_all(m, toks, ntok, s.th, s.nh, s.hit, NULL, NULL);
     double z = m->bias;
     for (size_t i = 0; i < k; i++)
-        if (set_add(s.set, s.setcap, s.idx[i])) z += m->w[s.idx[i]];
+        if (set_add(s.set, s.setcap, (uint32_t)s.hit[i]->idx)) z += s.hit[i]->w;
     scratch_free(&s);
     return z;
 }
@@ -130,14 +170,19 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
             if (n > 1) text[len++] = ' ';
             memcpy(text + len, t, tl);
             len += tl;
-            int32_t f = feat_table_get(&m->table, feat_hash_ngram(text, len));
-            if (f >= 0) idx[k++] = (uint32_t)f;
+            const linear_slot *f = find(m, feat_hash_ngram(text, len));
+            if (f) idx[k++] = (uint32_t)f->idx;
         }
         free(text);
     }
     k = sort_unique(idx, k);
+    /* Weights by index, from a plain scan of the slots. */
+    float *w = xcalloc(m->nfeat + 1, sizeof *w);
+    for (uint64_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key) w[m->slots[i].idx] = m->slots[i].w;
     double z = m->bias;
-    for (size_t i = 0; i < k; i++) z += m->w[idx[i]];
+    for (size_t i = 0; i < k; i++) z += w[idx[i]];
+    free(w);
     free(idx);
     return z;
 }
@@ -146,7 +191,10 @@ size_t linear_features(const linear_model *m, const char *const *toks, size_t nt
 {
     size_t nf = ntok * (size_t)m->ngrams;
     uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
-    size_t k = lookup_all(m, toks, ntok, th, nh, idx, NULL, NULL);
+    const linear_slot **hit = xmalloc((nf ? nf : 1) * sizeof *hit);
+    size_t k = lookup_all(m, toks, ntok, th, nh, hit, NULL, NULL);
+    for (size_t i = 0; i < k; i++) idx[i] = (uint32_t)hit[i]->idx;
+    free(hit);
     free(th);
     free(nh);
     return sort_unique(idx, k);
@@ -169,15 +217,15 @@ typedef struct hdr {
 } hdr;
 #define HDR_SIZE 28
 
+_Static_assert(sizeof(linear_slot) == 16, "nblr.slots is an array of 16-byte records");
+
 static void *lin_load(const modelio *mf, imdb_err *e)
 {
-    size_t hs, ks, vs, ws;
+    size_t hs, ss;
     const unsigned char *h = modelio_get(mf, "nblr.hdr", &hs);
-    const void *keys = modelio_get(mf, "nblr.keys", &ks);
-    const void *vals = modelio_get(mf, "nblr.vals", &vs);
-    const void *w = modelio_get(mf, "nblr.w", &ws);
+    const linear_slot *slots = modelio_get(mf, "nblr.slots", &ss);
     const char *name = modelio_name(mf);
-    if (!h || !keys || !vals || !w || hs != HDR_SIZE) {
+    if (!h || !slots || hs != HDR_SIZE) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model lacks a section or has a bad header", name);
         return NULL;
     }
@@ -189,36 +237,34 @@ static void *lin_load(const modelio *mf, imdb_err *e)
     H.cap = get_u64le(h + 12);
     H.nkeys = get_u64le(h + 20);
     if (H.ngrams < 1 || H.ngrams > 8 || H.cap == 0 || (H.cap & (H.cap - 1)) || H.nkeys >= H.cap ||
-        ks != H.cap * 8 || vs != H.cap * 4 || ws != (size_t)H.nfeat * 4 || !isfinite(H.bias)) {
+        H.cap > SIZE_MAX / 16 || ss != H.cap * 16 || !isfinite(H.bias)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model sections are inconsistent with its header", name);
         return NULL;
     }
-    const uint64_t *k = keys;
-    const int32_t *v = vals;
-    for (uint64_t i = 0; i < H.cap; i++)
-        if (k[i] && (v[i] < 0 || (uint32_t)v[i] >= H.nfeat)) {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr feature table points outside the weights", name);
+    uint64_t used = 0;
+    for (uint64_t i = 0; i < H.cap; i++) {
+        if (!slots[i].key) continue;
+        used++;
+        if (slots[i].idx < 0 || (uint32_t)slots[i].idx >= H.nfeat || !isfinite(slots[i].w)) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr slot %llu is corrupt", name, (unsigned long long)i);
             return NULL;
         }
+    }
+    if (used != H.nkeys) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr table holds %llu n-grams, its header says %llu", name,
+                  (unsigned long long)used, (unsigned long long)H.nkeys);
+        return NULL;
+    }
     linear_model *m = xcalloc(1, sizeof *m);
-    m->ngrams = (int)H.ngrams;
-    m->nfeat = H.nfeat;
-    m->bias = H.bias;
-    m->w = w;
-    m->table.keys = (uint64_t *)keys;
-    m->table.vals = (int32_t *)vals;
-    m->table.cap = H.cap;
-    m->table.n = H.nkeys;
-    m->table.owned = 0;
+    *m = (linear_model){ .ngrams = (int)H.ngrams, .nfeat = H.nfeat, .bias = H.bias, .slots = slots,
+                         .cap = H.cap };
     return m;
 }
 
 static void lin_free(void *state)
 {
-    linear_model *m = state;
-    if (m->table.owned) feat_table_free(&m->table);
-    free(m->w_owned);
-    free(m);
+    linear_model_free(state);
+    free(state);
 }
 
 static double lin_prob(const void *state, const char *const *toks, size_t ntok)
@@ -241,21 +287,22 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
     const linear_model *m = state;
     size_t nf = ntok * (size_t)m->ngrams;
     uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
-    uint32_t *idx = xmalloc((nf ? nf : 1) * sizeof *idx), *pos = xmalloc((nf ? nf : 1) * sizeof *pos);
+    const linear_slot **hit = xmalloc((nf ? nf : 1) * sizeof *hit);
+    uint32_t *pos = xmalloc((nf ? nf : 1) * sizeof *pos);
     int *len = xmalloc((nf ? nf : 1) * sizeof *len);
     size_t setcap = 16;
     while (setcap < 2 * nf) setcap *= 2;
     uint32_t *set = xmalloc(setcap * sizeof *set);
     memset(set, 0xff, setcap * sizeof *set);
-    size_t n = lookup_all(m, toks, ntok, th, nh, idx, pos, len), nc = 0;
+    size_t n = lookup_all(m, toks, ntok, th, nh, hit, pos, len), nc = 0;
     clf_contrib *all = xmalloc((n ? n : 1) * sizeof *all);
     for (size_t i = 0; i < n; i++)
-        if (set_add(set, setcap, idx[i]))   /* first occurrence of each distinct feature */
-            all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = m->w[idx[i]] };
+        if (set_add(set, setcap, (uint32_t)hit[i]->idx))   /* first occurrence of each feature */
+            all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = hit[i]->w };
     qsort(all, nc, sizeof *all, cmp_contrib);
     if (k > nc) k = nc;
     memcpy(out, all, k * sizeof *all);
-    free(all); free(set); free(len); free(pos); free(idx); free(nh); free(th);
+    free(all); free(set); free(len); free(pos); free(hit); free(nh); free(th);
     return k;
 }
 
@@ -364,18 +411,22 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (ctx->ntr == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
 
     /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
-    linear_model m = { .ngrams = (int)ngrams };
+    feat_table table;
+    uint32_t nfeat = 0;
     size_t vn = vocab_size(ctx->voc), nkeep = 0;
 #define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
     for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
-    feat_table_init(&m.table, nkeep);
+    feat_table_init(&table, nkeep);
     uint32_t *vocab_of = xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
     for (size_t i = 0; i < vn; i++)
-        if (KEEP(i) && feat_table_put(&m.table, vocab_hash(ctx->voc, i), (int32_t)m.nfeat) < 0)
-            vocab_of[m.nfeat++] = (uint32_t)i;
+        if (KEEP(i) && feat_table_put(&table, vocab_hash(ctx->voc, i), (int32_t)nfeat) < 0)
+            vocab_of[nfeat++] = (uint32_t)i;
 #undef KEEP
+    linear_model m;
+    linear_model_init(&m, (int)ngrams, &table);
+    feat_table_free(&table);
     if (m.nfeat == 0) {
-        feat_table_free(&m.table);
+        linear_model_free(&m);
         free(vocab_of);
         return imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld",
                          ngrams, min_df);
@@ -499,9 +550,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = ((1 - beta) * mean + beta * best[f] / (r[f] != 0 ? r[f] : 1)) * r[f];
     }
 
-    /* Sections: header, table, weights, vocabulary text. */
+    /* Sections: header, slots (hash, index, weight), vocabulary text. */
     float *wf = xmalloc(m.nfeat * sizeof *wf);
     for (uint32_t f = 0; f < m.nfeat; f++) wf[f] = (float)best[f];
+    linear_model_set_weights(&m, wf);
     unsigned char h[HDR_SIZE];
     float fb = (float)best_b;
     uint32_t fbits;
@@ -509,8 +561,8 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     put_u32le(h, (uint32_t)ngrams);
     put_u32le(h + 4, m.nfeat);
     put_u32le(h + 8, fbits);
-    put_u64le(h + 12, m.table.cap);
-    put_u64le(h + 20, m.table.n);
+    put_u64le(h + 12, m.cap);
+    put_u64le(h + 20, m.nfeat);
     size_t vlen = 0;
     for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
     char *vtext = xmalloc(vlen + 1), *vp = vtext;
@@ -523,9 +575,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     }
     int rc = 0;
     if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0 ||
-        modelio_add(w, "nblr.keys", m.table.keys, m.table.cap * 8, e) < 0 ||
-        modelio_add(w, "nblr.vals", m.table.vals, m.table.cap * 4, e) < 0 ||
-        modelio_add(w, "nblr.w", wf, m.nfeat * 4, e) < 0 ||
+        modelio_add(w, "nblr.slots", m.slots, m.cap * sizeof *m.slots, e) < 0 ||
         modelio_add(w, "nblr.vocab", vtext, vlen, e) < 0)
         rc = -1;
     free(wf);
@@ -537,7 +587,7 @@ fail:
 done:
     free(v); free(best); free(order); free(alph); free(xx); free(off); free(u); free(r); free(y);
     free(X.off); free(X.idx); free(vocab_of);
-    feat_table_free(&m.table);
+    linear_model_free(&m);
     return rc;
 }
 

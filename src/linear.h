@@ -18,14 +18,29 @@
 #include "feat.h"
 #include "train.h"
 
+/* One slot of the model's open-addressing table: the n-gram hash (0 = empty), the
+ * feature index and its effective weight side by side, so a lookup that hits costs one
+ * cache line. Slots follow feat.h's rule (feat_table_home, linear probing). */
+typedef struct linear_slot {
+    uint64_t key;
+    int32_t idx;
+    float w;
+} linear_slot;
+
 typedef struct linear_model {
     int ngrams;
     uint32_t nfeat;
     float bias;
-    const float *w;        /* (nfeat) effective weights; may point into a model file */
-    feat_table table;      /* n-gram hash -> index into w */
-    float *w_owned;        /* set when w was allocated here */
+    const linear_slot *slots;  /* (cap); may point into a model file */
+    uint64_t cap;              /* power of two */
+    linear_slot *owned;        /* set when slots were allocated here */
 } linear_model;
+
+/* Slots from a table of n-gram hash -> feature index (weights 0); nfeat = t->n. */
+void linear_model_init(linear_model *m, int ngrams, const feat_table *t);
+/* Set every feature's weight: slot.w = w[slot.idx]. */
+void linear_model_set_weights(linear_model *m, const float *w);
+void linear_model_free(linear_model *m);
 
 /* Logit of one document. The fast path hashes each token once and chains n-gram hashes;
  * distinct features are counted once (binarized). */

@@ -24,8 +24,9 @@ int main(void)
     rng_seed(&g, 7);
     /* A model over every unigram, bigram and trigram of the 16 words that the generator
      * happens to keep (about half), with random weights. */
-    linear_model m = { .ngrams = 3, .bias = 0.25f };
-    feat_table_init(&m.table, 4096);
+    feat_table t;
+    feat_table_init(&t, 4096);
+    uint32_t nfeat = 0;
     float *w = xmalloc(NW * NW * NW * 3 * sizeof *w);
     char text[64];
     for (size_t a = 0; a < NW; a++)
@@ -36,10 +37,13 @@ int main(void)
                 int n = snprintf(text, sizeof text, "%s%s%s%s%s", words[a], b < NW ? " " : "",
                                  b < NW ? words[b] : "", c < NW && b < NW ? " " : "",
                                  c < NW && b < NW ? words[c] : "");
-                if (feat_table_put(&m.table, feat_hash_ngram(text, (size_t)n), (int32_t)m.nfeat) < 0)
-                    w[m.nfeat++] = (float)(rng_uniform(&g) * 2 - 1);
+                if (feat_table_put(&t, feat_hash_ngram(text, (size_t)n), (int32_t)nfeat) < 0)
+                    w[nfeat++] = (float)(rng_uniform(&g) * 2 - 1);
             }
-    m.w = w;
+    linear_model m;
+    linear_model_init(&m, 3, &t);
+    linear_model_set_weights(&m, w);
+    m.bias = 0.25f;
     double worst = 0;
     const char **doc = xmalloc(3000 * sizeof *doc);
     clf_contrib *ex = xmalloc(3 * 3000 * sizeof *ex);
@@ -69,13 +73,14 @@ int main(void)
     size_t k = linear_features(&m, rep, 4, idx);
     for (size_t i = 1; i < k; i++) CHECK(idx[i - 1] < idx[i], "features not distinct and sorted");
     CHECK(fabs(linear_logit(&m, rep, 4) - linear_logit(&m, rep, 2)) < 1e-12 ||
-          feat_table_get(&m.table, feat_hash_ngram("good good good", 14)) >= 0,
+          feat_table_get(&t, feat_hash_ngram("good good good", 14)) >= 0,
           "repeating a unigram must not change the score (binarized features)");
 
     free(ex);
     free(doc);
     free(w);
-    feat_table_free(&m.table);
+    linear_model_free(&m);
+    feat_table_free(&t);
     if (failures) printf("%d failure(s)\n", failures);
     return failures ? 1 : 0;
 }
