@@ -44,12 +44,4 @@ static inline uint64_t feat_table_home(uint64_t key, uint64_t mask)
     uint64_t h = key * UINT64_C(0x9e3779b97f4a7c15);
     return (h ^ (h >> 32)) & mask;
 }
-
-/* Hint that key will be looked up soon: a lookup costs one or two cache misses on a
- * large table, and issuing them some lookups ahead overlaps their latency. */
-static inline void feat_table_prefetch(const feat_table *t, uint64_t key)
-{
-    uint64_t i = feat_table_home(key, t->cap - 1);
-    __builtin_prefetch(&t->keys[i]);
-}
 #endif
