@@ -31,6 +31,7 @@ static void usage(void)
           "      --curves FILE         write the learning curve (TSV: epoch, train_loss,\n"
           "                            valid_loss, valid_acc, seconds)\n"
           "      --runs-dir DIR        record the run in an MLflow file store under DIR\n"
+          "                            (experiment: $MLFLOW_EXPERIMENT_NAME, else Default)\n"
           "      --unlabelled FILE     unlabelled token stream for kinds that use it\n"
           "                            (word2vec); may be repeated\n"
           "      --init-embeddings FILE  start the embedding from word vectors (word2vec\n"
