@@ -22,7 +22,7 @@ static int cnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, 
     long F;
     double dr, edr;
     const char *widths;
-    if (config_long(cfg, "filters", 100, 1, 4096, &F, e) < 0 ||
+    if (config_long(cfg, "filters", 200, 1, 4096, &F, e) < 0 ||
         config_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
         config_double(cfg, "emb_dropout", 0, 0, 0.95, &edr, e) < 0)
         return -1;

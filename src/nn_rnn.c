@@ -31,10 +31,10 @@ static int rnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, 
     const char *pool;
     if (config_long(cfg, "hidden", 64, 1, 4096, &H, e) < 0 ||
         (bi && config_long(cfg, "dense", 64, 1, 4096, &D, e) < 0) ||
-        config_double(cfg, "dropout", bi ? 0.5 : 0.5, 0, 0.95, &dr, e) < 0 ||
+        config_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
         config_double(cfg, "emb_dropout", 0, 0, 0.95, &edr, e) < 0)
         return -1;
-    config_string(cfg, "pool", bi ? "max" : "last", &pool);
+    config_string(cfg, "pool", "max", &pool);
     hy->pool = nnmodel_pool_parse(pool);
     if (hy->pool < 0) return imdb_fail(e, IMDB_EXIT_USAGE, "setting pool: '%s' is not last, mean or max", pool);
     hy->H = (int)H;

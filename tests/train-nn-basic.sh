@@ -54,4 +54,5 @@ for kind in lstm bilstm mlp cnn; do
 done
 
 # No vocabulary: the trainer counts the words itself.
+# shellcheck disable=SC2086
 expect_status 0 imdb-train -q -m mlp $tiny -o dense=8 -o ngrams=2 -O novocab.bin train.tok.gz

@@ -12,8 +12,8 @@ imdb-vocab train.tok.gz -o v.gz
 set_lstm='-m lstm -o dim=8 -o hidden=8 -o min_count=1 -o max_len=60 -o lr_schedule=constant -o patience=10'
 set_mlp='-m mlp -o dim=8 -o dense=4 -o min_count=1 -o lr_schedule=constant -o patience=10'
 for s in lstm mlp; do
-    eval "set=\$set_$s"
-    # shellcheck disable=SC2154,SC2086
+    case $s in lstm) set=$set_lstm ;; mlp) set=$set_mlp ;; esac
+    # shellcheck disable=SC2086
     imdb-train -q -V v.gz $set -o epochs=4 -O full.bin train.tok.gz
     # shellcheck disable=SC2086
     expect_status 0 imdb-train -q -V v.gz $set -o epochs=2 --checkpoint-every 1 --checkpoint ck.$s -O half.bin train.tok.gz
