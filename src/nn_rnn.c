@@ -32,7 +32,7 @@ static int rnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, 
     if (config_long(cfg, "hidden", 64, 1, 4096, &H, e) < 0 ||
         (bi && config_long(cfg, "dense", 64, 1, 4096, &D, e) < 0) ||
         config_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
-        config_double(cfg, "emb_dropout", 0, 0, 0.95, &edr, e) < 0)
+        config_double(cfg, "emb_dropout", bi ? 0.2 : 0, 0, 0.95, &edr, e) < 0)
         return -1;
     config_string(cfg, "pool", "max", &pool);
     hy->pool = nnmodel_pool_parse(pool);

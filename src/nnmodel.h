@@ -7,7 +7,7 @@
  *   cnn      word embedding -> 1-D convolutions of several widths, ReLU, max over time
  *            -> dropout -> dense 1 (Kim 2014)
  *
- * all trained on binary cross-entropy by one shared trainer (nnmodel.c): a vocabulary
+ * all trained on binary cross-entropy by one shared trainer (nn_train.c): a vocabulary
  * of the vocab_size most frequent words, documents truncated to max_len tokens,
  * mini-batches of similar lengths split over threads (per-thread gradients summed in a
  * fixed order, so a seed and a thread count give one model, byte for byte), Adam or
@@ -15,8 +15,9 @@
  * loss keeping the best weights, checkpoints that resume exactly.
  *
  * Public: the trainers (train.c's table) and the clf_ops (clf.c's table), plus load /
- * write / prob for tests. Below them, the interface between the shared trainer and the
- * architecture files (nn_rnn.c, nn_mlp.c, nn_cnn.c); nothing else should need it.
+ * write / prob for tests. Below them, the internals shared by the files of this module:
+ * model files and prediction (nnmodel.c), the trainer (nn_train.c) and the architectures
+ * (nn_rnn.c, nn_mlp.c, nn_cnn.c); nothing else should need them.
  *
  * Model sections (besides kind, params, clean; see imdb-model(5)):
  *   nn.hdr    the hyperparameters (nnmodel_hyper), NNMODEL_HDR_WORDS u32 little-endian
@@ -48,7 +49,8 @@ extern const clf_ops nnmodel_lstm_clf_ops, nnmodel_bilstm_clf_ops,
 typedef struct nnmodel nnmodel;
 
 /* Load the nn.* sections of a mapped model file, checking every size and index
- * (IMDB_EXIT_DATA errors name the file). kind is the file's "kind" section. */
+ * (IMDB_EXIT_DATA errors name the file). kind is the file's "kind" section. Sets the
+ * BLAS to one thread (blas_set_threads): documents are predicted in parallel instead. */
 nnmodel *nnmodel_load(const modelio *m, const char *kind, imdb_err *e);
 void nnmodel_free(nnmodel *m);
 /* Add the nn.* sections to w (the caller adds kind, params, clean): loading a model
@@ -137,4 +139,38 @@ extern const nnmodel_arch nnmodel_arch_lstm, nnmodel_arch_bilstm, nnmodel_arch_m
 
 /* Settings shared by the architectures' configure functions. */
 int nnmodel_pool_parse(const char *s);      /* "last"/"mean"/"max" -> NNMODEL_POOL_*, -1 */
+
+/* ---- between the model file code (nnmodel.c) and the trainer (nn_train.c) ---------- */
+
+extern const nnmodel_arch *const nnmodel_archs[NNMODEL_NARCH];   /* by NNMODEL_* id */
+extern const char *const nnmodel_truncate_names[3];              /* "head", "tail", "headtail" */
+
+struct nnmodel {          /* trained: owns w_owned, vtext_owned, tab */
+    nnmodel_hyper hy;
+    const nnmodel_arch *arch;
+    params p;                 /* the tensor table; p.data is NULL for a mapped model */
+    const float *w;           /* the weights (p.total floats) */
+    float *w_owned;           /* w when trained, else NULL */
+    feat_table tab;           /* word / n-gram hash -> id; owned or mapped */
+    const char *vtext;        /* nn.vocab */
+    size_t vlen;
+    char *vtext_owned;
+    void *inf;                /* the architecture's inference tables, or NULL */
+};
+
+/* nn.hdr: 4 * NNMODEL_HDR_WORDS bytes. unpack checks the version and every limit
+ * (IMDB_EXIT_DATA errors start with name); invalid returns why hy breaks a limit, or NULL. */
+void nnmodel_hyper_pack(const nnmodel_hyper *hy, unsigned char *b);
+int nnmodel_hyper_unpack(nnmodel_hyper *hy, const unsigned char *b, size_t size, const char *name,
+                         imdb_err *e);
+const char *nnmodel_hyper_invalid(const nnmodel_hyper *hy);
+/* Declare m's tensors from m->hy and m->arch into m->p (params_init first). */
+void nnmodel_declare(nnmodel *m);
+/* The ids of a document: its kept tokens (max_len of them, by truncate), each word's id
+ * (unknown: V, or dropped), then for a bag model the ids of its n-grams of orders
+ * 2..ngrams over the kept tokens. hs: max_len scratch; out: nnmodel_ids_cap ids.
+ * Returns the number of ids. */
+size_t nnmodel_ids_cap(const nnmodel_hyper *hy);
+size_t nnmodel_doc_ids(const nnmodel_hyper *hy, const feat_table *tab, const char *const *toks,
+                       size_t ntok, uint64_t *hs, int32_t *out);
 #endif

@@ -63,3 +63,14 @@ expect_status 4 imdb-train -m cnn -V v.gz $tiny --init-embeddings nosuch.vec -O 
 cp m.bin damaged.bin
 printf 'XXXX' | dd of=damaged.bin bs=1 seek=200 conv=notrunc 2>/dev/null
 expect_status 1 imdb-eval damaged.bin train.tok.gz
+
+# Divergence after a checkpoint: the message names it and it is left as it was.
+# shellcheck disable=SC2086
+imdb-train -q -m lstm -V v.gz $tiny --checkpoint-every 1 --checkpoint good.ckpt -O m3.bin train.tok.gz
+cp good.ckpt good.copy
+# shellcheck disable=SC2086
+expect_status 5 imdb-train -m lstm -V v.gz $tiny -o epochs=3 -o lr=100000 --resume good.ckpt \
+    --checkpoint-every 1 --checkpoint good.ckpt -O m4.bin train.tok.gz
+expect_err 'the training loss (exploded|became NaN) at epoch 2, batch [0-9]+ .*; the last good checkpoint is good.ckpt$'
+same good.ckpt good.copy
+[ ! -e m4.bin ] || fail "a diverged run left a model"

@@ -12,6 +12,8 @@
  *   - the fast recurrent prediction agrees with the batched forward pass (|dp| <= 1e-4),
  *     also for empty, unknown-only and truncated documents, in every truncation mode;
  *   - prediction from two threads at once gives the sequential results, bit for bit;
+ *   - a model damaged inside a valid container (header fields, sizes, table ids, a NaN
+ *     weight, a missing section) is refused with status 1;
  *   - bad settings: max_len 0, no training documents, a malformed widths list.
  * Prints the worst difference of each check; exit status 0 or 1. */
 #include <math.h>
@@ -245,6 +247,44 @@ static void *predict_all(void *arg)
     return NULL;
 }
 
+/* ---- damaged model files ----------------------------------------------------------------- */
+
+/* Copy model file src to dst with one thing broken (the container stays valid, so only
+ * nnmodel_load's own checks stand between the damage and a crash); 0 if dst loads. */
+static int load_damaged(const char *src, const char *dst, const char *kind, int what, imdb_err *e)
+{
+    modelio *mf = modelio_open(src, e);
+    if (!mf) return -1;
+    static const char *const names[] = { "nn.hdr", "nn.w", "nn.keys", "nn.vals", "nn.vocab", "kind", "params", "clean" };
+    modelio_writer *w = modelio_create(dst, e);
+    for (int i = 0; i < 8; i++) {
+        size_t n;
+        const unsigned char *d = modelio_get(mf, names[i], &n);
+        unsigned char *c = malloc(n + 64);
+        memcpy(c, d, n);
+        if (what == 0 && i == 0) put_u32le(c + 4 * 9, 0);              /* E = 0 */
+        if (what == 1 && i == 0) put_u32le(c + 4, (get_u32le(c + 4) + 1) % NNMODEL_NARCH);   /* another kind */
+        if (what == 2 && i == 1) n -= 4;                                 /* one weight short */
+        if (what == 3 && i == 3)                                         /* ids past the table */
+            for (size_t k = 0; k < n; k += 4) put_u32le(c + k, 1u << 30);
+        if (what == 4 && i == 0) put_u32le(c + 4 * 2, 1u << 31);        /* V absurd */
+        if (what == 5 && i == 1) { float nan = NAN; memcpy(c + 8, &nan, 4); }
+        if (what == 6 && i == 0) n = 12;                                  /* short header */
+        if (what == 7 && i == 2) n = 24;                                  /* not a power of two */
+        if (!(what == 8 && i == 1)) modelio_add(w, names[i], c, n, e);   /* 8: no weights */
+        free(c);
+    }
+    modelio_commit(w, e);
+    modelio_close(mf);
+    mf = modelio_open(dst, e);
+    if (!mf) return -1;
+    nnmodel *m = nnmodel_load(mf, kind, e);
+    int rc = m ? 0 : -1;
+    nnmodel_free(m);
+    modelio_close(mf);
+    return rc;
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 int main(void)
@@ -313,6 +353,13 @@ int main(void)
               modelio_commit(w, &e) == 0 && same_file(p1, p2), "%s: save, load, save differs", kinds[k]);
         free(params);
         free(clean);
+
+        /* Damage inside a valid container: refused with IMDB_EXIT_DATA, never a crash. */
+        for (int what = 0; what <= 8; what++) {
+            imdb_err de = { 0 };
+            int rc = load_damaged(p1, p3, kinds[k], what, &de);
+            CHECK(rc < 0 && de.status == IMDB_EXIT_DATA, "%s: damage %d was not refused (%s)", kinds[k], what, de.msg);
+        }
 
         /* Fast prediction against the batched forward pass, odd documents included. */
         const char *odd0[1] = { "x" }, *odd1[3] = { "zz", "yy", "xx" };
