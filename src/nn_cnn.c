@@ -133,11 +133,7 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     const float *emb = params_at(p, (float *)w, T_EMB);
     const float *ow = params_at(p, (float *)w, T_OW(h)), *ob = params_at(p, (float *)w, T_OB(h));
 
-    embed_forward(s->x, b->ids, emb, BT, E, V);
-    if (edr > 0)
-        for (int i = 0; i < B; i++)
-            dropout_forward(s->x + (size_t)i * T * E, s->xmask + (size_t)i * T * E, s->x + (size_t)i * T * E,
-                            (size_t)b->len[i] * E, edr, &b->drop[i]);
+    nnmodel_embed_forward(s->x, s->xmask, b, emb, E, V, edr);
     for (int k = 0; k < NW; k++) {
         int K = h->widths[k];
         for (int i = 0; i < B; i++) s->npos[k][i] = conv1d_npos(b->len[i], K);
@@ -179,15 +175,7 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
         conv1d_backward(s->dx, params_at(p, grad, T_CW(k)), params_at(p, grad, T_CB(k)), s->scratch, dc, s->x,
                         b->len, params_at(p, (float *)w, T_CW(k)), B, T, E, K, F);
     }
-    float *dx = s->dx;
-    if (edr > 0) {
-        memset(s->dx2, 0, BT * E * sizeof *s->dx2);
-        for (int i = 0; i < B; i++)
-            dropout_backward(s->dx2 + (size_t)i * T * E, s->dx + (size_t)i * T * E, s->xmask + (size_t)i * T * E,
-                             (size_t)b->len[i] * E, edr);
-        dx = s->dx2;
-    }
-    embed_backward(params_at(p, grad, T_EMB), touched, dx, b->ids, BT, E, V);
+    nnmodel_embed_backward(params_at(p, grad, T_EMB), touched, s->dx, s->dx2, s->xmask, b, E, V, edr);
     return loss;
 }
 

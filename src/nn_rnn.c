@@ -186,11 +186,7 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     int train = grad != NULL && b->drop != NULL;
     float edr = train ? emb_dropout : 0.0f, dr = train ? dropout : 0.0f;
 
-    embed_forward(s->x, b->ids, emb, BT, E, V);
-    if (edr > 0)
-        for (int i = 0; i < B; i++)
-            dropout_forward(s->x + (size_t)i * T * E, s->xmask + (size_t)i * T * E, s->x + (size_t)i * T * E,
-                            (size_t)b->len[i] * E, edr, &b->drop[i]);
+    nnmodel_embed_forward(s->x, s->xmask, b, emb, E, V, edr);
     lstm_forward(&s->kf, s->hl[0], s->x, b->len, fwx, fwh, fb, B, T, E, H);
     pool_forward(h, &s->kf, s->hl[0], s->pooled[0], s->argmax[0], b->len, B, T);
     int FD = bi ? 2 * H : H;                 /* features before the dense layers */
@@ -255,15 +251,7 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
                       &s->kb, dhs, dhl, s->xr, b->len, bwx, bwh, B, T, E, H);
         seq_reverse_backward(s->dx, s->dxr, b->len, B, T, E);
     }
-    float *dx = s->dx;
-    if (edr > 0) {
-        memset(s->dx2, 0, BT * E * sizeof *s->dx2);
-        for (int i = 0; i < B; i++)
-            dropout_backward(s->dx2 + (size_t)i * T * E, s->dx + (size_t)i * T * E, s->xmask + (size_t)i * T * E,
-                             (size_t)b->len[i] * E, edr);
-        dx = s->dx2;
-    }
-    embed_backward(params_at(p, grad, T_EMB), touched, dx, b->ids, BT, E, V);
+    nnmodel_embed_backward(params_at(p, grad, T_EMB), touched, s->dx, s->dx2, s->xmask, b, E, V, edr);
     return loss;
 }
 

@@ -2,6 +2,7 @@
  * nn_train.c, the architectures nn_rnn.c, nn_mlp.c and nn_cnn.c. */
 #include "nnmodel.h"
 #include "blas.h"
+#include "layers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -292,3 +293,26 @@ CLF_OPS(lstm, "lstm")
 CLF_OPS(bilstm, "bilstm")
 CLF_OPS(mlp, "mlp")
 CLF_OPS(cnn, "cnn")
+
+void nnmodel_embed_forward(float *x, uint8_t *mask, const nnmodel_batch *b, const float *emb,
+                           int E, int V, float p)
+{
+    size_t BT = (size_t)b->B * b->T, row = (size_t)b->T * E;
+    embed_forward(x, b->ids, emb, BT, E, V);
+    if (p > 0)
+        for (int i = 0; i < b->B; i++)
+            dropout_forward(x + i * row, mask + i * row, x + i * row, (size_t)b->len[i] * E, p, &b->drop[i]);
+}
+
+void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float *scratch,
+                            const uint8_t *mask, const nnmodel_batch *b, int E, int V, float p)
+{
+    size_t BT = (size_t)b->B * b->T, row = (size_t)b->T * E;
+    if (p > 0) {
+        memset(scratch, 0, BT * E * sizeof *scratch);
+        for (int i = 0; i < b->B; i++)
+            dropout_backward(scratch + i * row, dx + i * row, mask + i * row, (size_t)b->len[i] * E, p);
+        dx = scratch;
+    }
+    embed_backward(demb, touched, dx, b->ids, BT, E, V);
+}

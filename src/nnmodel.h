@@ -170,6 +170,16 @@ void nnmodel_declare(nnmodel *m);
  * (unknown: V, or dropped), then for a bag model the ids of its n-grams of orders
  * 2..ngrams over the kept tokens. hs: max_len scratch; out: nnmodel_ids_cap ids.
  * Returns the number of ids. */
+/* The word embedding of a padded batch with dropout on each document's valid part,
+ * shared by the architectures: x (B,T,E) = emb[ids], then, if p > 0, inverted dropout
+ * with b->drop[i] and mask (B,T,E) kept for the backward pass. */
+void nnmodel_embed_forward(float *x, uint8_t *mask, const nnmodel_batch *b, const float *emb,
+                           int E, int V, float p);
+/* Backward of nnmodel_embed_forward: dx (B,T,E) is the gradient at x; scratch (B,T,E)
+ * takes the gradient through dropout when p > 0. Adds into demb, touching rows. */
+void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float *scratch,
+                            const uint8_t *mask, const nnmodel_batch *b, int E, int V, float p);
+
 size_t nnmodel_ids_cap(const nnmodel_hyper *hy);
 size_t nnmodel_doc_ids(const nnmodel_hyper *hy, const feat_table *tab, const char *const *toks,
                        size_t ntok, uint64_t *hs, int32_t *out);
