@@ -1,6 +1,8 @@
 /* clf.c — see clf.h. The table below is the one place that lists the model kinds a
  * model file may hold. */
 #include "clf.h"
+#include "ensemble.h"
+#include "dvcos.h"
 #include "linear.h"
 #include "nnmodel.h"
 
@@ -14,6 +16,8 @@ static const clf_ops *const kinds[] = {
     &nnmodel_bilstm_clf_ops,
     &nnmodel_mlp_clf_ops,
     &nnmodel_cnn_clf_ops,
+    &dvcos_clf_ops,
+    &ensemble_clf_ops,
     NULL
 };
 
@@ -29,9 +33,18 @@ struct clf {
 clf *clf_load(const char *path, imdb_err *e)
 {
     double t0 = imdb_now();
+    modelio *m = modelio_open(path, e);
+    clf *c = m ? clf_open(m, e) : NULL;
+    if (c) c->load_seconds = imdb_now() - t0;
+    return c;
+}
+
+clf *clf_open(modelio *m, imdb_err *e)
+{
+    double t0 = imdb_now();
+    const char *path = modelio_name(m);
     clf *c = xcalloc(1, sizeof *c);
-    c->file = modelio_open(path, e);
-    if (!c->file) goto fail;
+    c->file = m;
     c->kind = modelio_get_str(c->file, "kind");
     c->params = modelio_get_str(c->file, "params");
     c->clean = modelio_get_str(c->file, "clean");

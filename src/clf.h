@@ -34,6 +34,9 @@ typedef struct clf_ops {
 typedef struct clf clf;
 
 clf *clf_load(const char *path, imdb_err *e);
+/* The same from an open model file (modelio_open_mem: an ensemble's members). Takes
+ * ownership of m: clf_free closes it, and so does a failure here. */
+clf *clf_open(modelio *m, imdb_err *e);
 void clf_free(clf *c);
 const char *clf_kind(const clf *c);
 const char *clf_params(const clf *c);    /* effective training settings ("key = value" lines) */

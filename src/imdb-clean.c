@@ -32,8 +32,9 @@ static void usage(void)
 "  -f, --format=FMT    auto, tar, dir, csv, tsv or lines (default: auto, by\n"
 "                      name: a directory is an extracted aclImdb; *.tar.gz,\n"
 "                      *.tgz, *.tar the aclImdb tarball; *.csv[.gz] CSV with a\n"
-"                      review,sentiment header; *.tsv[.gz] LABEL<TAB>TEXT;\n"
-"                      anything else one review a line)\n"
+"                      review,sentiment header; *.tsv[.gz] LABEL<TAB>TEXT, or\n"
+"                      LABEL<TAB>ID<TAB>TEXT after a first line\n"
+"                      label<TAB>id<TAB>text; anything else one review a line)\n"
 "  -s, --split=SPLIT   aclImdb only: train (train/pos, train/neg), test\n"
 "                      (test/pos, test/neg) or unsup (train/unsup)\n"
 "                      (default: all five directories)\n"
@@ -57,8 +58,9 @@ static void usage(void)
 "      --help          display this help and exit\n"
 "      --version       output version information and exit\n"
 "\n"
-"Exit status: 0 ok, 1 bad input data (malformed CSV, unknown label, truncated\n"
-"archive), 2 usage error, 4 I/O error (missing file, write error).\n",
+"Exit status: 0 ok, 1 bad input data (malformed CSV, unknown label, TSV line\n"
+"without TAB or with an empty ID, truncated archive), 2 usage error, 4 I/O\n"
+"error (missing file, write error).\n",
         cli_prog, TEXT_DEFAULT_PATTERN);
     exit(IMDB_EXIT_OK);
 }

@@ -1,6 +1,8 @@
 /* imdb-eval — score a model on labelled token streams: accuracy, per-class and macro
  * precision/recall/F1, confusion matrix, ROC AUC and log loss (metrics.h), as a table or
- * JSON. --min-accuracy makes it a CI gate (exit 3). See imdb-eval(1).
+ * JSON. --min-accuracy makes it a CI gate (exit 3); --by-category adds the accuracy of
+ * each group of documents named by the ID prefix ("negation/3" is in "negation"), for
+ * behavioural test sets like data/behaviour.tsv. See imdb-eval(1).
  *
  * Documents are read in batches; the worker threads each take chunks of a batch and fill
  * in P(pos) per document. A probability depends only on its document, and the metrics
@@ -17,6 +19,8 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,8 @@ static void usage(void)
 "      --min-accuracy=X     exit with status 3 when accuracy < X (default: no gate)\n"
 "      --errors=FILE        write misclassified documents to FILE as TSV:\n"
 "                           ID, true label, P(pos)\n"
+"      --by-category        also report n, accuracy and errors per category: the\n"
+"                           ID up to its last '/' (- if none), sorted by name\n"
 "  -j, --threads=N          worker threads (default: number of cores, %ld here);\n"
 "                           results do not depend on N\n"
 "      --strict             refuse streams cleaned with other settings than the model\n"
@@ -91,16 +97,206 @@ static void score_chunk(void *ctx, int thread, size_t chunk)
     }
 }
 
+/* ------------------------------------------------------------ --by-category */
+
+/* Documents grouped by category: the document ID up to its last '/', so aclImdb's
+ * "test/pos/12_8" is in "test/pos" and "negation/3" in "negation"; an ID without '/',
+ * or with its only '/' in front, is in "-". Names live in one arena (addressed by
+ * offset, it moves as it grows); an open-addressing table of entry indices + 1 finds
+ * them. Documents are added in stream order after scoring, and the report sorts by
+ * name, so the output does not depend on --threads. */
+typedef struct category {
+    size_t name_off, name_len, n, correct;
+} category;
+
+typedef struct categories {
+    imdb_arena names;
+    category *v;
+    size_t nv, capv;
+    size_t *slot;
+    size_t nslot;   /* a power of two, at least twice nv */
+} categories;
+
+static size_t hash_name(const char *s, size_t n)   /* FNV-1a */
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return (size_t)(h ^ h >> 32);
+}
+
+static void categories_add(categories *c, const char *id, int correct)
+{
+    const char *slash = strrchr(id, '/'), *name = "-";
+    size_t len = 1;
+    if (slash && slash > id) {
+        name = id;
+        len = (size_t)(slash - id);
+    }
+    if (2 * (c->nv + 1) > c->nslot) {
+        size_t ns = c->nslot ? 2 * c->nslot : 64;
+        size_t *slot = xcalloc(ns, sizeof *slot);
+        for (size_t k = 0; k < c->nv; k++) {
+            size_t h = hash_name(c->names.p + c->v[k].name_off, c->v[k].name_len) & (ns - 1);
+            while (slot[h]) h = (h + 1) & (ns - 1);
+            slot[h] = k + 1;
+        }
+        free(c->slot);
+        c->slot = slot;
+        c->nslot = ns;
+    }
+    size_t h = hash_name(name, len) & (c->nslot - 1);
+    for (; c->slot[h]; h = (h + 1) & (c->nslot - 1)) {
+        category *k = &c->v[c->slot[h] - 1];
+        if (k->name_len == len && memcmp(c->names.p + k->name_off, name, len) == 0) {
+            k->n++;
+            k->correct += correct != 0;
+            return;
+        }
+    }
+    if (c->nv == c->capv) {
+        c->capv = c->capv ? 2 * c->capv : 64;
+        c->v = xrealloc(c->v, c->capv * sizeof *c->v);
+    }
+    c->v[c->nv] = (category){imdb_arena_add(&c->names, name, len), len, 1, correct != 0};
+    c->slot[h] = ++c->nv;
+}
+
+static void categories_free(categories *c)
+{
+    free(c->names.p);
+    free(c->v);
+    free(c->slot);
+}
+
+static const char *cat_names;   /* for cmp_category: qsort has no context argument */
+
+static int cmp_category(const void *a, const void *b)
+{
+    return strcmp(cat_names + ((const category *)a)->name_off,
+                  cat_names + ((const category *)b)->name_off);
+}
+
+static void categories_sort(categories *c)
+{
+    cat_names = c->names.p;
+    if (c->nv > 1) qsort(c->v, c->nv, sizeof *c->v, cmp_category);
+}
+
+/* After the metrics table: a blank line, then "category n accuracy errors". */
+static int categories_write_text(const categories *c, outfile *o, imdb_err *e)
+{
+    int w = 8;   /* strlen("category") */
+    for (size_t k = 0; k < c->nv; k++)
+        if (c->v[k].name_len > (size_t)w) w = c->v[k].name_len > 200 ? 200 : (int)c->v[k].name_len;
+    if (outfile_printf(o, e, "\n%-*s  %-6s  %-8s  %s\n", w, "category", "n", "accuracy",
+                       "errors") < 0)
+        return -1;
+    for (size_t k = 0; k < c->nv; k++) {
+        const category *g = &c->v[k];
+        if (outfile_printf(o, e, "%-*s  %-6zu  %-8.4f  %zu\n", w, c->names.p + g->name_off,
+                           g->n, (double)g->correct / (double)g->n, g->n - g->correct) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A growing string for the JSON members. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if (k < 0) return;
+        if (b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        b->cap = 2 * (b->n + (size_t)k + 64);
+        b->p = xrealloc(b->p, b->cap);
+    }
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; a byte that does
+ * not start a valid UTF-8 sequence (IDs are raw bytes from the input) becomes \ufffd,
+ * so the output stays valid JSON. */
+static void sb_json_string(sbuf *b, const char *s, size_t n)
+{
+    sb_printf(b, "\"");
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            sb_printf(b, "\\%c", ch);
+            i++;
+            continue;
+        }
+        if (ch < 0x20 || ch == 0x7f) {
+            sb_printf(b, "\\u%04x", ch);
+            i++;
+            continue;
+        }
+        if (ch < 0x80) {
+            sb_printf(b, "%c", ch);
+            i++;
+            continue;
+        }
+        /* Length and smallest code point of the sequence a lead byte starts. */
+        size_t len = ch >= 0xc2 && ch <= 0xdf ? 2 : ch >= 0xe0 && ch <= 0xef ? 3
+                   : ch >= 0xf0 && ch <= 0xf4 ? 4 : 0;
+        uint32_t cp = len == 2 ? ch & 0x1fu : len == 3 ? ch & 0x0fu : ch & 0x07u;
+        size_t k = 1;
+        for (; len && k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80; k++)
+            cp = cp << 6 | ((unsigned char)s[i + k] & 0x3fu);
+        int ok = len && k == len && !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000)
+                 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        if (ok) {
+            sb_printf(b, "%.*s", (int)len, s + i);
+            i += len;
+        } else {
+            sb_printf(b, "\\ufffd");
+            i++;
+        }
+    }
+    sb_printf(b, "\"");
+}
+
+/* The "categories" member of the JSON object, in the form metrics_write_json_with takes. */
+static char *categories_json(const categories *c)
+{
+    sbuf b = {NULL, 0, 0};
+    sb_printf(&b, "  \"categories\": {");
+    for (size_t k = 0; k < c->nv; k++) {
+        const category *g = &c->v[k];
+        sb_printf(&b, "%s\n    ", k ? "," : "");
+        sb_json_string(&b, c->names.p + g->name_off, g->name_len);
+        sb_printf(&b, ": {\"n\": %zu, \"accuracy\": %.10g}", g->n,
+                  (double)g->correct / (double)g->n);
+    }
+    sb_printf(&b, "%s}", c->nv ? "\n  " : "");
+    return b.p;
+}
+
+/* ------------------------------------------------------------ main */
+
 int main(int argc, char **argv)
 {
     cli_init("imdb-eval");
-    enum { OPT_JSON = 256, OPT_MIN_ACC, OPT_ERRORS, OPT_STRICT, OPT_HELP, OPT_VERSION };
+    enum { OPT_JSON = 256, OPT_MIN_ACC, OPT_ERRORS, OPT_BY_CATEGORY, OPT_STRICT, OPT_HELP,
+           OPT_VERSION };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
         {"threshold", required_argument, NULL, 't'},
         {"min-accuracy", required_argument, NULL, OPT_MIN_ACC},
         {"errors", required_argument, NULL, OPT_ERRORS},
+        {"by-category", no_argument, NULL, OPT_BY_CATEGORY},
         {"threads", required_argument, NULL, 'j'},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"quiet", no_argument, NULL, 'q'},
@@ -110,7 +306,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *output = "-", *errors_path = NULL;
-    int json = 0, strict = 0;
+    int json = 0, strict = 0, by_category = 0;
     double threshold = 0.5, min_accuracy = -1;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
@@ -122,6 +318,7 @@ int main(int argc, char **argv)
         case 't': threshold = cli_double("--threshold", optarg, 0, 1); break;
         case OPT_MIN_ACC: min_accuracy = cli_double("--min-accuracy", optarg, 0, 1); break;
         case OPT_ERRORS: errors_path = optarg; break;
+        case OPT_BY_CATEGORY: by_category = 1; break;
         case 'j': nthreads = cli_long("--threads", optarg, 1, 256); break;
         case OPT_STRICT: strict = 1; break;
         case 'q': cli_verbose = -1; break;
@@ -146,8 +343,9 @@ int main(int argc, char **argv)
     int *labels = NULL;
     double *probs = NULL;
     size_t n = 0, cap = 0, unlabelled = 0;
-    char *model_clean = NULL;
+    char *model_clean = NULL, *cat_json = NULL;
     progress *prog = NULL;
+    categories cats = {{NULL, 0, 0}, NULL, 0, 0, NULL, 0};
 
     clf *model = clf_load(model_path, &e);
     if (!model) goto fail;
@@ -196,7 +394,8 @@ int main(int argc, char **argv)
                 b->label[i] = d.label;
                 b->text_off[i] = imdb_arena_add(&b->arena, d.text, d.text_len);
                 b->text_len[i] = d.text_len;
-                b->id_off[i] = errs ? imdb_arena_add(&b->arena, d.id, strlen(d.id)) : 0;
+                b->id_off[i] = errs || by_category
+                    ? imdb_arena_add(&b->arena, d.id, strlen(d.id)) : 0;
             }
             if (b->n == 0) continue;
             pool_for((int)nthreads, (b->n + CHUNK_DOCS - 1) / CHUNK_DOCS, score_chunk,
@@ -211,6 +410,8 @@ int main(int argc, char **argv)
                 labels[n + i] = b->label[i];
                 probs[n + i] = b->prob[i];
                 int pred = b->prob[i] >= threshold;
+                if (by_category)
+                    categories_add(&cats, b->arena.p + b->id_off[i], pred == b->label[i]);
                 if (errs && pred != b->label[i]
                     && outfile_printf(errs, &e, "%s\t%s\t%.6f\n", b->arena.p + b->id_off[i],
                                       tokio_label_name(b->label[i]), b->prob[i]) < 0)
@@ -239,7 +440,14 @@ int main(int argc, char **argv)
 
     metrics m;
     metrics_compute(labels, probs, n, threshold, &m);
-    if ((json ? metrics_write_json(&m, out, &e) : metrics_write_text(&m, out, &e)) < 0) goto fail;
+    if (by_category) {
+        categories_sort(&cats);
+        if (json) cat_json = categories_json(&cats);
+    }
+    if (json ? metrics_write_json_with(&m, cat_json, out, &e) < 0
+             : metrics_write_text(&m, out, &e) < 0)
+        goto fail;
+    if (by_category && !json && categories_write_text(&cats, out, &e) < 0) goto fail;
     int rc = outfile_commit(out, &e);
     out = NULL;
     if (rc < 0) goto fail;
@@ -266,6 +474,8 @@ int main(int argc, char **argv)
     free(b->arena.p);
     free(b);
     free(model_clean);
+    free(cat_json);
+    categories_free(&cats);
     clf_free(model);
     return status;
 
@@ -281,6 +491,8 @@ fail:
     free(b->arena.p);
     free(b);
     free(model_clean);
+    free(cat_json);
+    categories_free(&cats);
     if (model) clf_free(model);
     cli_die(&e);
 }

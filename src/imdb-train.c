@@ -18,7 +18,10 @@ static void usage(void)
     fputs("Train a sentiment model on labelled token streams (from imdb-clean) and write it,\n"
           "with its settings, cleaning settings and vocabulary, to one model file.\n"
           "With no TOKENS, or when TOKENS is -, read standard input.\n\n"
-          "  -m, --model KIND          model kind (default nblr); see the list below\n"
+          "  -m, --model KIND          model kind (default nblr); see the list below; after\n"
+          "                            --model ensemble, each further -m FILE adds a member\n"
+          "      --member FILE         a trained model to combine (kind ensemble); may be\n"
+          "                            repeated; same as the setting members\n"
           "  -V, --vocab FILE          vocabulary from imdb-vocab (required by nblr)\n"
           "  -O, --output FILE         model file to write (atomically); required\n"
           "  -c, --config FILE         read settings from FILE (key = value lines)\n"
@@ -46,7 +49,8 @@ static void usage(void)
           "Settings of nblr (KEY = default): ngrams = 3, alpha = 1 (NB smoothing),\n"
           "c = 0.1 (inverse L2 strength), prior = 0.05 (weight the L2 term pulls\n"
           "towards, in NB units), beta = 1 (NBSVM interpolation; 1 = off), epochs = 30\n"
-          "(passes), patience = 3, tol = 0.01, min_df = 3.\n"
+          "(passes), patience = 3, tol = 0.01, min_df = 3, heldout_folds = 0 (K: store\n"
+          "cross-fitted held-out predictions of the training documents, for an ensemble).\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
     for (int i = 0; train_kinds[i]; i++) printf("  %-10s %s\n", train_kinds[i]->kind, train_kinds[i]->summary);
@@ -67,14 +71,26 @@ static int known(const config *cfg, const trainer *t, imdb_err *e)
     return config_check_known(cfg, all, e);
 }
 
+/* Append path to the space-separated member list and set "members" to it. */
+static void add_member(config *cli, char **list, size_t *len, const char *path)
+{
+    size_t l = strlen(path);
+    *list = xrealloc(*list, *len + l + 2);
+    if (*len) (*list)[(*len)++] = ' ';
+    memcpy(*list + *len, path, l + 1);
+    *len += l;
+    config_set(cli, "members", *list);
+}
+
 int main(int argc, char **argv)
 {
     cli_init("imdb-train");
-    enum { OPT_VALID = 256, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
+    enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
            OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "vocab", required_argument, NULL, 'V' },
+        { "member", required_argument, NULL, OPT_MEMBER },
         { "output", required_argument, NULL, 'O' },
         { "config", required_argument, NULL, 'c' },
         { "set", required_argument, NULL, 'o' },
@@ -100,11 +116,22 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
     char *sets[argc], *unlab_paths[argc];
-    int nsets = 0, nunlab = 0, c;
+    int nsets = 0, nunlab = 0, c, kind_given = 0;
+    char *members = NULL;   /* --member FILE (and -m FILE after --model ensemble), joined by spaces */
+    size_t members_len = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': config_set(cli, "model", optarg); break;
+        case 'm':
+            /* The first -m names the kind; after -m ensemble, each -m FILE names a member. */
+            if (kind_given && strcmp(config_get(cli, "model"), "ensemble") == 0) {
+                add_member(cli, &members, &members_len, optarg);
+                break;
+            }
+            config_set(cli, "model", optarg);
+            kind_given = 1;
+            break;
+        case OPT_MEMBER: add_member(cli, &members, &members_len, optarg); break;
         case 'V': vocab_path = optarg; break;
         case 'O': out_path = optarg; break;
         case 'c': config_path = optarg; break;
@@ -136,6 +163,7 @@ int main(int argc, char **argv)
     }
     free(cli_text);
     config_free(cli);
+    free(members);
     for (int i = 0; i < nsets; i++)
         if (config_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
 

@@ -1,6 +1,7 @@
 /* linear.c — NB-LR training (dual coordinate descent) and scoring; see linear.h. */
 #include "linear.h"
 #include "cli.h"
+#include "heldout.h"
 #include "progress.h"
 #include "rng.h"
 #include "tokio.h"
@@ -317,6 +318,7 @@ const clf_ops linear_clf_ops = {
 /* ---- training ------------------------------------------------------------------------ */
 
 typedef struct csr {
+    size_t n;         /* documents */
     size_t *off;      /* (n+1) */
     uint32_t *idx;    /* (off[n]) sorted distinct features of each document */
 } csr;
@@ -356,6 +358,7 @@ static void extract(const linear_model *m, const train_docs *d, int threads, csr
     }
     feat_worker(&jobs[0]);
     for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
+    out->n = d->n;
     out->off = xmalloc((d->n + 1) * sizeof *out->off);
     out->off[0] = 0;
     for (size_t i = 0; i < d->n; i++) out->off[i + 1] = out->off[i] + len[i];
@@ -368,7 +371,8 @@ static void extract(const linear_model *m, const train_docs *d, int threads, csr
 }
 
 static const char *const lin_keys[] = {
-    "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df", NULL
+    "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
+    "heldout_folds", NULL
 };
 
 /* Mean log loss and accuracy of weights (v, bias) over docs idx[0..n). */
@@ -388,21 +392,216 @@ static void evaluate(const csr *X, const double *v, double bias, const int *y, c
     *acc = n ? (double)ok / (double)n : NAN;
 }
 
+/* The solver's settings. */
+typedef struct lin_set {
+    double alpha, C, prior, beta, tol;
+    long epochs, patience;
+} lin_set;
+
+/* Fit on the documents tr[0..ntr) of X (labels y = +-1), early stopping on va[0..nva),
+ * the pass order drawn from rng stream (seed, stream). best (nfeat) receives the scoring
+ * weights v = (u + prior) * r of the best epoch, *best_b the bias. With tlog == NULL (the
+ * cross-fitting folds) nothing is printed or logged. Fails only when the log does. */
+static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, const uint32_t *tr,
+               size_t ntr, const uint32_t *va, size_t nva, uint64_t seed, uint64_t stream,
+               trainlog *tlog, double *best, double *best_b, int *best_epoch_out, imdb_err *e)
+{
+    double alpha = S->alpha, C = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
+    long epochs = S->epochs, patience = S->patience;
+    /* NB log-count ratios from the training part only. */
+    double *P = xcalloc(nfeat, sizeof *P), *N = xcalloc(nfeat, sizeof *N);
+    for (size_t s = 0; s < ntr; s++) {
+        size_t i = tr[s];
+        double *cnt = y[i] > 0 ? P : N;
+        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) cnt[X->idx[p]] += 1;
+    }
+    double sp = 0, sn = 0;
+    for (uint32_t f = 0; f < nfeat; f++) { sp += alpha + P[f]; sn += alpha + N[f]; }
+    double *r = xmalloc(nfeat * sizeof *r);
+    for (uint32_t f = 0; f < nfeat; f++)
+        r[f] = log((alpha + P[f]) / sp) - log((alpha + N[f]) / sn);
+    free(P);
+    free(N);
+
+    /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
+     * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
+     * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
+    size_t l = ntr;
+    double *u = xcalloc(nfeat, sizeof *u), ub = 0;
+    double *alph = xmalloc((2 * l + 1) * sizeof *alph), *xx = xmalloc((l + 1) * sizeof *xx);
+    double *off = xcalloc(X->n + 1, sizeof *off);   /* prior * sum of r over the document */
+    for (size_t i = 0; i < X->n; i++)
+        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) off[i] += prior * r[X->idx[p]];
+    for (size_t s = 0; s < l; s++) {
+        size_t i = tr[s];
+        alph[2 * s] = fmin(0.001 * C, 1e-8);
+        alph[2 * s + 1] = C - alph[2 * s];
+        double q = 1;
+        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
+            uint32_t f = X->idx[p];
+            q += r[f] * r[f];
+            u[f] += y[i] * alph[2 * s] * r[f];
+        }
+        ub += y[i] * alph[2 * s];
+        xx[s] = q;
+    }
+    uint32_t *order = xmalloc((l + 1) * sizeof *order);
+    for (size_t s = 0; s < l; s++) order[s] = (uint32_t)s;
+    rng g;
+    rng_split(&g, seed, stream);
+    /* v = u * r is what scoring uses; keep the best by validation loss. */
+    double *v = xmalloc(nfeat * sizeof *v);
+    double best_loss = INFINITY, innereps = 1e-2, innereps_min = fmin(1e-8, tol);
+    int best_epoch = 0, since = 0, rc = 0;
+    *best_b = 0;
+    memset(best, 0, nfeat * sizeof *best);
+    progress *pb = tlog ? progress_new("nblr", (uint64_t)epochs, "epochs") : NULL;
+    for (long ep = 1; ep <= epochs; ep++) {
+        rng_shuffle_u32(&g, order, l);
+        double Gmax = 0;
+        size_t newton_iter = 0;
+        for (size_t t = 0; t < l; t++) {
+            size_t s = order[t], i = tr[s];
+            double yi = y[i], wx = ub + off[i];
+            for (size_t p = X->off[i]; p < X->off[i + 1]; p++) wx += u[X->idx[p]] * r[X->idx[p]];
+            double a = xx[s], b = yi * wx;
+            size_t i1 = 2 * s, i2 = 2 * s + 1;
+            double sign = 1;
+            if (0.5 * a * (alph[i2] - alph[i1]) + b < 0) { i1 = 2 * s + 1; i2 = 2 * s; sign = -1; }
+            double a_old = alph[i1], z = a_old;
+            if (C - z < 0.5 * C) z = 0.1 * z;
+            double gp = a * (z - a_old) + sign * b + log(z / (C - z));
+            Gmax = fmax(Gmax, fabs(gp));
+            int inner = 0;
+            while (inner <= 100 && fabs(gp) >= innereps) {
+                double gpp = a + C / (C - z) / z, tz = z - gp / gpp;
+                z = tz <= 0 ? z * 0.1 : tz;
+                gp = a * (z - a_old) + sign * b + log(z / (C - z));
+                newton_iter++;
+                inner++;
+            }
+            if (inner > 0) {
+                alph[i1] = z;
+                alph[i2] = C - z;
+                double step = sign * (z - a_old) * yi;
+                for (size_t p = X->off[i]; p < X->off[i + 1]; p++) u[X->idx[p]] += step * r[X->idx[p]];
+                ub += step;
+            }
+        }
+        if (newton_iter <= l / 10) innereps = fmax(innereps_min, 0.1 * innereps);
+        for (uint32_t f = 0; f < nfeat; f++) v[f] = (u[f] + prior) * r[f];
+        double tl = NAN, ta, vl, va_acc;
+        if (tlog) evaluate(X, v, ub, y, tr, ntr, &tl, &ta);
+        evaluate(X, v, ub, y, va, nva, &vl, &va_acc);
+        progress_update(pb, (uint64_t)ep);
+        if (tlog && trainlog_epoch(tlog, (int)ep, (int)epochs, tl, vl, va_acc, e) < 0) { rc = -1; break; }
+        double crit = nva ? vl : -(double)ep;   /* without validation: keep the last */
+        if (crit < best_loss) {
+            best_loss = crit;
+            best_epoch = (int)ep;
+            memcpy(best, v, nfeat * sizeof *v);
+            *best_b = ub;
+            since = 0;
+        } else if (++since >= patience) {
+            if (tlog && cli_verbose > 0)
+                cli_msg("early stop: validation loss has not improved since epoch %d", best_epoch);
+            break;
+        }
+        if (Gmax < tol) {
+            if (tlog && cli_verbose > 0)
+                cli_msg("converged at epoch %ld (max gradient %.3g < tol %g)", ep, Gmax, tol);
+            break;
+        }
+    }
+    progress_end(pb);
+
+    /* NBSVM interpolation (Wang & Manning): w' = (1 - beta) mean|u| + beta u, in u space. */
+    if (rc == 0 && beta < 1) {
+        double mean = 0;
+        for (uint32_t f = 0; f < nfeat; f++) mean += fabs(best[f] / (r[f] != 0 ? r[f] : 1));
+        mean /= nfeat;
+        for (uint32_t f = 0; f < nfeat; f++) best[f] = ((1 - beta) * mean + beta * best[f] / (r[f] != 0 ? r[f] : 1)) * r[f];
+    }
+    *best_epoch_out = best_epoch;
+    free(v); free(order); free(alph); free(xx); free(off); free(u); free(r);
+    return rc;
+}
+
+static double score(const csr *X, size_t i, const double *w, double b)
+{
+    double z = b;
+    for (size_t p = X->off[i]; p < X->off[i + 1]; p++) z += w[X->idx[p]];
+    return z;
+}
+
+/* Cross-fitting (heldout_folds = K): the training part in K seeded folds, a model with the
+ * same settings on each K-1 of them predicting the one left out; the validation part is
+ * predicted by the final model (w, b), which never trained on it. Adds section "heldout". */
+static int crossfit(train_ctx *ctx, const csr *X, const int *y, uint32_t nfeat, const lin_set *S,
+                    long K, const double *w, double b, modelio_writer *mw, imdb_err *e)
+{
+    size_t ntr = ctx->ntr, nva = ctx->nva, n = ntr + nva;
+    if (ntr < (size_t)K)
+        return imdb_fail(e, IMDB_EXIT_DATA, "heldout_folds = %ld needs at least %ld training documents, "
+                         "there are %zu", K, K, ntr);
+    uint32_t *docs = xmalloc((n + 1) * sizeof *docs), *fit_tr = xmalloc((ntr + 1) * sizeof *fit_tr);
+    double *prob = xmalloc((n + 1) * sizeof *prob), *fw = xmalloc(nfeat * sizeof *fw);
+    memcpy(docs, ctx->tr, ntr * sizeof *docs);
+    rng g;
+    rng_split(&g, ctx->seed, 0xf01d);
+    rng_shuffle_u32(&g, docs, ntr);
+    int rc = 0;
+    double t0 = imdb_now();
+    progress *pb = progress_new("nblr heldout folds", (uint64_t)K, "folds");
+    for (long k = 0; k < K && rc == 0; k++) {
+        size_t lo = ntr * (size_t)k / (size_t)K, hi = ntr * (size_t)(k + 1) / (size_t)K, m = 0;
+        for (size_t s = 0; s < ntr; s++)
+            if (s < lo || s >= hi) fit_tr[m++] = docs[s];
+        double fb;
+        int ep;
+        rc = fit(X, y, nfeat, S, fit_tr, m, ctx->va, nva, ctx->seed, 0x1100 + (uint64_t)k, NULL,
+                 fw, &fb, &ep, e);
+        for (size_t s = lo; s < hi; s++) {
+            double z = score(X, docs[s], fw, fb);
+            prob[s] = 1 / (1 + exp(-z));
+        }
+        progress_update(pb, (uint64_t)k + 1);
+    }
+    progress_end(pb);
+    for (size_t s = 0; s < nva; s++) {
+        docs[ntr + s] = ctx->va[s];
+        prob[ntr + s] = 1 / (1 + exp(-score(X, ctx->va[s], w, b)));
+    }
+    if (rc == 0) {
+        size_t ok = 0;
+        for (size_t s = 0; s < n; s++) ok += (prob[s] >= 0.5) == (y[docs[s]] > 0);
+        if (cli_verbose >= 0)
+            cli_msg("nblr: held-out predictions of %zu documents (%ld folds, %.1f s): accuracy %.4f",
+                    n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
+        rc = heldout_add(mw, ctx->docs, docs, prob, n, e);
+    }
+    free(docs); free(fit_tr); free(prob); free(fw);
+    return rc;
+}
+
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     config *cfg = ctx->cfg;
-    long ngrams, epochs, patience, min_df;
-    double alpha, C, prior, beta, tol;
+    long ngrams, min_df, folds;
+    lin_set S;
     if (config_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
-        config_double(cfg, "alpha", 1.0, 1e-6, 1e6, &alpha, e) < 0 ||
-        config_double(cfg, "c", 0.1, 1e-9, 1e9, &C, e) < 0 ||
-        config_double(cfg, "prior", 0.05, -100, 100, &prior, e) < 0 ||
-        config_double(cfg, "beta", 1.0, 0, 1, &beta, e) < 0 ||
-        config_long(cfg, "epochs", 30, 1, 100000, &epochs, e) < 0 ||
-        config_long(cfg, "patience", 3, 1, 100000, &patience, e) < 0 ||
-        config_double(cfg, "tol", 0.01, 0, 1e9, &tol, e) < 0 ||
-        config_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0)
+        config_double(cfg, "alpha", 1.0, 1e-6, 1e6, &S.alpha, e) < 0 ||
+        config_double(cfg, "c", 0.1, 1e-9, 1e9, &S.C, e) < 0 ||
+        config_double(cfg, "prior", 0.05, -100, 100, &S.prior, e) < 0 ||
+        config_double(cfg, "beta", 1.0, 0, 1, &S.beta, e) < 0 ||
+        config_long(cfg, "epochs", 30, 1, 100000, &S.epochs, e) < 0 ||
+        config_long(cfg, "patience", 3, 1, 100000, &S.patience, e) < 0 ||
+        config_double(cfg, "tol", 0.01, 0, 1e9, &S.tol, e) < 0 ||
+        config_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0 ||
+        config_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0)
         return -1;
+    if (folds == 1)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 1 is not allowed (0 for none, or 2 to 20)");
     if (!ctx->voc)
         return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");
     if (vocab_maxn(ctx->voc) < ngrams)
@@ -437,121 +636,17 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     int *y = xmalloc((d->n + 1) * sizeof *y);
     for (size_t i = 0; i < d->n; i++) y[i] = d->label[i] == TOKIO_POS ? 1 : -1;
 
-    /* NB log-count ratios from the training part only. */
-    double *P = xcalloc(m.nfeat, sizeof *P), *N = xcalloc(m.nfeat, sizeof *N);
-    for (size_t s = 0; s < ctx->ntr; s++) {
-        size_t i = ctx->tr[s];
-        double *cnt = y[i] > 0 ? P : N;
-        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) cnt[X.idx[p]] += 1;
-    }
-    double sp = 0, sn = 0;
-    for (uint32_t f = 0; f < m.nfeat; f++) { sp += alpha + P[f]; sn += alpha + N[f]; }
-    double *r = xmalloc(m.nfeat * sizeof *r);
-    for (uint32_t f = 0; f < m.nfeat; f++)
-        r[f] = log((alpha + P[f]) / sp) - log((alpha + N[f]) / sn);
-    free(P);
-    free(N);
-
-    /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
-     * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
-     * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
-    size_t l = ctx->ntr;
-    double *u = xcalloc(m.nfeat, sizeof *u), ub = 0;
-    double *alph = xmalloc(2 * l * sizeof *alph), *xx = xmalloc(l * sizeof *xx);
-    double *off = xcalloc(d->n + 1, sizeof *off);   /* prior * sum of r over the document */
-    for (size_t i = 0; i < d->n; i++)
-        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) off[i] += prior * r[X.idx[p]];
-    for (size_t s = 0; s < l; s++) {
-        size_t i = ctx->tr[s];
-        alph[2 * s] = fmin(0.001 * C, 1e-8);
-        alph[2 * s + 1] = C - alph[2 * s];
-        double q = 1;
-        for (size_t p = X.off[i]; p < X.off[i + 1]; p++) {
-            uint32_t f = X.idx[p];
-            q += r[f] * r[f];
-            u[f] += y[i] * alph[2 * s] * r[f];
-        }
-        ub += y[i] * alph[2 * s];
-        xx[s] = q;
-    }
-    uint32_t *order = xmalloc(l * sizeof *order);
-    for (size_t s = 0; s < l; s++) order[s] = (uint32_t)s;
-    rng g;
-    rng_split(&g, ctx->seed, 0x11);
-    /* v = u * r is what scoring uses; keep the best by validation loss. */
-    double *v = xmalloc(m.nfeat * sizeof *v), *best = xmalloc(m.nfeat * sizeof *best);
-    double best_b = 0, best_loss = INFINITY, innereps = 1e-2, innereps_min = fmin(1e-8, tol);
-    int best_epoch = 0, since = 0;
-    progress *pb = progress_new("nblr", (uint64_t)epochs, "epochs");
-    for (long ep = 1; ep <= epochs; ep++) {
-        rng_shuffle_u32(&g, order, l);
-        double Gmax = 0;
-        size_t newton_iter = 0;
-        for (size_t t = 0; t < l; t++) {
-            size_t s = order[t], i = ctx->tr[s];
-            double yi = y[i], wx = ub + off[i];
-            for (size_t p = X.off[i]; p < X.off[i + 1]; p++) wx += u[X.idx[p]] * r[X.idx[p]];
-            double a = xx[s], b = yi * wx;
-            size_t i1 = 2 * s, i2 = 2 * s + 1;
-            double sign = 1;
-            if (0.5 * a * (alph[i2] - alph[i1]) + b < 0) { i1 = 2 * s + 1; i2 = 2 * s; sign = -1; }
-            double a_old = alph[i1], z = a_old;
-            if (C - z < 0.5 * C) z = 0.1 * z;
-            double gp = a * (z - a_old) + sign * b + log(z / (C - z));
-            Gmax = fmax(Gmax, fabs(gp));
-            int inner = 0;
-            while (inner <= 100 && fabs(gp) >= innereps) {
-                double gpp = a + C / (C - z) / z, tz = z - gp / gpp;
-                z = tz <= 0 ? z * 0.1 : tz;
-                gp = a * (z - a_old) + sign * b + log(z / (C - z));
-                newton_iter++;
-                inner++;
-            }
-            if (inner > 0) {
-                alph[i1] = z;
-                alph[i2] = C - z;
-                double step = sign * (z - a_old) * yi;
-                for (size_t p = X.off[i]; p < X.off[i + 1]; p++) u[X.idx[p]] += step * r[X.idx[p]];
-                ub += step;
-            }
-        }
-        if (newton_iter <= l / 10) innereps = fmax(innereps_min, 0.1 * innereps);
-        for (uint32_t f = 0; f < m.nfeat; f++) v[f] = (u[f] + prior) * r[f];
-        double tl, ta, vl, va;
-        evaluate(&X, v, ub, y, ctx->tr, ctx->ntr, &tl, &ta);
-        evaluate(&X, v, ub, y, ctx->va, ctx->nva, &vl, &va);
-        progress_update(pb, (uint64_t)ep);
-        if (trainlog_epoch(ctx->log, (int)ep, (int)epochs, tl, vl, va, e) < 0) goto fail;
-        double crit = ctx->nva ? vl : -(double)ep;   /* without validation: keep the last */
-        if (crit < best_loss) {
-            best_loss = crit;
-            best_epoch = (int)ep;
-            memcpy(best, v, m.nfeat * sizeof *v);
-            best_b = ub;
-            since = 0;
-        } else if (++since >= patience) {
-            if (cli_verbose > 0) cli_msg("early stop: validation loss has not improved since epoch %d", best_epoch);
-            break;
-        }
-        if (Gmax < tol) {
-            if (cli_verbose > 0) cli_msg("converged at epoch %ld (max gradient %.3g < tol %g)", ep, Gmax, tol);
-            break;
-        }
-    }
-    progress_end(pb);
-    pb = NULL;
+    double *best = xmalloc(m.nfeat * sizeof *best), best_b;
+    int best_epoch, rc = 0;
+    float *wf = NULL;
+    char *vtext = NULL;
+    if (fit(&X, y, m.nfeat, &S, ctx->tr, ctx->ntr, ctx->va, ctx->nva, ctx->seed, 0x11, ctx->log,
+            best, &best_b, &best_epoch, e) < 0)
+        goto fail;
     if (cli_verbose >= 0) cli_msg("nblr: %u features, best epoch %d", m.nfeat, best_epoch);
 
-    /* NBSVM interpolation (Wang & Manning): w' = (1 - beta) mean|u| + beta u, in u space. */
-    if (beta < 1) {
-        double mean = 0;
-        for (uint32_t f = 0; f < m.nfeat; f++) mean += fabs(best[f] / (r[f] != 0 ? r[f] : 1));
-        mean /= m.nfeat;
-        for (uint32_t f = 0; f < m.nfeat; f++) best[f] = ((1 - beta) * mean + beta * best[f] / (r[f] != 0 ? r[f] : 1)) * r[f];
-    }
-
     /* Sections: header, slots (hash, index, weight), vocabulary text. */
-    float *wf = xmalloc(m.nfeat * sizeof *wf);
+    wf = xmalloc(m.nfeat * sizeof *wf);
     for (uint32_t f = 0; f < m.nfeat; f++) wf[f] = (float)best[f];
     linear_model_set_weights(&m, wf);
     unsigned char h[HDR_SIZE];
@@ -565,7 +660,8 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     put_u64le(h + 20, m.nfeat);
     size_t vlen = 0;
     for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
-    char *vtext = xmalloc(vlen + 1), *vp = vtext;
+    vtext = xmalloc(vlen + 1);
+    char *vp = vtext;
     for (uint32_t f = 0; f < m.nfeat; f++) {
         const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
         size_t sl = strlen(s);
@@ -573,19 +669,20 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         vp[sl] = '\n';
         vp += sl + 1;
     }
-    int rc = 0;
     if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0 ||
         modelio_add(w, "nblr.slots", m.slots, m.cap * sizeof *m.slots, e) < 0 ||
         modelio_add(w, "nblr.vocab", vtext, vlen, e) < 0)
-        rc = -1;
-    free(wf);
-    free(vtext);
+        goto fail;
+    if (folds > 0) {
+        /* The held-out predictions score with the weights the file holds (binary32). */
+        for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
+        if (crossfit(ctx, &X, y, m.nfeat, &S, folds, best, fb, w, e) < 0) goto fail;
+    }
     goto done;
 fail:
     rc = -1;
-    progress_end(pb);
 done:
-    free(v); free(best); free(order); free(alph); free(xx); free(off); free(u); free(r); free(y);
+    free(wf); free(vtext); free(best); free(y);
     free(X.off); free(X.idx); free(vocab_of);
     linear_model_free(&m);
     return rc;

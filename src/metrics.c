@@ -167,6 +167,11 @@ static void jnum(char *buf, size_t size, double x)
 
 int metrics_write_json(const metrics *m, outfile *o, imdb_err *e)
 {
+    return metrics_write_json_with(m, NULL, o, e);
+}
+
+int metrics_write_json_with(const metrics *m, const char *more, outfile *o, imdb_err *e)
+{
     char v[13][40];
     const double x[13] = {
         m->accuracy, m->precision[1], m->recall[1], m->f1[1],
@@ -191,8 +196,8 @@ int metrics_write_json(const metrics *m, outfile *o, imdb_err *e)
         "  \"auc\": %s,\n"
         "  \"logloss\": %s,\n"
         "  \"confusion\": {\"tp\": %zu, \"fp\": %zu, \"tn\": %zu, \"fn\": %zu},\n"
-        "  \"threshold\": %s\n"
+        "  \"threshold\": %s%s%s\n"
         "}\n",
         m->n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
-        m->tp, m->fp, m->tn, m->fn, v[12]);
+        m->tp, m->fp, m->tn, m->fn, v[12], more ? ",\n" : "", more ? more : "");
 }

@@ -26,4 +26,8 @@ double metrics_auc_naive(const int *label, const double *prob, size_t n);
 /* Human-readable table / one JSON object (keys documented in imdb-eval(1)). */
 int metrics_write_text(const metrics *m, outfile *o, imdb_err *e);
 int metrics_write_json(const metrics *m, outfile *o, imdb_err *e);
+/* The same object with further members after the documented keys: more is their text
+ * ("  \"key\": value", several separated by ",\n"), without a trailing comma or
+ * newline; NULL for none (then it is metrics_write_json). */
+int metrics_write_json_with(const metrics *m, const char *more, outfile *o, imdb_err *e);
 #endif

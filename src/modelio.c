@@ -134,6 +134,7 @@ struct modelio {
     unsigned char *base;
     size_t size;
     int mapped;
+    int borrowed;          /* base belongs to the caller (modelio_open_mem) */
     int nsec;
     section sec[MAXSEC];   /* data points into base */
 };
@@ -192,11 +193,10 @@ static int load_bytes(modelio *m, imdb_err *e)
     return 0;
 }
 
-modelio *modelio_open(const char *path, imdb_err *e)
+/* Check and index the bytes at m->base (m->size of them); m->path names them. */
+static int parse(modelio *m, imdb_err *e)
 {
-    modelio *m = xcalloc(1, sizeof *m);
-    m->path = xstrdup(path);
-    if (load_bytes(m, e) < 0) goto fail;
+    const char *path = m->path;
     if (m->size < 8 || memcmp(m->base, MAGIC, 8) != 0) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: not an imdb model file (bad magic number)", path);
         goto fail;
@@ -241,10 +241,40 @@ modelio *modelio_open(const char *path, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch)", path);
         goto fail;
     }
-    return m;
+    return 0;
 fail:
-    modelio_close(m);
-    return NULL;
+    return -1;
+}
+
+modelio *modelio_open(const char *path, imdb_err *e)
+{
+    modelio *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(path);
+    if (load_bytes(m, e) < 0 || parse(m, e) < 0) {
+        modelio_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_err *e)
+{
+    modelio *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(name);
+    m->size = size;
+    if ((uintptr_t)data % ALIGN == 0) {
+        m->base = (unsigned char *)(uintptr_t)data;   /* only read, never written */
+        m->borrowed = 1;
+    } else {
+        /* Copy, so that the sections stay 64-byte aligned for the kinds' arrays. */
+        if (posix_memalign((void **)&m->base, ALIGN, size ? size : 1) != 0) abort();
+        if (size) memcpy(m->base, data, size);
+    }
+    if (parse(m, e) < 0) {
+        modelio_close(m);
+        return NULL;
+    }
+    return m;
 }
 
 const void *modelio_get(const modelio *m, const char *name, size_t *size)
@@ -269,7 +299,7 @@ const char *modelio_name(const modelio *m) { return m->path; }
 void modelio_close(modelio *m)
 {
     if (!m) return;
-    if (m->base) {
+    if (m->base && !m->borrowed) {
         if (m->mapped) munmap(m->base, m->size);
         else free(m->base);
     }

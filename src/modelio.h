@@ -31,6 +31,10 @@ typedef struct modelio modelio;
 /* Errors: IMDB_EXIT_IO (cannot open/read), IMDB_EXIT_DATA ("not an imdb model file",
  * "truncated", "CRC mismatch", "format version N is newer than this program's 1"). */
 modelio *modelio_open(const char *path, imdb_err *e);
+/* The same checks on size bytes at data, named name in messages (an ensemble's member,
+ * "ens.model:member.0"). data is not copied and must outlive the modelio, unless it is
+ * not 64-byte aligned: then it is copied, so that sections stay aligned. */
+modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_err *e);
 /* Section data (64-byte aligned in the mapping) and its size; NULL if absent. */
 const void *modelio_get(const modelio *m, const char *name, size_t *size);
 /* A text section copied into a NUL-terminated malloc'd string; NULL if absent. */

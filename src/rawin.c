@@ -12,7 +12,13 @@
  * '"' inside a quoted field is one '"', quoted fields may span lines. Strict: a '"' in
  * an unquoted field, text after a closing quote, a wrong field count or an unterminated
  * quote are errors naming the line, since a silently misparsed CSV shifts every label.
- * Blank lines between records are skipped. A UTF-8 byte order mark is removed at the
+ * Blank lines between records are skipped.
+ *
+ * TSV is LABEL<TAB>TEXT, or LABEL<TAB>ID<TAB>TEXT when the first line is the header
+ * "label<TAB>id<TAB>text" (data/behaviour.tsv uses it for ids like "negation/3"). Per
+ * line the two cannot be told apart, since a TEXT may hold TABs; a file-wide header can,
+ * and "label" is no label, so no file that parsed before changes meaning. A header
+ * "label<TAB>text" is skipped too. A UTF-8 byte order mark is removed at the
  * start of every file and, for line formats, at the start of every line (files joined
  * with cat keep theirs). */
 #include "rawin.h"
@@ -63,7 +69,8 @@ struct rawin {
     int ncats_found;
     /* lines, TSV, CSV */
     lineio *in;
-    int ncols, review_col, sentiment_col;
+    int ncols;              /* CSV: fields of the header; TSV: 2 or 3, 0 before line 1 */
+    int review_col, sentiment_col;
     char *rec;              /* CSV: unescaped fields, back to back */
     size_t reccap, reclen;
     size_t *foff, *flen;    /* CSV: field offsets and lengths in rec */
@@ -438,6 +445,11 @@ static int next_dir(rawin *r, rawin_doc *d, imdb_err *e)
 
 /* ---------------------------------------------------------------- lines and TSV */
 
+static int ieq(const char *s, size_t n, const char *w)
+{
+    return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
+
 static int parse_tsv_label(const char *s, size_t n)
 {
     if (n == 1 && s[0] == '1') return TOKIO_POS;
@@ -445,15 +457,36 @@ static int parse_tsv_label(const char *s, size_t n)
     return tokio_parse_label(s, n);
 }
 
+/* The number of columns a TSV header line names: 2 for "label<TAB>text", 3 for
+ * "label<TAB>id<TAB>text" (any case); 0 if the line is not a header. Neither can be a
+ * record ("label" is no label), so the header is optional and old files keep working. */
+static int tsv_header(const char *s, size_t n)
+{
+    if (ieq(s, n, "label\ttext")) return 2;
+    if (ieq(s, n, "label\tid\ttext")) return 3;
+    return 0;
+}
+
 static int next_line(rawin *r, rawin_doc *d, imdb_err *e)
 {
     char *line;
     size_t len;
-    int rc = lineio_next(r->in, &line, &len, e);
-    if (rc <= 0) return rc;
-    const char *s = line;
-    strip_bom(&s, &len);
-    long ln = lineio_lineno(r->in);
+    int rc;
+    const char *s;
+    long ln;
+    for (;;) {
+        rc = lineio_next(r->in, &line, &len, e);
+        if (rc <= 0) return rc;
+        s = line;
+        strip_bom(&s, &len);
+        ln = lineio_lineno(r->in);
+        if (r->fmt != RAWIN_TSV || r->ncols != 0) break;
+        r->ncols = tsv_header(s, len);
+        if (r->ncols == 0) {   /* no header: the first line is a LABEL<TAB>TEXT record */
+            r->ncols = 2;
+            break;
+        }
+    }
     set_id_num(r, ln);
     d->id = r->id;
     if (r->fmt == RAWIN_LINES) {
@@ -462,18 +495,30 @@ static int next_line(rawin *r, rawin_doc *d, imdb_err *e)
         d->len = len;
         return 1;
     }
+    const char *form = r->ncols == 3 ? "LABEL<TAB>ID<TAB>TEXT" : "LABEL<TAB>TEXT";
     const char *tab = memchr(s, '\t', len);
     if (!tab)
-        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: expected LABEL<TAB>TEXT, found no TAB",
-                         lineio_name(r->in), ln);
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: expected %s, found no TAB",
+                         lineio_name(r->in), ln, form);
     size_t ln_len = (size_t)(tab - s);
     int label = parse_tsv_label(s, ln_len);
     if (label == -2)
         return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: unknown label '%.*s' (expected pos, neg, "
                          "-, 1 or 0)", lineio_name(r->in), ln, (int)(ln_len > 40 ? 40 : ln_len), s);
+    const char *text = tab + 1, *end = s + len;
+    if (r->ncols == 3) {
+        const char *tab2 = memchr(text, '\t', (size_t)(end - text));
+        if (!tab2)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: expected %s, found one TAB",
+                             lineio_name(r->in), ln, form);
+        if (tab2 == text)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: empty ID", lineio_name(r->in), ln);
+        set_id(r, text, (size_t)(tab2 - text));
+        text = tab2 + 1;
+    }
     d->label = label;
-    d->text = tab + 1;
-    d->len = len - ln_len - 1;
+    d->text = text;
+    d->len = (size_t)(end - text);
     return 1;
 }
 
@@ -577,11 +622,6 @@ static int csv_record(rawin *r, imdb_err *e)
     }
     rec_put(r, "", 1);   /* keep rec non-NULL and terminated */
     return 1;
-}
-
-static int ieq(const char *s, size_t n, const char *w)
-{
-    return strlen(w) == n && strncasecmp(s, w, n) == 0;
 }
 
 static int csv_header(rawin *r, imdb_err *e)

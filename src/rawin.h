@@ -1,10 +1,12 @@
 /* rawin.h — raw review sources, one document at a time:
  *   aclImdb tarball (read through tar_, no extraction), extracted aclImdb directory,
  *   CSV with header review,sentiment (Kaggle "IMDB Dataset.csv"; RFC 4180 quoting,
- *   embedded newlines), TSV "label<TAB>text", and plain text lines (one review a line).
+ *   embedded newlines), TSV "label<TAB>text" (or "label<TAB>id<TAB>text" after the header
+ *   line "label<TAB>id<TAB>text"), and plain text lines (one review a line).
  * IDs are stable: "train/pos/0_9" for aclImdb (file name without ".txt"), "LINE" numbers
- * (from 1) for CSV records, TSV and text lines. Labels: aclImdb pos/neg dirs, unsup = "-";
- * CSV "positive"/"negative" (also pos/neg/1/0); TSV pos/neg/-/1/0; text lines unlabelled. */
+ * (from 1) for CSV records, 2-column TSV and text lines, the ID column of 3-column TSV
+ * (never empty). Labels: aclImdb pos/neg dirs, unsup = "-"; CSV "positive"/"negative"
+ * (also pos/neg/1/0); TSV pos/neg/-/1/0; text lines unlabelled. */
 #ifndef IMDB_RAWIN_H
 #define IMDB_RAWIN_H
 #include <stddef.h>

@@ -1,5 +1,7 @@
 /* train.c — see train.h. */
 #include "train.h"
+#include "ensemble.h"
+#include "dvcos.h"
 #include "cli.h"
 #include "linear.h"
 #include "nnmodel.h"
@@ -19,6 +21,8 @@ const trainer *const train_kinds[] = {
     &nnmodel_bilstm_trainer,
     &nnmodel_mlp_trainer,
     &nnmodel_cnn_trainer,
+    &dvcos_trainer,
+    &ensemble_trainer,
     NULL
 };
 

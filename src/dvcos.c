@@ -1,0 +1,890 @@
+/* dvcos.c — document vectors trained with cosine similarity (dvcos.h). */
+#include "dvcos.h"
+
+#include "cli.h"
+#include "feat.h"
+#include "heldout.h"
+#include "logreg.h"
+#include "pool.h"
+#include "progress.h"
+#include "rng.h"
+#include "tokio.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_DOCS 64          /* documents per unit of parallel work */
+#define HDR_SIZE 64            /* section dv.hdr */
+#define MAX_NEG 100            /* the largest setting of negative */
+#define HUGE_PAGE (2u << 20)
+
+/* ---- The kernel ---- */
+
+/* With GCC on x86-64 the kernel is also compiled for AVX2 + FMA, picked at load time. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+double dvcos_pair(const float *restrict h, float hn, float *restrict v, int dim, float scale, int label,
+                  float lr, float *restrict gh, int update_v, float *loss)
+{
+    /* Fixed-order partial sums: the same result every run, and vector instructions. */
+    float d8[8] = { 0 }, v8[8] = { 0 };
+    int i = 0;
+    for (; i + 8 <= dim; i += 8)
+        for (int k = 0; k < 8; k++) {
+            d8[k] += h[i + k] * v[i + k];
+            v8[k] += v[i + k] * v[i + k];
+        }
+    float dot = ((d8[0] + d8[1]) + (d8[2] + d8[3])) + ((d8[4] + d8[5]) + (d8[6] + d8[7]));
+    float vv = ((v8[0] + v8[1]) + (v8[2] + v8[3])) + ((v8[4] + v8[5]) + (v8[6] + v8[7]));
+    for (; i < dim; i++) {
+        dot += h[i] * v[i];
+        vv += v[i] * v[i];
+    }
+    if (!(vv > 0)) return 0;
+    float vn = sqrtf(vv), cos = dot / (hn * vn), s = scale * cos;
+    float p = 1 / (1 + expf(-s));
+    /* d cos/d h = v/(|h||v|) - cos h/|h|^2;  d cos/d v = h/(|h||v|) - cos v/|v|^2 */
+    float g = ((float)label - p) * scale * lr;
+    float a1 = g / (hn * vn), a2 = -g * cos / (hn * hn), b2 = -g * cos / vv;
+    /* Blocks of 8 that -O2 turns into vector instructions, then the tail. */
+    int i8 = dim & ~7;
+    if (update_v) {
+        for (i = 0; i < i8; i += 8)
+            for (int k = 0; k < 8; k++) {
+                float vi = v[i + k];
+                gh[i + k] += a1 * vi + a2 * h[i + k];
+                v[i + k] = vi + a1 * h[i + k] + b2 * vi;
+            }
+        for (; i < dim; i++) {
+            float vi = v[i];
+            gh[i] += a1 * vi + a2 * h[i];
+            v[i] = vi + a1 * h[i] + b2 * vi;
+        }
+    } else {
+        for (i = 0; i < i8; i += 8)
+            for (int k = 0; k < 8; k++) gh[i + k] += a1 * v[i + k] + a2 * h[i + k];
+        for (; i < dim; i++) gh[i] += a1 * v[i] + a2 * h[i];
+    }
+    if (loss) {
+        float z = label ? s : -s;
+        *loss += z > 0 ? log1pf(expf(-z)) : -z + log1pf(expf(z));
+    }
+    return cos;
+}
+
+static float norm(const float *x, int dim)
+{
+    float s = 0;
+    for (int i = 0; i < dim; i++) s += x[i] * x[i];
+    return sqrtf(s);
+}
+
+/* Memory for the vector matrices, in huge pages where the system gives them: every
+ * row access is random, and 4 KiB pages would add a TLB miss to each cache miss. */
+static float *big_floats(size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return xmalloc(bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* ---- Settings ---- */
+
+typedef struct dv_opts {
+    int dim, ngrams, negative, epochs, infer_epochs, decay, normalize, heldout_folds, valid_unseen;
+    long min_count;
+    double scale, lr, infer_lr, sample, neg_power, head_lambda;
+} dv_opts;
+
+static const char *const dvcos_keys[] = {
+    "dim", "ngrams", "min_count", "negative", "scale", "epochs", "lr", "decay", "sample",
+    "neg_power", "infer_epochs", "infer_lr", "normalize", "head_lambda", "heldout_folds",
+    "valid_unseen", NULL
+};
+
+static int read_opts(config *c, dv_opts *o, imdb_err *e)
+{
+    long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen;
+    if (config_long(c, "dim", 100, 1, 4096, &dim, e) < 0 ||
+        config_long(c, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
+        config_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
+        config_long(c, "negative", 5, 1, MAX_NEG, &negative, e) < 0 ||
+        config_double(c, "scale", 6, 0.01, 100, &o->scale, e) < 0 ||
+        config_long(c, "epochs", 10, 1, 10000, &epochs, e) < 0 ||
+        config_double(c, "lr", 0.05, 1e-7, 10, &o->lr, e) < 0 ||
+        config_long(c, "decay", 1, 0, 1, &decay, e) < 0 ||
+        config_double(c, "sample", 0, 0, 1, &o->sample, e) < 0 ||
+        config_double(c, "neg_power", 0.75, 0, 2, &o->neg_power, e) < 0 ||
+        config_long(c, "infer_epochs", 10, 1, 10000, &infer_epochs, e) < 0 ||
+        config_double(c, "infer_lr", 0.05, 1e-7, 10, &o->infer_lr, e) < 0 ||
+        config_long(c, "normalize", 1, 0, 1, &normalize, e) < 0 ||
+        config_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
+        config_long(c, "heldout_folds", 5, 0, 20, &folds, e) < 0 ||
+        config_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0)
+        return -1;
+    if (folds == 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 0 (none) or 2 to 20");
+    o->dim = (int)dim;
+    o->ngrams = (int)ngrams;
+    o->negative = (int)negative;
+    o->epochs = (int)epochs;
+    o->infer_epochs = (int)infer_epochs;
+    o->decay = (int)decay;
+    o->normalize = (int)normalize;
+    o->heldout_folds = (int)folds;
+    o->valid_unseen = (int)unseen;
+    return 0;
+}
+
+/* ---- Documents as target ids ---- */
+
+/* The hash of a whole token sequence: the key of a learned document vector. */
+static uint64_t doc_key(const char *const *toks, size_t ntok)
+{
+    uint64_t h = feat_hash_token("", 0) ^ (uint64_t)ntok;
+    for (size_t i = 0; i < ntok; i++) h = feat_chain(h, feat_hash_token(toks[i], strlen(toks[i])));
+    return h ? h : 1;
+}
+
+/* The n-gram hashes of a document (ntok * ngrams entries in out); returns how many. */
+static size_t doc_ngrams(const char *const *toks, size_t ntok, int ngrams, uint64_t *th, uint64_t *out)
+{
+    for (size_t i = 0; i < ntok; i++) th[i] = feat_hash_token(toks[i], strlen(toks[i]));
+    return feat_ngrams(th, ntok, ngrams, out);
+}
+
+/* Alias table (Vose) for weights p (V): slot i gives i when 32 random bits < cut, else
+ * alias; both in one 8-byte entry, so a draw costs one cache miss. Work lists in index
+ * order: the table depends only on the weights. */
+typedef struct dv_alias { uint32_t cut; int32_t alias; } dv_alias;
+
+static void alias_build(const double *p, size_t V, dv_alias *t)
+{
+    uint32_t *cut = xmalloc((V ? V : 1) * sizeof *cut);
+    int32_t *alias = xmalloc((V ? V : 1) * sizeof *alias);
+    double z = 0, *q = xmalloc(V * sizeof *q);
+    size_t *small = xmalloc(V * sizeof *small), *large = xmalloc(V * sizeof *large), ns = 0, nl = 0;
+    for (size_t i = 0; i < V; i++) z += p[i];
+    for (size_t i = 0; i < V; i++) {
+        q[i] = p[i] * (double)V / z;
+        if (q[i] < 1) small[ns++] = i; else large[nl++] = i;
+        alias[i] = (int32_t)i;
+    }
+    while (ns && nl) {
+        size_t s = small[--ns], l = large[nl - 1];
+        cut[s] = (uint32_t)fmin(q[s] * 4294967296.0, 4294967295.0);
+        alias[s] = (int32_t)l;
+        q[l] -= 1 - q[s];
+        if (q[l] < 1) { nl--; small[ns++] = l; }
+    }
+    while (nl) cut[large[--nl]] = UINT32_MAX;
+    while (ns) cut[small[--ns]] = UINT32_MAX;
+    for (size_t i = 0; i < V; i++) t[i] = (dv_alias){ cut[i], alias[i] };
+    free(q); free(small); free(large); free(cut); free(alias);
+}
+
+/* n draws into out, in two passes so the table entries are fetched in parallel: the
+ * table is too large for the cache and each draw lands on a random entry. */
+static void alias_draws(rng *r, const dv_alias *t, uint64_t V, int32_t *out, uint32_t *low, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = rng_u64(r);
+        out[i] = (int32_t)(((u >> 32) * V) >> 32);
+        low[i] = (uint32_t)u;
+        __builtin_prefetch(t + out[i], 0, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (low[i] >= t[out[i]].cut) out[i] = t[out[i]].alias;
+}
+
+/* ---- Training ---- */
+
+typedef struct corpus {
+    size_t n;                /* documents: the labelled ones, then the unlabelled */
+    size_t *off;             /* (n+1) into ids */
+    int32_t *ids;            /* target id of each n-gram occurrence (kept ones only) */
+    uint64_t V;
+    uint64_t *count;         /* (V) */
+    feat_table keys;         /* n-gram hash -> target id */
+} corpus;
+
+static const char *const *doc_toks(const train_ctx *ctx, size_t i, size_t *ntok)
+{
+    const train_docs *d = i < ctx->docs->n ? ctx->docs : ctx->unlab;
+    size_t j = i < ctx->docs->n ? i : i - ctx->docs->n;
+    *ntok = d->off[j + 1] - d->off[j];
+    return d->tok + d->off[j];
+}
+
+/* Count every n-gram once over the corpus, keep those seen min_count times (ids in order
+ * of first occurrence), and rewrite the documents as kept ids. */
+static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
+{
+    size_t n = ctx->docs->n + ctx->unlab->n, maxtok = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nt;
+        doc_toks(ctx, i, &nt);
+        if (nt > maxtok) maxtok = nt;
+        total += nt * (size_t)o->ngrams;
+    }
+    c->n = n;
+    c->off = xmalloc((n + 1) * sizeof *c->off);
+    c->ids = xmalloc((total ? total : 1) * sizeof *c->ids);
+    uint64_t *th = xmalloc((maxtok + 1) * sizeof *th), *ng = xmalloc((maxtok * o->ngrams + 1) * sizeof *ng);
+    feat_table all;
+    feat_table_init(&all, 1u << 20);
+    size_t cap = 1u << 20, m = 0;
+    uint64_t *cnt = xmalloc(cap * sizeof *cnt), *key = xmalloc(cap * sizeof *key);
+    progress *pb = cli_verbose >= 0 ? progress_new("dvcos: counting n-grams", n, "docs") : NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t nt;
+        const char *const *t = doc_toks(ctx, i, &nt);
+        size_t k = doc_ngrams(t, nt, o->ngrams, th, ng);
+        c->off[i] = at;
+        for (size_t j = 0; j < k; j++) {
+            int32_t id = feat_table_put(&all, ng[j], (int32_t)m);
+            if (id < 0) {
+                if (m == cap) {
+                    cap *= 2;
+                    cnt = xrealloc(cnt, cap * sizeof *cnt);
+                    key = xrealloc(key, cap * sizeof *key);
+                }
+                cnt[m] = 0;
+                key[m] = ng[j];
+                id = (int32_t)m++;
+            }
+            cnt[id]++;
+            c->ids[at++] = id;
+        }
+        if ((i & 1023) == 0) progress_update(pb, i);
+    }
+    c->off[n] = at;
+    progress_end(pb);
+    feat_table_free(&all);
+    int32_t *remap = xmalloc((m ? m : 1) * sizeof *remap);
+    c->V = 0;
+    for (size_t j = 0; j < m; j++) remap[j] = cnt[j] >= (uint64_t)o->min_count ? (int32_t)c->V++ : -1;
+    c->count = xmalloc((c->V ? c->V : 1) * sizeof *c->count);
+    feat_table_init(&c->keys, c->V);
+    for (size_t j = 0; j < m; j++)
+        if (remap[j] >= 0) {
+            c->count[remap[j]] = cnt[j];
+            feat_table_put(&c->keys, key[j], remap[j]);
+        }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = c->off[i], e = c->off[i + 1];
+        c->off[i] = w;
+        for (size_t j = b; j < e; j++)
+            if (remap[c->ids[j]] >= 0) c->ids[w++] = remap[c->ids[j]];
+    }
+    c->off[n] = w;
+    free(remap); free(cnt); free(key); free(th); free(ng);
+}
+
+static void corpus_free(corpus *c)
+{
+    free(c->off);
+    free(c->ids);
+    free(c->count);
+    feat_table_free(&c->keys);
+}
+
+typedef struct trainer_state {
+    const dv_opts *o;
+    const corpus *c;
+    float *W;                /* (V, dim) target vectors */
+    float *D;                /* (n, dim) document vectors */
+    dv_alias *alias;         /* (V) negatives */
+    size_t maxdoc;           /* the most targets in a document */
+    float *keep;             /* (V) subsampling: probability to keep an occurrence, or NULL */
+    uint32_t *order;         /* (norder) documents of this epoch, shuffled */
+    size_t norder, nchunks;
+    int epoch;
+    uint64_t seed;
+    float **scratch;         /* per thread: dim floats, then the document's targets */
+    double *loss;            /* (nchunks) */
+    uint64_t *pairs;         /* (nchunks) */
+    _Atomic size_t done;
+    progress *pb;
+} trainer_state;
+
+/* Per-thread scratch for a document of up to maxdoc targets: gradient and one dequantized
+ * row (dim floats each), the targets (maxdoc), their negatives and random bits
+ * (maxdoc * negative each). Counted in 4-byte words. */
+static size_t scratch_words(int dim, size_t maxdoc, int negative)
+{
+    return 2 * (size_t)dim + maxdoc * (1 + 2 * (size_t)negative) + 1;
+}
+
+/* One pass over a document's n targets: shuffle them and draw every negative up front. */
+static void draw_pass(rng *r, const dv_alias *t, uint64_t V, int negative, int32_t *buf, size_t n,
+                      int32_t *negs, uint32_t *low)
+{
+    for (size_t j = n; j > 1; j--) {     /* Fisher-Yates */
+        size_t x = rng_below(r, (uint32_t)j);
+        int32_t tmp = buf[j - 1]; buf[j - 1] = buf[x]; buf[x] = tmp;
+    }
+    alias_draws(r, t, V, negs, low, n * (size_t)negative);
+}
+
+static inline void prefetch_row(const void *row, size_t bytes)
+{
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)row + b, 1, 0);
+}
+
+/* One chunk of documents: for each, its (subsampled) targets in random order, each with
+ * `negative` negatives; the document vector moves once per target. */
+static void train_chunk(void *arg, int thread, size_t chunk)
+{
+    trainer_state *s = arg;
+    const dv_opts *o = s->o;
+    const int dim = o->dim, nneg = o->negative;
+    const size_t rowb = (size_t)dim * sizeof(float);
+    rng r;
+    rng_split(&r, s->seed, (uint64_t)s->epoch * s->nchunks + chunk);
+    float lr = (float)o->lr;
+    if (o->decay) {
+        double f = 1 - ((double)s->epoch * (double)s->nchunks + (double)chunk) / ((double)o->epochs * (double)s->nchunks);
+        lr = (float)(o->lr * fmax(f, 1e-4));
+    }
+    float *gh = s->scratch[thread];
+    int32_t *buf = (int32_t *)(gh + 2 * dim), *negs = buf + s->maxdoc;
+    uint32_t *low = (uint32_t *)(negs + s->maxdoc * (size_t)nneg);
+    float loss = 0;
+    uint64_t pairs = 0;
+    size_t d0 = chunk * CHUNK_DOCS, d1 = d0 + CHUNK_DOCS < s->norder ? d0 + CHUNK_DOCS : s->norder;
+    for (size_t k = d0; k < d1; k++) {
+        uint32_t doc = s->order[k];
+        float *h = s->D + (size_t)doc * dim;
+        size_t n = 0;
+        for (size_t j = s->c->off[doc]; j < s->c->off[doc + 1]; j++) {
+            int32_t id = s->c->ids[j];
+            if (s->keep && s->keep[id] < rng_uniform(&r)) continue;
+            buf[n++] = id;
+        }
+        draw_pass(&r, s->alias, s->c->V, nneg, buf, n, negs, low);
+        for (size_t j = 0; j < n; j++) {
+            /* The rows of the next target and its negatives are fetched while this one
+             * is worked on: with millions of targets most rows miss the cache. */
+            if (j + 1 < n) {
+                prefetch_row(s->W + (size_t)buf[j + 1] * dim, rowb);
+                for (int q = 0; q < nneg; q++) prefetch_row(s->W + (size_t)negs[(j + 1) * nneg + q] * dim, rowb);
+            }
+            float hn = norm(h, dim);
+            if (!(hn > 0)) break;
+            memset(gh, 0, rowb);
+            float *lp = (j & 15) == 0 ? &loss : NULL;   /* the loss, on every 16th target */
+            dvcos_pair(h, hn, s->W + (size_t)buf[j] * dim, dim, (float)o->scale, 1, lr, gh, 1, lp);
+            for (int q = 0; q < nneg; q++) {
+                int32_t neg = negs[j * nneg + q];
+                if (neg != buf[j])
+                    dvcos_pair(h, hn, s->W + (size_t)neg * dim, dim, (float)o->scale, 0, lr, gh, 1, lp);
+            }
+            for (int i = 0; i < dim; i++) h[i] += gh[i];
+            pairs += lp != NULL;
+        }
+    }
+    s->loss[chunk] = loss;
+    s->pairs[chunk] = pairs;
+    size_t done = atomic_fetch_add(&s->done, d1 - d0) + (d1 - d0);
+    if (thread == 0) progress_update(s->pb, done);
+}
+
+/* The rows the head sees: document vectors, unit length when normalize. */
+static void head_rows(const float *D, const uint32_t *docs, size_t n, int dim, int normalize, float *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *v = D + (size_t)docs[i] * dim;
+        float s = 1;
+        if (normalize) {
+            float l = norm(v, dim);
+            s = l > 0 ? 1 / l : 0;
+        }
+        for (int j = 0; j < dim; j++) x[i * dim + j] = v[j] * s;
+    }
+}
+
+static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+
+/* Fit the head on docs tr and score docs va: accuracy and mean log loss. */
+static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *D, const float *Dva,
+                     double *acc, double *ll, imdb_err *e)
+{
+    int dim = o->dim;
+    float *x = xmalloc((ctx->ntr + ctx->nva) * (size_t)dim * sizeof *x);
+    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
+    head_rows(D, ctx->tr, ctx->ntr, dim, o->normalize, x);
+    for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
+    logreg m;
+    int rc = logreg_fit(&m, x, y, ctx->ntr, (size_t)dim, o->head_lambda, e);
+    if (rc == 0) {
+        float *xv = x + ctx->ntr * (size_t)dim;
+        if (Dva) {   /* inferred vectors, in ctx->va order */
+            uint32_t *seq = xmalloc((ctx->nva + 1) * sizeof *seq);
+            for (size_t i = 0; i < ctx->nva; i++) seq[i] = (uint32_t)i;
+            head_rows(Dva, seq, ctx->nva, dim, o->normalize, xv);
+            free(seq);
+        } else {
+            head_rows(D, ctx->va, ctx->nva, dim, o->normalize, xv);
+        }
+        size_t right = 0;
+        double l = 0;
+        for (size_t i = 0; i < ctx->nva; i++) {
+            double p = sigmoid(logreg_logit(&m, xv + i * dim));
+            int pos = ctx->docs->label[ctx->va[i]] == TOKIO_POS;
+            right += (p >= 0.5) == pos;
+            l -= log(fmax(pos ? p : 1 - p, 1e-15));
+        }
+        *acc = ctx->nva ? (double)right / (double)ctx->nva : NAN;
+        *ll = ctx->nva ? l / (double)ctx->nva : NAN;
+    }
+    logreg_free(&m);
+    free(x);
+    free(y);
+    return rc;
+}
+
+/* ---- The model as loaded (also built in memory at the end of training) ---- */
+
+typedef struct dv_model {
+    int dim, ngrams, negative, infer_epochs, normalize;
+    float scale, infer_lr;
+    uint64_t V, seed, ndocs;
+    feat_table keys;                 /* n-gram hash -> target id */
+    const int8_t *q;                 /* (V, dim) unit target vectors, quantized */
+    const float *qs;                 /* (V) their scales: v = q * qs */
+    const dv_alias *alias;           /* (V) negatives */
+    const double *head;              /* (dim + 1): weights, bias */
+    const uint64_t *dkeys;           /* (ndocs) sorted document keys */
+    const float *dvec;               /* (ndocs, dim) their learned vectors */
+} dv_model;
+
+/* Infer the vector of a document given as target ids (ids unchanged). work: dim floats
+ * for the gradient, dim for a dequantized target, n for the order. */
+static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, float *work)
+{
+    const int dim = m->dim, nneg = m->negative;
+    float *gh = work, *v = work + dim;
+    int32_t *buf = (int32_t *)(work + 2 * dim), *negs = buf + n;
+    uint32_t *low = (uint32_t *)(negs + n * (size_t)nneg);
+    rng r;
+    rng_seed(&r, m->seed);
+    for (int i = 0; i < dim; i++) h[i] = (float)((rng_uniform(&r) - 0.5) / dim);
+    if (n == 0) return;
+    memcpy(buf, ids, n * sizeof *buf);
+    for (int ep = 0; ep < m->infer_epochs; ep++) {
+        float lr = m->infer_lr * (float)(1 - (double)ep / m->infer_epochs);
+        draw_pass(&r, m->alias, m->V, nneg, buf, n, negs, low);
+        for (size_t j = 0; j < n; j++) {
+            float hn = norm(h, dim);
+            if (!(hn > 0)) break;
+            memset(gh, 0, (size_t)dim * sizeof *gh);
+            for (int q = -1; q < nneg; q++) {
+                int32_t id = q < 0 ? buf[j] : negs[j * nneg + q];
+                if (q >= 0 && id == buf[j]) continue;
+                const int8_t *row = m->q + (size_t)id * dim;
+                float sc = m->qs[id];
+                for (int i = 0; i < dim; i++) v[i] = row[i] * sc;
+                dvcos_pair(h, hn, v, dim, m->scale, q < 0, lr, gh, 0, NULL);
+            }
+            for (int i = 0; i < dim; i++) h[i] += gh[i];
+        }
+    }
+}
+
+/* Target ids of a document's known n-grams; returns how many (<= ntok * ngrams). */
+static size_t dv_ids(const dv_model *m, const char *const *toks, size_t ntok, uint64_t *th, uint64_t *ng,
+                     int32_t *ids)
+{
+    size_t k = doc_ngrams(toks, ntok, m->ngrams, th, ng), n = 0;
+    for (size_t j = 0; j < k; j++) {
+        int32_t id = feat_table_get(&m->keys, ng[j]);
+        if (id >= 0) ids[n++] = id;
+    }
+    return n;
+}
+
+static const float *dv_lookup(const dv_model *m, uint64_t key)
+{
+    size_t lo = 0, hi = m->ndocs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->dkeys[mid] < key) lo = mid + 1; else hi = mid;
+    }
+    return lo < m->ndocs && m->dkeys[lo] == key ? m->dvec + lo * (size_t)m->dim : NULL;
+}
+
+static double dv_head(const dv_model *m, const float *h)
+{
+    float l = m->normalize ? norm(h, m->dim) : 1;
+    double z = m->head[m->dim];
+    if (l > 0)
+        for (int i = 0; i < m->dim; i++) z += m->head[i] * (h[i] / l);
+    return sigmoid(z);
+}
+
+/* P(pos) of one document: its learned vector if the corpus had it, else inferred. */
+static double dv_prob(const dv_model *m, const char *const *toks, size_t ntok, int allow_lookup)
+{
+    const float *known = allow_lookup && m->ndocs ? dv_lookup(m, doc_key(toks, ntok)) : NULL;
+    if (known) return dv_head(m, known);
+    size_t k = ntok * (size_t)m->ngrams + 1;
+    uint64_t *th = xmalloc((ntok + 1) * sizeof *th), *ng = xmalloc(k * sizeof *ng);
+    int32_t *ids = xmalloc(k * sizeof *ids);
+    float *h = xmalloc((size_t)m->dim * sizeof *h);
+    float *work = xmalloc(scratch_words(m->dim, k, m->negative) * sizeof *work);
+    size_t n = dv_ids(m, toks, ntok, th, ng, ids);
+    dv_infer(m, ids, n, h, work);
+    double p = dv_head(m, h);
+    free(th); free(ng); free(ids); free(h); free(work);
+    return p;
+}
+
+/* ---- Writing the model ---- */
+
+/* Unit target vectors quantized to int8 with one scale per row. */
+static void quantize(const float *W, uint64_t V, int dim, int8_t *q, float *qs)
+{
+    for (uint64_t t = 0; t < V; t++) {
+        const float *v = W + t * dim;
+        float l = norm(v, dim), mx = 0;
+        for (int i = 0; i < dim; i++) mx = fmaxf(mx, fabsf(v[i]));
+        float sc = l > 0 && mx > 0 ? mx / l / 127 : 0;
+        qs[t] = sc;
+        for (int i = 0; i < dim; i++) q[t * dim + i] = sc > 0 ? (int8_t)lrintf(v[i] / l / sc) : 0;
+    }
+}
+
+typedef struct infer_job {
+    const dv_model *m;
+    const train_ctx *ctx;
+    const corpus *c;
+    float *out;              /* (nva, dim) */
+    float **work;
+    _Atomic size_t done;
+    progress *pb;
+} infer_job;
+
+static void infer_chunk(void *arg, int thread, size_t chunk)
+{
+    infer_job *j = arg;
+    size_t d0 = chunk * CHUNK_DOCS, d1 = d0 + CHUNK_DOCS < j->ctx->nva ? d0 + CHUNK_DOCS : j->ctx->nva;
+    for (size_t i = d0; i < d1; i++) {
+        uint32_t doc = j->ctx->va[i];
+        const int32_t *ids = j->c->ids + j->c->off[doc];
+        dv_infer(j->m, ids, j->c->off[doc + 1] - j->c->off[doc], j->out + i * j->m->dim, j->work[thread]);
+    }
+    size_t done = atomic_fetch_add(&j->done, d1 - d0) + (d1 - d0);
+    if (thread == 0) progress_update(j->pb, done);
+}
+
+typedef struct dkey { uint64_t key; uint32_t doc; } dkey;
+static int cmp_dkey(const void *a, const void *b)
+{
+    const dkey *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static void put_hdr(unsigned char *p, const dv_model *m)
+{
+    memset(p, 0, HDR_SIZE);
+    put_u32le(p, (uint32_t)m->dim);
+    put_u32le(p + 4, (uint32_t)m->ngrams);
+    put_u32le(p + 8, (uint32_t)m->negative);
+    put_u32le(p + 12, (uint32_t)m->infer_epochs);
+    put_u32le(p + 16, (uint32_t)m->normalize);
+    memcpy(p + 20, &m->scale, 4);
+    memcpy(p + 24, &m->infer_lr, 4);
+    put_u64le(p + 32, m->V);
+    put_u64le(p + 40, m->seed);
+    put_u64le(p + 48, m->ndocs);
+    put_u64le(p + 56, m->keys.cap);
+}
+
+static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
+{
+    dv_opts o;
+    if (read_opts(ctx->cfg, &o, e) < 0) return -1;
+    if (ctx->unlab->n == 0 && cli_verbose >= 0)
+        cli_msg("warning: dvcos: no unlabelled documents (--unlabelled); the vectors learn from the labelled text alone");
+    corpus c;
+    double t0 = imdb_now();
+    corpus_build(ctx, &o, &c);
+    if (c.V == 0) {
+        corpus_free(&c);
+        return imdb_fail(e, IMDB_EXIT_DATA, "dvcos: no n-gram occurs min_count = %ld times in the corpus", o.min_count);
+    }
+    if (cli_verbose >= 0)
+        cli_msg("dvcos: %zu documents, %llu targets seen >= %ld times, %zu occurrences (%.1f s)", c.n,
+                (unsigned long long)c.V, o.min_count, c.off[c.n], imdb_now() - t0);
+    trainer_state s = { .o = &o, .c = &c, .seed = ctx->seed };
+    const int dim = o.dim;
+    rng r;
+    rng_seed(&r, ctx->seed);
+    s.W = big_floats(c.V * (size_t)dim);
+    s.D = big_floats(c.n * (size_t)dim);
+    for (size_t i = 0; i < c.V * (size_t)dim; i++) s.W[i] = (float)((rng_uniform(&r) - 0.5) / dim);
+    for (size_t i = 0; i < c.n * (size_t)dim; i++) s.D[i] = (float)((rng_uniform(&r) - 0.5) / dim);
+    double *p = xmalloc(c.V * sizeof *p), total = 0;
+    for (uint64_t t = 0; t < c.V; t++) { p[t] = pow((double)c.count[t], o.neg_power); total += (double)c.count[t]; }
+    s.alias = xmalloc(c.V * sizeof *s.alias);
+    alias_build(p, c.V, s.alias);
+    free(p);
+    if (o.sample > 0) {   /* word2vec's rule */
+        s.keep = xmalloc(c.V * sizeof *s.keep);
+        for (uint64_t t = 0; t < c.V; t++) {
+            double f = (double)c.count[t] / (o.sample * total);
+            s.keep[t] = (float)fmin(1, (sqrt(f) + 1) / f);
+        }
+    }
+    /* Documents of each epoch: all, less the validation part when valid_unseen. */
+    char *skip = xcalloc(c.n + 1, 1);
+    if (o.valid_unseen)
+        for (size_t i = 0; i < ctx->nva; i++) skip[ctx->va[i]] = 1;
+    s.order = xmalloc((c.n + 1) * sizeof *s.order);
+    for (size_t i = 0; i < c.n; i++)
+        if (!skip[i]) s.order[s.norder++] = (uint32_t)i;
+    free(skip);
+    s.nchunks = (s.norder + CHUNK_DOCS - 1) / CHUNK_DOCS;
+    size_t maxdoc = 0;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.off[i + 1] - c.off[i] > maxdoc) maxdoc = c.off[i + 1] - c.off[i];
+    s.scratch = xmalloc((size_t)ctx->threads * sizeof *s.scratch);
+    s.maxdoc = maxdoc;
+    for (int t = 0; t < ctx->threads; t++) s.scratch[t] = xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
+    s.loss = xmalloc((s.nchunks + 1) * sizeof *s.loss);
+    s.pairs = xmalloc((s.nchunks + 1) * sizeof *s.pairs);
+    int rc = 0;
+    for (s.epoch = 0; s.epoch < o.epochs && rc == 0; s.epoch++) {
+        rng er;
+        rng_split(&er, ctx->seed, 0x5eed0000u + (uint64_t)s.epoch);
+        rng_shuffle_u32(&er, s.order, s.norder);
+        atomic_store(&s.done, 0);
+        s.pb = cli_verbose >= 0 ? progress_new("dvcos: epoch", s.norder, "docs") : NULL;
+        pool_for(ctx->threads, s.nchunks, train_chunk, &s);
+        progress_end(s.pb);
+        double loss = 0;
+        uint64_t pairs = 0;
+        for (size_t k = 0; k < s.nchunks; k++) { loss += s.loss[k]; pairs += s.pairs[k]; }
+        double tl = pairs ? loss / (double)pairs : NAN, acc = NAN, vl = NAN;
+        if (!isfinite(tl)) { rc = imdb_fail(e, IMDB_EXIT_INTERNAL, "dvcos: the loss is not finite at epoch %d; lower lr", s.epoch + 1); break; }
+        if (ctx->nva && head_eval(ctx, &o, s.D, NULL, &acc, &vl, e) < 0) { rc = -1; break; }
+        if (trainlog_epoch(ctx->log, s.epoch + 1, o.epochs, tl, vl, acc, e) < 0) { rc = -1; break; }
+    }
+    for (int t = 0; t < ctx->threads; t++) free(s.scratch[t]);
+    free(s.scratch); free(s.loss); free(s.pairs); free(s.order); free(s.keep);
+    if (rc < 0) goto done;
+
+    /* The model: quantized unit target vectors, negatives, the learned vectors of the
+     * documents in the corpus (labelled ones too), and the head. */
+    dv_model m = { .dim = dim, .ngrams = o.ngrams, .negative = o.negative, .infer_epochs = o.infer_epochs,
+                   .normalize = o.normalize, .scale = (float)o.scale, .infer_lr = (float)o.infer_lr,
+                   .V = c.V, .seed = ctx->seed, .keys = c.keys, .alias = s.alias };
+    int8_t *q = xmalloc(c.V * (size_t)dim);
+    float *qs = xmalloc(c.V * sizeof *qs);
+    quantize(s.W, c.V, dim, q, qs);
+    m.q = q;
+    m.qs = qs;
+    if (ctx->nva && cli_verbose >= 0) {   /* the inductive estimate: validation vectors inferred */
+        float *inf = xmalloc(ctx->nva * (size_t)dim * sizeof *inf);
+        infer_job j = { .m = &m, .ctx = ctx, .c = &c, .out = inf };
+        j.work = xmalloc((size_t)ctx->threads * sizeof *j.work);
+        for (int t = 0; t < ctx->threads; t++) j.work[t] = xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
+        j.pb = progress_new("dvcos: inferring validation vectors", ctx->nva, "docs");
+        double t1 = imdb_now();
+        pool_for(ctx->threads, (ctx->nva + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
+        progress_end(j.pb);
+        double secs = imdb_now() - t1, acc_l = NAN, acc_i = NAN, ll;
+        if (head_eval(ctx, &o, s.D, NULL, &acc_l, &ll, e) < 0 || head_eval(ctx, &o, s.D, inf, &acc_i, &ll, e) < 0) rc = -1;
+        else
+            cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a document)",
+                    acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva);
+        for (int t = 0; t < ctx->threads; t++) free(j.work[t]);
+        free(j.work);
+        free(inf);
+    }
+    /* Head on every training-part document; held-out predictions by cross-fitting. */
+    float *x = xmalloc((ctx->ntr + 1) * (size_t)dim * sizeof *x);
+    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
+    head_rows(s.D, ctx->tr, ctx->ntr, dim, o.normalize, x);
+    for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
+    logreg head = { 0 };
+    double *hw = xmalloc(((size_t)dim + 1) * sizeof *hw);
+    if (rc == 0 && logreg_fit(&head, x, y, ctx->ntr, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
+    if (rc == 0) {
+        memcpy(hw, head.w, (size_t)dim * sizeof *hw);
+        hw[dim] = head.b;
+    }
+    logreg_free(&head);
+    double *prob = NULL;
+    if (rc == 0 && o.heldout_folds > 0 && ctx->ntr >= (size_t)o.heldout_folds) {
+        int K = o.heldout_folds;
+        prob = xmalloc(ctx->ntr * sizeof *prob);
+        uint32_t *perm = xmalloc(ctx->ntr * sizeof *perm);
+        for (size_t i = 0; i < ctx->ntr; i++) perm[i] = (uint32_t)i;
+        rng fr;
+        rng_split(&fr, ctx->seed, 0xf01d);
+        rng_shuffle_u32(&fr, perm, ctx->ntr);
+        float *xf = xmalloc(ctx->ntr * (size_t)dim * sizeof *xf);
+        int *yf = xmalloc(ctx->ntr * sizeof *yf);
+        for (int f = 0; f < K && rc == 0; f++) {
+            size_t nf = 0;
+            for (size_t i = 0; i < ctx->ntr; i++)
+                if ((int)(i % (size_t)K) != f) {
+                    memcpy(xf + nf * dim, x + (size_t)perm[i] * dim, (size_t)dim * sizeof *xf);
+                    yf[nf++] = y[perm[i]];
+                }
+            logreg fm;
+            if (logreg_fit(&fm, xf, yf, nf, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
+            else
+                for (size_t i = f; i < ctx->ntr; i += (size_t)K)
+                    prob[perm[i]] = sigmoid(logreg_logit(&fm, x + (size_t)perm[i] * dim));
+            logreg_free(&fm);
+        }
+        free(perm); free(xf); free(yf);
+    }
+    free(x);
+    free(y);
+    /* Learned vectors keyed by their token sequence, sorted; duplicates keep the first. */
+    dkey *dk = xmalloc((c.n + 1) * sizeof *dk);
+    size_t nd = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        size_t nt;
+        const char *const *t = doc_toks(ctx, i, &nt);
+        dk[nd].key = doc_key(t, nt);
+        dk[nd++].doc = (uint32_t)i;
+    }
+    if (o.valid_unseen) {   /* leave out the validation documents: they were not learned */
+        char *isva = xcalloc(c.n + 1, 1);
+        for (size_t i = 0; i < ctx->nva; i++) isva[ctx->va[i]] = 1;
+        size_t k = 0;
+        for (size_t i = 0; i < nd; i++)
+            if (!isva[dk[i].doc]) dk[k++] = dk[i];
+        nd = k;
+        free(isva);
+    }
+    qsort(dk, nd, sizeof *dk, cmp_dkey);
+    size_t u = 0;
+    for (size_t i = 0; i < nd; i++)
+        if (u == 0 || dk[i].key != dk[u - 1].key) dk[u++] = dk[i];
+    nd = u;
+    uint64_t *keys = xmalloc((nd + 1) * sizeof *keys);
+    float *dvec = xmalloc((nd + 1) * (size_t)dim * sizeof *dvec);
+    for (size_t i = 0; i < nd; i++) {
+        keys[i] = dk[i].key;
+        memcpy(dvec + i * dim, s.D + (size_t)dk[i].doc * dim, (size_t)dim * sizeof *dvec);
+    }
+    free(dk);
+    m.ndocs = nd;
+    unsigned char hdr[HDR_SIZE];
+    put_hdr(hdr, &m);
+    if (rc == 0 &&
+        (modelio_add(w, "dv.hdr", hdr, HDR_SIZE, e) < 0 ||
+         modelio_add(w, "dv.keys", c.keys.keys, c.keys.cap * sizeof *c.keys.keys, e) < 0 ||
+         modelio_add(w, "dv.vals", c.keys.vals, c.keys.cap * sizeof *c.keys.vals, e) < 0 ||
+         modelio_add(w, "dv.q", q, c.V * (size_t)dim, e) < 0 ||
+         modelio_add(w, "dv.qs", qs, c.V * sizeof *qs, e) < 0 ||
+         modelio_add(w, "dv.alias", s.alias, c.V * sizeof *s.alias, e) < 0 ||
+         modelio_add(w, "dv.head", hw, ((size_t)dim + 1) * sizeof *hw, e) < 0 ||
+         modelio_add(w, "dv.dkeys", keys, nd * sizeof *keys, e) < 0 ||
+         modelio_add(w, "dv.dvec", dvec, nd * (size_t)dim * sizeof *dvec, e) < 0))
+        rc = -1;
+    if (rc == 0 && prob && heldout_add(w, ctx->docs, ctx->tr, prob, ctx->ntr, e) < 0) rc = -1;
+    free(prob); free(keys); free(dvec); free(q); free(qs); free(hw);
+done:
+    free(s.W); free(s.D); free(s.alias);
+    corpus_free(&c);
+    return rc;
+}
+
+/* ---- Loading ---- */
+
+static const void *section(const modelio *mf, const char *name, size_t want, imdb_err *e)
+{
+    size_t size;
+    const void *p = modelio_get(mf, name, &size);
+    if (!p || size != want) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos section %s is %s", modelio_name(mf), name,
+                  p ? "of the wrong size" : "missing");
+        return NULL;
+    }
+    return p;
+}
+
+static void *dv_load(const modelio *mf, imdb_err *e)
+{
+    size_t size;
+    const unsigned char *h = modelio_get(mf, "dv.hdr", &size);
+    if (!h || size != HDR_SIZE) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header missing or of the wrong size", modelio_name(mf));
+        return NULL;
+    }
+    dv_model *m = xcalloc(1, sizeof *m);
+    m->dim = (int)get_u32le(h);
+    m->ngrams = (int)get_u32le(h + 4);
+    m->negative = (int)get_u32le(h + 8);
+    m->infer_epochs = (int)get_u32le(h + 12);
+    m->normalize = (int)get_u32le(h + 16);
+    memcpy(&m->scale, h + 20, 4);
+    memcpy(&m->infer_lr, h + 24, 4);
+    m->V = get_u64le(h + 32);
+    m->seed = get_u64le(h + 40);
+    m->ndocs = get_u64le(h + 48);
+    uint64_t cap = get_u64le(h + 56);
+    if (m->dim < 1 || m->dim > 4096 || m->ngrams < 1 || m->ngrams > 8 || m->negative < 0 || m->negative > 100 ||
+        m->infer_epochs < 1 || m->infer_epochs > 10000 || !(m->scale > 0) || !(m->infer_lr > 0) ||
+        m->V == 0 || m->V > INT32_MAX || cap < m->V || (cap & (cap - 1)) || cap > (UINT64_C(1) << 40) ||
+        m->ndocs > (UINT64_C(1) << 32)) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header has impossible values", modelio_name(mf));
+        free(m);
+        return NULL;
+    }
+    size_t V = m->V, dim = (size_t)m->dim;
+    if (!(m->keys.keys = (uint64_t *)section(mf, "dv.keys", cap * 8, e)) ||
+        !(m->keys.vals = (int32_t *)section(mf, "dv.vals", cap * 4, e)) ||
+        !(m->q = section(mf, "dv.q", V * dim, e)) || !(m->qs = section(mf, "dv.qs", V * 4, e)) ||
+        !(m->alias = section(mf, "dv.alias", V * sizeof *m->alias, e)) ||
+        !(m->head = section(mf, "dv.head", (dim + 1) * 8, e)) ||
+        !(m->dkeys = section(mf, "dv.dkeys", m->ndocs * 8, e)) ||
+        !(m->dvec = section(mf, "dv.dvec", m->ndocs * dim * 4, e))) {
+        free(m);
+        return NULL;
+    }
+    m->keys.cap = cap;
+    m->keys.n = V;
+    m->keys.owned = 0;
+    /* Every value the hot loops index with must be in range. */
+    for (size_t i = 0; i < V; i++)
+        if (m->alias[i].alias < 0 || (uint64_t)m->alias[i].alias >= V) goto bad;
+    for (uint64_t i = 0; i < cap; i++)
+        if (m->keys.keys[i] && (m->keys.vals[i] < 0 || (uint64_t)m->keys.vals[i] >= V)) goto bad;
+    return m;
+bad:
+    imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos tables hold out-of-range ids", modelio_name(mf));
+    free(m);
+    return NULL;
+}
+
+static void dv_free(void *state) { free(state); }
+
+static double dvcos_prob(const void *state, const char *const *toks, size_t ntok)
+{
+    return dv_prob(state, toks, ntok, 1);
+}
+
+const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL };
+
+const trainer dvcos_trainer = {
+    "dvcos", dvcos_keys,
+    "document vectors trained with cosine similarity (PV-DBOW over n-grams), logistic head",
+    dvcos_run, 0
+};
