@@ -18,6 +18,7 @@
 
 #define CHUNK_DOCS 64          /* documents per unit of parallel work */
 #define HDR_SIZE 64            /* section dv.hdr */
+#define PREFETCH 2             /* targets ahead whose rows are prefetched */
 #define MAX_NEG 100            /* the largest setting of negative */
 #define HUGE_PAGE (2u << 20)
 
@@ -53,16 +54,26 @@ double dvcos_pair(const float *restrict h, float hn, float *restrict v, int dim,
     /* Blocks of 8 that -O2 turns into vector instructions, then the tail. */
     int i8 = dim & ~7;
     if (update_v) {
+        float n8[8] = { 0 };
         for (i = 0; i < i8; i += 8)
             for (int k = 0; k < 8; k++) {
-                float vi = v[i + k];
+                float vi = v[i + k], nv = vi + a1 * h[i + k] + b2 * vi;
                 gh[i + k] += a1 * vi + a2 * h[i + k];
-                v[i + k] = vi + a1 * h[i + k] + b2 * vi;
+                v[i + k] = nv;
+                n8[k] += nv * nv;
             }
+        float nn = ((n8[0] + n8[1]) + (n8[2] + n8[3])) + ((n8[4] + n8[5]) + (n8[6] + n8[7]));
         for (; i < dim; i++) {
-            float vi = v[i];
+            float vi = v[i], nv = vi + a1 * h[i] + b2 * vi;
             gh[i] += a1 * vi + a2 * h[i];
-            v[i] = vi + a1 * h[i] + b2 * vi;
+            v[i] = nv;
+            nn += nv * nv;
+        }
+        if (update_v == 2 && nn > 0) {   /* back to unit length */
+            float r = 1 / sqrtf(nn);
+            for (i = 0; i < i8; i += 8)
+                for (int k = 0; k < 8; k++) v[i + k] *= r;
+            for (; i < dim; i++) v[i] *= r;
         }
     } else {
         for (i = 0; i < i8; i += 8)
@@ -99,7 +110,7 @@ static float *big_floats(size_t n)
 /* ---- Settings ---- */
 
 typedef struct dv_opts {
-    int dim, ngrams, negative, epochs, infer_epochs, decay, normalize, heldout_folds, valid_unseen;
+    int dim, ngrams, negative, epochs, infer_epochs, decay, normalize, heldout_folds, valid_unseen, unit;
     long min_count;
     double scale, lr, infer_lr, sample, neg_power, head_lambda;
 } dv_opts;
@@ -107,12 +118,12 @@ typedef struct dv_opts {
 static const char *const dvcos_keys[] = {
     "dim", "ngrams", "min_count", "negative", "scale", "epochs", "lr", "decay", "sample",
     "neg_power", "infer_epochs", "infer_lr", "normalize", "head_lambda", "heldout_folds",
-    "valid_unseen", NULL
+    "valid_unseen", "unit", NULL
 };
 
 static int read_opts(config *c, dv_opts *o, imdb_err *e)
 {
-    long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen;
+    long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen, unit;
     if (config_long(c, "dim", 100, 1, 4096, &dim, e) < 0 ||
         config_long(c, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
         config_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
@@ -128,7 +139,8 @@ static int read_opts(config *c, dv_opts *o, imdb_err *e)
         config_long(c, "normalize", 1, 0, 1, &normalize, e) < 0 ||
         config_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
         config_long(c, "heldout_folds", 5, 0, 20, &folds, e) < 0 ||
-        config_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0)
+        config_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0 ||
+        config_long(c, "unit", 1, 0, 1, &unit, e) < 0)
         return -1;
     if (folds == 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 0 (none) or 2 to 20");
     o->dim = (int)dim;
@@ -140,6 +152,7 @@ static int read_opts(config *c, dv_opts *o, imdb_err *e)
     o->normalize = (int)normalize;
     o->heldout_folds = (int)folds;
     o->valid_unseen = (int)unseen;
+    o->unit = (int)unit;
     return 0;
 }
 
@@ -317,6 +330,20 @@ typedef struct trainer_state {
     progress *pb;
 } trainer_state;
 
+static void unit_row(float *x, int dim)
+{
+    float l = norm(x, dim);
+    if (l > 0)
+        for (int i = 0; i < dim; i++) x[i] /= l;
+}
+
+/* h += gh, then back to unit length when unit. */
+static void step(float *restrict h, const float *restrict gh, int dim, int unit)
+{
+    for (int i = 0; i < dim; i++) h[i] += gh[i];
+    if (unit) unit_row(h, dim);
+}
+
 /* Per-thread scratch for a document of up to maxdoc targets: gradient and one dequantized
  * row (dim floats each), the targets (maxdoc), their negatives and random bits
  * (maxdoc * negative each). Counted in 4-byte words. */
@@ -373,23 +400,24 @@ static void train_chunk(void *arg, int thread, size_t chunk)
         }
         draw_pass(&r, s->alias, s->c->V, nneg, buf, n, negs, low);
         for (size_t j = 0; j < n; j++) {
-            /* The rows of the next target and its negatives are fetched while this one
+            /* The rows of a later target and its negatives are fetched while this one
              * is worked on: with millions of targets most rows miss the cache. */
-            if (j + 1 < n) {
-                prefetch_row(s->W + (size_t)buf[j + 1] * dim, rowb);
-                for (int q = 0; q < nneg; q++) prefetch_row(s->W + (size_t)negs[(j + 1) * nneg + q] * dim, rowb);
+            if (j + PREFETCH < n) {
+                prefetch_row(s->W + (size_t)buf[j + PREFETCH] * dim, rowb);
+                for (int q = 0; q < nneg; q++) prefetch_row(s->W + (size_t)negs[(j + PREFETCH) * nneg + q] * dim, rowb);
             }
             float hn = norm(h, dim);
             if (!(hn > 0)) break;
             memset(gh, 0, rowb);
             float *lp = (j & 15) == 0 ? &loss : NULL;   /* the loss, on every 16th target */
-            dvcos_pair(h, hn, s->W + (size_t)buf[j] * dim, dim, (float)o->scale, 1, lr, gh, 1, lp);
+            const int upd = o->unit ? 2 : 1;
+            dvcos_pair(h, hn, s->W + (size_t)buf[j] * dim, dim, (float)o->scale, 1, lr, gh, upd, lp);
             for (int q = 0; q < nneg; q++) {
                 int32_t neg = negs[j * nneg + q];
                 if (neg != buf[j])
-                    dvcos_pair(h, hn, s->W + (size_t)neg * dim, dim, (float)o->scale, 0, lr, gh, 1, lp);
+                    dvcos_pair(h, hn, s->W + (size_t)neg * dim, dim, (float)o->scale, 0, lr, gh, upd, lp);
             }
-            for (int i = 0; i < dim; i++) h[i] += gh[i];
+            step(h, gh, dim, o->unit);
             pairs += lp != NULL;
         }
     }
@@ -456,7 +484,7 @@ static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *D, con
 /* ---- The model as loaded (also built in memory at the end of training) ---- */
 
 typedef struct dv_model {
-    int dim, ngrams, negative, infer_epochs, normalize;
+    int dim, ngrams, negative, infer_epochs, normalize, unit;
     float scale, infer_lr;
     uint64_t V, seed, ndocs;
     feat_table keys;                 /* n-gram hash -> target id */
@@ -470,6 +498,16 @@ typedef struct dv_model {
 
 /* Infer the vector of a document given as target ids (ids unchanged). work: dim floats
  * for the gradient, dim for a dequantized target, n for the order. */
+static inline void dequantize(const dv_model *m, int32_t id, float *v)
+{
+    const int8_t *row = m->q + (size_t)id * m->dim;
+    float sc = m->qs[id];
+    int i = 0;
+    for (; i + 8 <= m->dim; i += 8)
+        for (int k = 0; k < 8; k++) v[i + k] = (float)row[i + k] * sc;
+    for (; i < m->dim; i++) v[i] = (float)row[i] * sc;
+}
+
 static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, float *work)
 {
     const int dim = m->dim, nneg = m->negative;
@@ -479,6 +517,7 @@ static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, 
     rng r;
     rng_seed(&r, m->seed);
     for (int i = 0; i < dim; i++) h[i] = (float)((rng_uniform(&r) - 0.5) / dim);
+    if (m->unit) unit_row(h, dim);
     if (n == 0) return;
     memcpy(buf, ids, n * sizeof *buf);
     for (int ep = 0; ep < m->infer_epochs; ep++) {
@@ -491,12 +530,10 @@ static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, 
             for (int q = -1; q < nneg; q++) {
                 int32_t id = q < 0 ? buf[j] : negs[j * nneg + q];
                 if (q >= 0 && id == buf[j]) continue;
-                const int8_t *row = m->q + (size_t)id * dim;
-                float sc = m->qs[id];
-                for (int i = 0; i < dim; i++) v[i] = row[i] * sc;
+                dequantize(m, id, v);
                 dvcos_pair(h, hn, v, dim, m->scale, q < 0, lr, gh, 0, NULL);
             }
-            for (int i = 0; i < dim; i++) h[i] += gh[i];
+            step(h, gh, dim, m->unit);
         }
     }
 }
@@ -604,6 +641,7 @@ static void put_hdr(unsigned char *p, const dv_model *m)
     put_u32le(p + 16, (uint32_t)m->normalize);
     memcpy(p + 20, &m->scale, 4);
     memcpy(p + 24, &m->infer_lr, 4);
+    put_u32le(p + 28, (uint32_t)m->unit);
     put_u64le(p + 32, m->V);
     put_u64le(p + 40, m->seed);
     put_u64le(p + 48, m->ndocs);
@@ -614,8 +652,9 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     dv_opts o;
     if (read_opts(ctx->cfg, &o, e) < 0) return -1;
-    if (ctx->unlab->n == 0 && cli_verbose >= 0)
-        cli_msg("warning: dvcos: no unlabelled documents (--unlabelled); the vectors learn from the labelled text alone");
+    if (ctx->unlab->n == 0)
+        return imdb_fail(e, IMDB_EXIT_DATA, "dvcos: the unlabelled pool is empty: give --unlabelled FILE with at "
+                         "least one document (e.g. from imdb-clean --split unsup)");
     corpus c;
     double t0 = imdb_now();
     corpus_build(ctx, &o, &c);
@@ -634,6 +673,10 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     s.D = big_floats(c.n * (size_t)dim);
     for (size_t i = 0; i < c.V * (size_t)dim; i++) s.W[i] = (float)((rng_uniform(&r) - 0.5) / dim);
     for (size_t i = 0; i < c.n * (size_t)dim; i++) s.D[i] = (float)((rng_uniform(&r) - 0.5) / dim);
+    if (o.unit) {
+        for (uint64_t t = 0; t < c.V; t++) unit_row(s.W + t * dim, dim);
+        for (size_t i = 0; i < c.n; i++) unit_row(s.D + i * dim, dim);
+    }
     double *p = xmalloc(c.V * sizeof *p), total = 0;
     for (uint64_t t = 0; t < c.V; t++) { p[t] = pow((double)c.count[t], o.neg_power); total += (double)c.count[t]; }
     s.alias = xmalloc(c.V * sizeof *s.alias);
@@ -687,7 +730,7 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     /* The model: quantized unit target vectors, negatives, the learned vectors of the
      * documents in the corpus (labelled ones too), and the head. */
     dv_model m = { .dim = dim, .ngrams = o.ngrams, .negative = o.negative, .infer_epochs = o.infer_epochs,
-                   .normalize = o.normalize, .scale = (float)o.scale, .infer_lr = (float)o.infer_lr,
+                   .normalize = o.normalize, .unit = o.unit, .scale = (float)o.scale, .infer_lr = (float)o.infer_lr,
                    .V = c.V, .seed = ctx->seed, .keys = c.keys, .alias = s.alias };
     int8_t *q = xmalloc(c.V * (size_t)dim);
     float *qs = xmalloc(c.V * sizeof *qs);
@@ -836,12 +879,13 @@ static void *dv_load(const modelio *mf, imdb_err *e)
     m->normalize = (int)get_u32le(h + 16);
     memcpy(&m->scale, h + 20, 4);
     memcpy(&m->infer_lr, h + 24, 4);
+    m->unit = (int)get_u32le(h + 28);
     m->V = get_u64le(h + 32);
     m->seed = get_u64le(h + 40);
     m->ndocs = get_u64le(h + 48);
     uint64_t cap = get_u64le(h + 56);
     if (m->dim < 1 || m->dim > 4096 || m->ngrams < 1 || m->ngrams > 8 || m->negative < 0 || m->negative > 100 ||
-        m->infer_epochs < 1 || m->infer_epochs > 10000 || !(m->scale > 0) || !(m->infer_lr > 0) ||
+        m->infer_epochs < 1 || m->infer_epochs > 10000 || m->unit < 0 || m->unit > 1 || !(m->scale > 0) || !(m->infer_lr > 0) ||
         m->V == 0 || m->V > INT32_MAX || cap < m->V || (cap & (cap - 1)) || cap > (UINT64_C(1) << 40) ||
         m->ndocs > (UINT64_C(1) << 32)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header has impossible values", modelio_name(mf));

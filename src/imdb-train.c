@@ -35,8 +35,9 @@ static void usage(void)
           "                            valid_loss, valid_acc, seconds)\n"
           "      --runs-dir DIR        record the run in an MLflow file store under DIR\n"
           "                            (experiment: $MLFLOW_EXPERIMENT_NAME, else Default)\n"
-          "      --unlabelled FILE     unlabelled token stream for kinds that use it\n"
-          "                            (word2vec); may be repeated\n"
+          "      --unlabelled FILE     token stream whose text (never its labels) joins\n"
+          "                            the unlabelled pool of the kinds that use one\n"
+          "                            (word2vec, dvcos); may be repeated\n"
           "      --init-embeddings FILE  start the embedding from word vectors (word2vec\n"
           "                            text or binary format)\n"
           "      --checkpoint FILE     where checkpoints go (default MODEL.ckpt)\n"
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
 
     train_docs unlab = { 0 };
     for (int i = 0; i < nunlab; i++)
-        if (train_docs_read(&unlab, unlab_paths[i], 0, &clean, &err) < 0) cli_die(&err);
+        if (train_docs_read(&unlab, unlab_paths[i], -1, &clean, &err) < 0) cli_die(&err);
     char *ckpt_default = NULL;
     if (!ckpt) {
         size_t l = strlen(out_path) + 6;
