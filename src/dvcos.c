@@ -24,10 +24,15 @@
 
 /* ---- The kernel ---- */
 
-/* With GCC on x86-64 the kernel is also compiled for AVX2 + FMA, picked at load time. */
+/* With GCC on x86-64 the hot loops are also compiled for AVX2 + FMA (x86-64-v3), picked
+ * at load time by the CPU. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+#define DV_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DV_CLONES
 #endif
+
+DV_CLONES
 double dvcos_pair(const float *restrict h, float hn, float *restrict v, int dim, float scale, int label,
                   float lr, float *restrict gh, int update_v, float *loss)
 {
@@ -370,6 +375,7 @@ static inline void prefetch_row(const void *row, size_t bytes)
 
 /* One chunk of documents: for each, its (subsampled) targets in random order, each with
  * `negative` negatives; the document vector moves once per target. */
+DV_CLONES
 static void train_chunk(void *arg, int thread, size_t chunk)
 {
     trainer_state *s = arg;
@@ -508,6 +514,7 @@ static inline void dequantize(const dv_model *m, int32_t id, float *v)
     for (; i < m->dim; i++) v[i] = (float)row[i] * sc;
 }
 
+DV_CLONES
 static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, float *work)
 {
     const int dim = m->dim, nneg = m->negative;
@@ -524,6 +531,12 @@ static void dv_infer(const dv_model *m, const int32_t *ids, size_t n, float *h, 
         float lr = m->infer_lr * (float)(1 - (double)ep / m->infer_epochs);
         draw_pass(&r, m->alias, m->V, nneg, buf, n, negs, low);
         for (size_t j = 0; j < n; j++) {
+            if (j + PREFETCH < n)
+                for (int q = -1; q < nneg; q++) {
+                    int32_t id = q < 0 ? buf[j + PREFETCH] : negs[(j + PREFETCH) * nneg + q];
+                    prefetch_row(m->q + (size_t)id * dim, (size_t)dim);
+                    __builtin_prefetch(m->qs + id, 0, 0);
+                }
             float hn = norm(h, dim);
             if (!(hn > 0)) break;
             memset(gh, 0, (size_t)dim * sizeof *gh);

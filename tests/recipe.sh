@@ -26,4 +26,12 @@ run >log 2>&1 || { cat log; fail "rebuild failed"; }
 run MIN_ACCURACY=0.5 gate >log 2>&1 || { cat log; fail "gate 0.5 failed"; }
 if run MIN_ACCURACY=0.999 gate >log 2>&1; then fail "gate 0.999 passed"; fi
 grep -q 'below the required minimum' log || { cat log; fail "gate message"; }
+# The best model: nblr + dvcos (transductive) + their ensemble, with tiny dvcos settings.
+run DV_SET='dim=16 epochs=2 min_count=1 infer_epochs=2' best >log 2>&1 || { cat log; fail "target best failed"; }
+for f in unsup.tok.gz best-nblr.model best-dvcos.model best.model best.metrics.json; do
+    [ -s "w/$f" ] || fail "target best did not make $f"
+done
+[ "$("$IMDB_BIN/imdb-predict" --info w/best.model | sed -n 's/^kind: //p')" = ensemble ] ||
+    fail "best.model is not an ensemble"
+run DV_SET='dim=16 epochs=2 min_count=1 infer_epochs=2' best-gate >log 2>&1 || { cat log; fail "best-gate 0.5 failed"; }
 echo ok
