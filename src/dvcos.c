@@ -370,7 +370,7 @@ static void draw_pass(rng *r, const dv_alias *t, uint64_t V, int negative, int32
 
 static inline void prefetch_row(const void *row, size_t bytes)
 {
-    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)row + b, 1, 0);
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)row + b, 1, 3);
 }
 
 /* One chunk of documents: for each, its (subsampled) targets in random order, each with
@@ -733,7 +733,8 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         for (size_t k = 0; k < s.nchunks; k++) { loss += s.loss[k]; pairs += s.pairs[k]; }
         double tl = pairs ? loss / (double)pairs : NAN, acc = NAN, vl = NAN;
         if (!isfinite(tl)) { rc = imdb_fail(e, IMDB_EXIT_INTERNAL, "dvcos: the loss is not finite at epoch %d; lower lr", s.epoch + 1); break; }
-        if (ctx->nva && head_eval(ctx, &o, s.D, NULL, &acc, &vl, e) < 0) { rc = -1; break; }
+        /* The validation part's learned vectors (none with valid_unseen: inferred at the end). */
+        if (ctx->nva && !o.valid_unseen && head_eval(ctx, &o, s.D, NULL, &acc, &vl, e) < 0) { rc = -1; break; }
         if (trainlog_epoch(ctx->log, s.epoch + 1, o.epochs, tl, vl, acc, e) < 0) { rc = -1; break; }
     }
     for (int t = 0; t < ctx->threads; t++) free(s.scratch[t]);
@@ -760,7 +761,12 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         pool_for(ctx->threads, (ctx->nva + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
         progress_end(j.pb);
         double secs = imdb_now() - t1, acc_l = NAN, acc_i = NAN, ll;
-        if (head_eval(ctx, &o, s.D, NULL, &acc_l, &ll, e) < 0 || head_eval(ctx, &o, s.D, inf, &acc_i, &ll, e) < 0) rc = -1;
+        if ((!o.valid_unseen && head_eval(ctx, &o, s.D, NULL, &acc_l, &ll, e) < 0) ||
+            head_eval(ctx, &o, s.D, inf, &acc_i, &ll, e) < 0)
+            rc = -1;
+        else if (o.valid_unseen)
+            cli_msg("dvcos: validation accuracy %.4f with inferred vectors of unseen documents (%.2f ms a document)",
+                    acc_i, 1000 * secs * ctx->threads / (double)ctx->nva);
         else
             cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a document)",
                     acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva);
@@ -898,7 +904,8 @@ static void *dv_load(const modelio *mf, imdb_err *e)
     m->ndocs = get_u64le(h + 48);
     uint64_t cap = get_u64le(h + 56);
     if (m->dim < 1 || m->dim > 4096 || m->ngrams < 1 || m->ngrams > 8 || m->negative < 0 || m->negative > 100 ||
-        m->infer_epochs < 1 || m->infer_epochs > 10000 || m->unit < 0 || m->unit > 1 || !(m->scale > 0) || !(m->infer_lr > 0) ||
+        m->infer_epochs < 1 || m->infer_epochs > 10000 || m->unit < 0 || m->unit > 1 ||
+        !(m->scale > 0 && m->scale <= 100) || !(m->infer_lr > 0 && m->infer_lr <= 10) ||
         m->V == 0 || m->V > INT32_MAX || cap < m->V || (cap & (cap - 1)) || cap > (UINT64_C(1) << 40) ||
         m->ndocs > (UINT64_C(1) << 32)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header has impossible values", modelio_name(mf));
@@ -921,12 +928,14 @@ static void *dv_load(const modelio *mf, imdb_err *e)
     m->keys.owned = 0;
     /* Every value the hot loops index with must be in range. */
     for (size_t i = 0; i < V; i++)
-        if (m->alias[i].alias < 0 || (uint64_t)m->alias[i].alias >= V) goto bad;
+        if (m->alias[i].alias < 0 || (uint64_t)m->alias[i].alias >= V || !isfinite(m->qs[i])) goto bad;
+    for (size_t i = 0; i <= dim; i++)
+        if (!isfinite(m->head[i])) goto bad;
     for (uint64_t i = 0; i < cap; i++)
         if (m->keys.keys[i] && (m->keys.vals[i] < 0 || (uint64_t)m->keys.vals[i] >= V)) goto bad;
     return m;
 bad:
-    imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos tables hold out-of-range ids", modelio_name(mf));
+    imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos tables hold out-of-range ids or non-finite numbers", modelio_name(mf));
     free(m);
     return NULL;
 }

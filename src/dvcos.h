@@ -29,7 +29,7 @@
  * vector with norm hn > 0 (held fixed while its target and negatives are scored), v
  * (dim) the target vector; label 1 for a target, 0 for a negative. Adds lr * (minus the
  * gradient of the pair's loss with respect to h) to gh, and the same for v to v itself
- * when update_v; adds the pair's loss to *loss unless loss is NULL. Returns cos(h, v);
+ * when update_v (update_v 2: then back to unit length); adds the pair's loss to *loss unless loss is NULL. Returns cos(h, v);
  * 0 and no update when v is zero. */
 double dvcos_pair(const float *restrict h, float hn, float *restrict v, int dim, float scale, int label,
                   float lr, float *restrict gh, int update_v, float *loss);

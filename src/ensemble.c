@@ -406,7 +406,7 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (add < 0) goto done;
     for (int j = 0; j < k; j++) {
         char sec[16];
-        snprintf(sec, sizeof sec, "member.%d", j);
+        snprintf(sec, sizeof sec, "member.%d", j % 100);   /* j < ENSEMBLE_MAX_MEMBERS */
         if (modelio_add(w, sec, mem[j].bytes, mem[j].size, e) < 0) goto done;
     }
     /* Recorded in the params section, so that imdb-predict --info shows the kinds. */

@@ -32,13 +32,13 @@ $w2v --seed 7 -O u.vec unsup.tok.gz
 read -r ucount udim <u.vec
 [ "$ucount" -lt "$count" ] || fail "unsup only: $ucount words, all: $count"
 
-# --unlabelled reads the unlabelled documents of a stream. Without TOKENS, standard input
-# is not read then (it would be bad data here).
+# --unlabelled reads the text of every document of a stream, labelled or not. Without
+# TOKENS, standard input is not read then (it would be bad data here).
 printf 'not a token stream\n' >junk
 $w2v --seed 7 --unlabelled unsup.tok.gz -O d.vec <junk
 same u.vec d.vec
 $w2v --seed 7 --unlabelled all.tok.gz -O d2.vec <junk
-same u.vec d2.vec
+same a.vec d2.vec
 
 # Two threads work (Hogwild: not byte-reproducible, so only the shape is checked).
 $w2v --threads 2 -O t.vec all.tok.gz

@@ -9,18 +9,30 @@
  * and *loss has grown by L. gh is pre-filled with random values to check that the call
  * adds. Both labels, scales 1, 6 and 30, dims that exercise the blocks of 8 and the
  * scalar tail (1, 7, 8, 13, 100). Tolerance on each entry: |a - n| <= ATOL * max|n| +
- * RTOL |n| (float arithmetic, and for v a difference of two floats, against an
- * O(eps^2)-accurate double reference). Also: update_v = 0 leaves v alone, update_v = 2
+ * RTOL |n| + FLOOR (float arithmetic, and for v a difference of two floats, against an
+ * O(eps^2)-accurate double reference). FLOOR = 8 FLT_EPSILON lr scale (1/|h| + 1/|v|) is
+ * float rounding of the two terms of each entry, which cancel when cos is near +-1 (dim 1)
+ * and of (1 - p) in float when p is near 1 (scale 30): tiny in absolute terms. Also: update_v = 0 leaves v alone, update_v = 2
  * puts v back to unit length, a zero v changes nothing and returns 0, extreme scores give
- * finite losses, and the same inputs give the same bits. Prints the worst difference per
- * case and exits 1 on any failure. */
+ * finite losses, and the same inputs give the same bits.
+ *
+ * Then the loader (dvcos_clf_ops) on a hand-made model of two targets, laid out as
+ * imdb-model(5) says: a document whose token sequence has a key in dv.dkeys gets its
+ * stored vector (exact probability), others an inferred one (deterministic, towards the
+ * targets they contain); impossible headers, sections of the wrong size and
+ * out-of-range ids are refused with IMDB_EXIT_DATA. Prints the worst difference per case
+ * and exits 1 on any failure. */
 #include "dvcos.h"
+#include "feat.h"
+#include "modelio.h"
 #include "rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EPS 1e-6
 #define ATOL 1e-4
@@ -71,14 +83,15 @@ static void numeric(double *x, double *h, double *v, int n, double scale, int la
 }
 
 /* Compare ana (after - before) with num; print the worst difference. */
-static void compare(const char *what, const float *after, const float *before, const double *num, int n)
+static void compare(const char *what, const float *after, const float *before, const double *num, int n,
+                    double floor)
 {
     double big = 0, worst_abs = 0, worst_rel = 0, worst_use = 0;
     for (int i = 0; i < n; i++) big = fmax(big, fabs(num[i]));
     int bad = 0;
     for (int i = 0; i < n; i++) {
         double ana = (double)after[i] - (double)before[i];
-        double e = fabs(ana - num[i]), tol = ATOL * big + RTOL * fabs(num[i]) + 1e-12;
+        double e = fabs(ana - num[i]), tol = ATOL * big + RTOL * fabs(num[i]) + floor;
         if (!(e <= tol)) {
             if (!bad) fprintf(stderr, "  %s[%d]: analytic %.9g numeric %.9g\n", what, i, ana, num[i]);
             bad = 1;
@@ -129,10 +142,11 @@ static void test_pair(int dim, float scale, int label)
     double c = dvcos_pair(h, (float)dnorm(hd, dim), v, dim, scale, label, lr, gh, 1, &loss);
 
     char what[80];
+    double floor = 8 * FLT_EPSILON * lr * scale * (1 / dnorm(hd, dim) + 1 / dnorm(vd, dim));
     snprintf(what, sizeof what, "dim %3d scale %2g label %d  gh", dim, scale, label);
-    compare(what, gh, gh0, nh, dim);
+    compare(what, gh, gh0, nh, dim, floor);
     snprintf(what, sizeof what, "dim %3d scale %2g label %d  v", dim, scale, label);
-    compare(what, v, v0, nv, dim);
+    compare(what, v, v0, nv, dim, floor);
     int ok = fabs(c - want_cos) <= 1e-5 && fabs((double)loss - 0.25 - want_loss) <= 1e-5 * (1 + want_loss);
     if (!ok)
         fprintf(stderr, "  cos %.9g (want %.9g), loss added %.9g (want %.9g)\n", c, want_cos, loss - 0.25,
@@ -215,6 +229,177 @@ static void test_repeat(void)
     free(h); free(v); free(va); free(vb); free(ga); free(gb);
 }
 
+
+/* ---- The loader, on hand-made models ---- */
+
+enum { MD = 4, MV = 2 };
+
+typedef struct mk {
+    unsigned char hdr[64];
+    size_t hdr_size;
+    feat_table keys;
+    int8_t q[MV * MD];
+    float qs[MV];
+    uint32_t alias[2 * MV];   /* {cut, alias} */
+    double head[MD + 1];
+    uint64_t dkey;
+    float dvec[MD];
+    int no_head;              /* leave dv.head out */
+} mk;
+
+/* The key of a token sequence, as imdb-model(5) gives it. */
+static uint64_t seq_key(const char *const *t, size_t n)
+{
+    uint64_t h = feat_hash_token("", 0) ^ (uint64_t)n;
+    for (size_t i = 0; i < n; i++) h = feat_chain(h, feat_hash_token(t[i], strlen(t[i])));
+    return h ? h : 1;
+}
+
+static const char *const seen[] = { "good", "film" };
+
+/* A valid model: unigrams "good" (target 0, along +x) and "bad" (target 1, along -x),
+ * a head that reads +x as positive, and the learned vector of "good film". */
+static void mk_init(mk *m)
+{
+    memset(m, 0, sizeof *m);
+    m->hdr_size = 64;
+    feat_table_init(&m->keys, MV);
+    feat_table_put(&m->keys, feat_hash_token("good", 4), 0);
+    feat_table_put(&m->keys, feat_hash_token("bad", 3), 1);
+    put_u32le(m->hdr, MD);             /* dim */
+    put_u32le(m->hdr + 4, 1);          /* ngrams */
+    put_u32le(m->hdr + 8, 1);          /* negative */
+    put_u32le(m->hdr + 12, 20);        /* infer_epochs */
+    put_u32le(m->hdr + 16, 1);         /* normalize */
+    float scale = 6, lr = 0.1f;
+    memcpy(m->hdr + 20, &scale, 4);
+    memcpy(m->hdr + 24, &lr, 4);
+    put_u32le(m->hdr + 28, 1);         /* unit */
+    put_u64le(m->hdr + 32, MV);
+    put_u64le(m->hdr + 40, 3);         /* seed */
+    put_u64le(m->hdr + 48, 1);         /* ndocs */
+    put_u64le(m->hdr + 56, m->keys.cap);
+    m->q[0] = 127;
+    m->q[MD] = -127;
+    m->qs[0] = m->qs[1] = 1.0f / 127;
+    for (int t = 0; t < MV; t++) { m->alias[2 * t] = UINT32_MAX; m->alias[2 * t + 1] = (uint32_t)t; }
+    m->head[0] = 5;
+    m->head[MD] = 0.25;
+    m->dkey = seq_key(seen, 2);
+    m->dvec[0] = -2;
+    m->dvec[1] = 1;
+}
+
+/* Write m to path and load it; NULL and e filled on refusal. */
+static void *mk_load(const mk *m, const char *path, modelio **mf, imdb_err *e)
+{
+    *mf = NULL;
+    modelio_writer *w = modelio_create(path, e);
+    if (!w) return NULL;
+    uint64_t ndocs = get_u64le(m->hdr + 48);
+    if (modelio_add_str(w, "kind", "dvcos", e) < 0 || modelio_add_str(w, "params", "", e) < 0 ||
+        modelio_add_str(w, "clean", "", e) < 0 || modelio_add(w, "dv.hdr", m->hdr, m->hdr_size, e) < 0 ||
+        modelio_add(w, "dv.keys", m->keys.keys, m->keys.cap * 8, e) < 0 ||
+        modelio_add(w, "dv.vals", m->keys.vals, m->keys.cap * 4, e) < 0 ||
+        modelio_add(w, "dv.q", m->q, sizeof m->q, e) < 0 || modelio_add(w, "dv.qs", m->qs, sizeof m->qs, e) < 0 ||
+        modelio_add(w, "dv.alias", m->alias, sizeof m->alias, e) < 0 ||
+        (!m->no_head && modelio_add(w, "dv.head", m->head, sizeof m->head, e) < 0) ||
+        modelio_add(w, "dv.dkeys", &m->dkey, ndocs ? 8 : 0, e) < 0 ||
+        modelio_add(w, "dv.dvec", m->dvec, ndocs ? sizeof m->dvec : 0, e) < 0) {
+        modelio_abort(w);
+        return NULL;
+    }
+    if (modelio_commit(w, e) < 0 || !(*mf = modelio_open(path, e))) return NULL;
+    return dvcos_clf_ops.load(*mf, e);
+}
+
+/* A corrupted model is refused with IMDB_EXIT_DATA and a message containing msg. */
+static void refused(const mk *m, const char *path, const char *what, const char *msg)
+{
+    imdb_err e = { 0 };
+    modelio *mf;
+    void *st = mk_load(m, path, &mf, &e);
+    int ok = !st && e.status == IMDB_EXIT_DATA && strstr(e.msg, msg);
+    if (!ok) fprintf(stderr, "  %s: status %d, message \"%s\"\n", what, e.status, e.msg);
+    char line[120];
+    snprintf(line, sizeof line, "refused: %s", what);
+    expect(ok, line);
+    if (st) dvcos_clf_ops.free(st);
+    if (mf) modelio_close(mf);
+}
+
+static void test_loader(void)
+{
+    char path[] = "/tmp/unit_dvcos.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) { expect(0, "mkstemp"); return; }
+    close(fd);
+    mk m;
+    mk_init(&m);
+    imdb_err e = { 0 };
+    modelio *mf;
+    void *st = mk_load(&m, path, &mf, &e);
+    expect(st != NULL, "a hand-made model loads");
+    if (!st) {
+        fprintf(stderr, "  %s\n", e.msg);
+        if (mf) modelio_close(mf);
+        feat_table_free(&m.keys);
+        unlink(path);
+        return;
+    }
+    /* Transductive: the stored vector, normalized, through the head. */
+    double p = dvcos_clf_ops.prob(st, seen, 2), want = 1 / (1 + exp(-(0.25 + 5 * (-2 / sqrt(5.0)))));
+    printf("    P(pos | good film) = %.9f, expected %.9f\n", p, want);
+    expect(fabs(p - want) < 1e-6, "a known token sequence gets its stored vector");
+    /* Inductive: inferred towards the targets it holds, the same every time. */
+    const char *const good[] = { "good" }, *const bad[] = { "bad" }, *const film[] = { "film", "film" };
+    const char *const good2[] = { "film", "good" };
+    double pg = dvcos_clf_ops.prob(st, good, 1), pb = dvcos_clf_ops.prob(st, bad, 1);
+    double pg2 = dvcos_clf_ops.prob(st, good2, 2), pn = dvcos_clf_ops.prob(st, film, 2);
+    double pe = dvcos_clf_ops.prob(st, NULL, 0);
+    printf("    inferred: P(good) %.6f  P(bad) %.6f  P(film good) %.6f  P(film film) %.6f  P() %.6f\n", pg, pb,
+           pg2, pn, pe);
+    expect(pg > 0.9 && pb < 0.1, "inferred vectors move towards their targets");
+    expect(pg == pg2, "unknown tokens are skipped: P(film good) = P(good)");
+    expect(pn == pe && pn > 0 && pn < 1, "no known n-gram: the starting vector, finite");
+    expect(dvcos_clf_ops.prob(st, good, 1) == pg && dvcos_clf_ops.prob(st, bad, 1) == pb,
+           "inference is deterministic");
+    dvcos_clf_ops.free(st);
+    modelio_close(mf);
+
+    /* The loader's checks. */
+    mk b;
+    b = m; b.hdr_size = 63;                 refused(&b, path, "dv.hdr of 63 bytes", "header missing or of the wrong size");
+    b = m; put_u32le(b.hdr, 0);             refused(&b, path, "dim 0", "impossible values");
+    b = m; put_u32le(b.hdr + 4, 9);         refused(&b, path, "ngrams 9", "impossible values");
+    b = m; put_u32le(b.hdr + 12, 0);        refused(&b, path, "infer_epochs 0", "impossible values");
+    b = m; put_u32le(b.hdr + 28, 2);        refused(&b, path, "unit 2", "impossible values");
+    float nan = NAN, neg = -1;
+    b = m; memcpy(b.hdr + 20, &nan, 4);     refused(&b, path, "scale NaN", "impossible values");
+    b = m; memcpy(b.hdr + 24, &neg, 4);     refused(&b, path, "infer_lr -1", "impossible values");
+    b = m; put_u64le(b.hdr + 32, 0);        refused(&b, path, "V 0", "impossible values");
+    b = m; put_u64le(b.hdr + 56, 3);        refused(&b, path, "table capacity 3", "impossible values");
+    b = m; put_u64le(b.hdr + 56, 1);        refused(&b, path, "table capacity below V", "impossible values");
+    b = m; put_u64le(b.hdr + 56, UINT64_C(1) << 62); refused(&b, path, "table capacity 2^62", "impossible values");
+    b = m; put_u64le(b.hdr + 48, UINT64_C(1) << 32);
+    refused(&b, path, "ndocs 2^32, one stored", "section dv.dkeys is of the wrong size");
+    b = m; put_u32le(b.hdr, 8);             refused(&b, path, "dim 8, sections of dim 4", "is of the wrong size");
+    b = m; b.no_head = 1;                   refused(&b, path, "no dv.head", "section dv.head is missing");
+    b = m; b.alias[3] = 2;                  refused(&b, path, "alias 2 of 2 targets", "out-of-range ids");
+    b = m; b.alias[3] = UINT32_MAX;         refused(&b, path, "alias -1", "out-of-range ids");
+    /* A table value out of range: the tables are copied so m's stay intact. */
+    b = m;
+    int32_t *vals = malloc(m.keys.cap * sizeof *vals);
+    memcpy(vals, m.keys.vals, m.keys.cap * sizeof *vals);
+    for (uint64_t i = 0; i < m.keys.cap; i++)
+        if (m.keys.keys[i]) { vals[i] = MV; break; }
+    b.keys.vals = vals;
+    refused(&b, path, "n-gram table id 2 of 2 targets", "out-of-range ids");
+    free(vals);
+    feat_table_free(&m.keys);
+    unlink(path);
+}
+
 int main(void)
 {
     rng_seed(&R, 20190728);
@@ -228,6 +413,8 @@ int main(void)
     test_zero_v(13);
     test_extreme();
     test_repeat();
+    printf("dvcos model loader\n");
+    test_loader();
     printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
     return failures ? 1 : 0;
 }

@@ -113,7 +113,7 @@ static void test_against_gd(void)
 static void test_bias_only(void)
 {
     int y[10] = { 1, 1, 1, 0, 1, 0, 1, 1, 0, 1 };   /* 7 of 10 */
-    float x[1];
+    float x[1] = { 0 };
     imdb_err e = { 0 };
     logreg m;
     int rc = logreg_fit(&m, x, y, 10, 0, 1, &e);
