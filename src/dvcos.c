@@ -134,12 +134,12 @@ static int read_opts(config *c, dv_opts *o, imdb_err *e)
         config_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
         config_long(c, "negative", 5, 1, MAX_NEG, &negative, e) < 0 ||
         config_double(c, "scale", 6, 0.01, 100, &o->scale, e) < 0 ||
-        config_long(c, "epochs", 10, 1, 10000, &epochs, e) < 0 ||
-        config_double(c, "lr", 0.05, 1e-7, 10, &o->lr, e) < 0 ||
+        config_long(c, "epochs", 30, 1, 10000, &epochs, e) < 0 ||
+        config_double(c, "lr", 0.02, 1e-7, 10, &o->lr, e) < 0 ||
         config_long(c, "decay", 1, 0, 1, &decay, e) < 0 ||
-        config_double(c, "sample", 0, 0, 1, &o->sample, e) < 0 ||
+        config_double(c, "sample", 1e-4, 0, 1, &o->sample, e) < 0 ||
         config_double(c, "neg_power", 0.75, 0, 2, &o->neg_power, e) < 0 ||
-        config_long(c, "infer_epochs", 10, 1, 10000, &infer_epochs, e) < 0 ||
+        config_long(c, "infer_epochs", 5, 1, 10000, &infer_epochs, e) < 0 ||
         config_double(c, "infer_lr", 0.05, 1e-7, 10, &o->infer_lr, e) < 0 ||
         config_long(c, "normalize", 1, 0, 1, &normalize, e) < 0 ||
         config_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
