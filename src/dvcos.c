@@ -644,6 +644,72 @@ static int cmp_dkey(const void *a, const void *b)
     return x->key < y->key ? -1 : x->key > y->key ? 1 : x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* Held-out P(pos) of each of n rows: K seeded folds, the head fitted K times on the
+ * other folds. */
+static int cross_fit(const float *x, const int *y, size_t n, int dim, int K, double lambda, uint64_t seed,
+                     double *prob, imdb_err *e)
+{
+    uint32_t *perm = xmalloc(n * sizeof *perm);
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    rng fr;
+    rng_split(&fr, seed, 0xf01d);
+    rng_shuffle_u32(&fr, perm, n);
+    float *xf = xmalloc(n * (size_t)dim * sizeof *xf);
+    int *yf = xmalloc(n * sizeof *yf), rc = 0;
+    for (int f = 0; f < K && rc == 0; f++) {
+        size_t nf = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((int)(i % (size_t)K) != f) {
+                memcpy(xf + nf * dim, x + (size_t)perm[i] * dim, (size_t)dim * sizeof *xf);
+                yf[nf++] = y[perm[i]];
+            }
+        logreg fm;
+        if (logreg_fit(&fm, xf, yf, nf, (size_t)dim, lambda, e) < 0) rc = -1;
+        else
+            for (size_t i = f; i < n; i += (size_t)K)
+                prob[perm[i]] = sigmoid(logreg_logit(&fm, x + (size_t)perm[i] * dim));
+        logreg_free(&fm);
+    }
+    free(perm); free(xf); free(yf);
+    return rc;
+}
+
+/* The learned vectors of the corpus documents keyed by their token sequence, sorted by
+ * key (a repeated text keeps its first document's vector); the validation part is left
+ * out with valid_unseen (never learned). Returns how many. */
+static size_t doc_table(const train_ctx *ctx, const corpus *c, const dv_opts *o, const float *D,
+                        uint64_t **keys_out, float **dvec_out)
+{
+    const int dim = o->dim;
+    char *skip = xcalloc(c->n + 1, 1);
+    if (o->valid_unseen)
+        for (size_t i = 0; i < ctx->nva; i++) skip[ctx->va[i]] = 1;
+    dkey *dk = xmalloc((c->n + 1) * sizeof *dk);
+    size_t nd = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (!skip[i]) {
+            size_t nt;
+            const char *const *t = doc_toks(ctx, i, &nt);
+            dk[nd].key = doc_key(t, nt);
+            dk[nd++].doc = (uint32_t)i;
+        }
+    free(skip);
+    qsort(dk, nd, sizeof *dk, cmp_dkey);
+    size_t u = 0;
+    for (size_t i = 0; i < nd; i++)
+        if (u == 0 || dk[i].key != dk[u - 1].key) dk[u++] = dk[i];
+    uint64_t *keys = xmalloc((u + 1) * sizeof *keys);
+    float *dvec = xmalloc((u + 1) * (size_t)dim * sizeof *dvec);
+    for (size_t i = 0; i < u; i++) {
+        keys[i] = dk[i].key;
+        memcpy(dvec + i * dim, D + (size_t)dk[i].doc * dim, (size_t)dim * sizeof *dvec);
+    }
+    free(dk);
+    *keys_out = keys;
+    *dvec_out = dvec;
+    return u;
+}
+
 static void put_hdr(unsigned char *p, const dv_model *m)
 {
     memset(p, 0, HDR_SIZE);
@@ -789,63 +855,14 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     logreg_free(&head);
     double *prob = NULL;
     if (rc == 0 && o.heldout_folds > 0 && ctx->ntr >= (size_t)o.heldout_folds) {
-        int K = o.heldout_folds;
         prob = xmalloc(ctx->ntr * sizeof *prob);
-        uint32_t *perm = xmalloc(ctx->ntr * sizeof *perm);
-        for (size_t i = 0; i < ctx->ntr; i++) perm[i] = (uint32_t)i;
-        rng fr;
-        rng_split(&fr, ctx->seed, 0xf01d);
-        rng_shuffle_u32(&fr, perm, ctx->ntr);
-        float *xf = xmalloc(ctx->ntr * (size_t)dim * sizeof *xf);
-        int *yf = xmalloc(ctx->ntr * sizeof *yf);
-        for (int f = 0; f < K && rc == 0; f++) {
-            size_t nf = 0;
-            for (size_t i = 0; i < ctx->ntr; i++)
-                if ((int)(i % (size_t)K) != f) {
-                    memcpy(xf + nf * dim, x + (size_t)perm[i] * dim, (size_t)dim * sizeof *xf);
-                    yf[nf++] = y[perm[i]];
-                }
-            logreg fm;
-            if (logreg_fit(&fm, xf, yf, nf, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
-            else
-                for (size_t i = f; i < ctx->ntr; i += (size_t)K)
-                    prob[perm[i]] = sigmoid(logreg_logit(&fm, x + (size_t)perm[i] * dim));
-            logreg_free(&fm);
-        }
-        free(perm); free(xf); free(yf);
+        if (cross_fit(x, y, ctx->ntr, dim, o.heldout_folds, o.head_lambda, ctx->seed, prob, e) < 0) rc = -1;
     }
     free(x);
     free(y);
-    /* Learned vectors keyed by their token sequence, sorted; duplicates keep the first. */
-    dkey *dk = xmalloc((c.n + 1) * sizeof *dk);
-    size_t nd = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        size_t nt;
-        const char *const *t = doc_toks(ctx, i, &nt);
-        dk[nd].key = doc_key(t, nt);
-        dk[nd++].doc = (uint32_t)i;
-    }
-    if (o.valid_unseen) {   /* leave out the validation documents: they were not learned */
-        char *isva = xcalloc(c.n + 1, 1);
-        for (size_t i = 0; i < ctx->nva; i++) isva[ctx->va[i]] = 1;
-        size_t k = 0;
-        for (size_t i = 0; i < nd; i++)
-            if (!isva[dk[i].doc]) dk[k++] = dk[i];
-        nd = k;
-        free(isva);
-    }
-    qsort(dk, nd, sizeof *dk, cmp_dkey);
-    size_t u = 0;
-    for (size_t i = 0; i < nd; i++)
-        if (u == 0 || dk[i].key != dk[u - 1].key) dk[u++] = dk[i];
-    nd = u;
-    uint64_t *keys = xmalloc((nd + 1) * sizeof *keys);
-    float *dvec = xmalloc((nd + 1) * (size_t)dim * sizeof *dvec);
-    for (size_t i = 0; i < nd; i++) {
-        keys[i] = dk[i].key;
-        memcpy(dvec + i * dim, s.D + (size_t)dk[i].doc * dim, (size_t)dim * sizeof *dvec);
-    }
-    free(dk);
+    uint64_t *keys;
+    float *dvec;
+    size_t nd = doc_table(ctx, &c, &o, s.D, &keys, &dvec);
     m.ndocs = nd;
     unsigned char hdr[HDR_SIZE];
     put_hdr(hdr, &m);

@@ -7,8 +7,10 @@
  *
  * Loss of one pair: -log s(scale cos(h, v)) for a target the document contains,
  * -log s(-scale cos(h, v)) for a negative drawn from the targets' count^neg_power
- * distribution; plain SGD, one step on h after each target and its negatives (their
- * gradients summed), on v after each pair. The corpus is the text of every labelled
+ * distribution; SGD, one step on h after each target and its negatives (their
+ * gradients summed), on v after each pair, each vector put back to unit length after its
+ * step (unit = 1: the loss ignores norms, and plain SGD would only grow them and so shrink
+ * its own steps). The corpus is the text of every labelled
  * document (labels unused) and of the unlabelled pool (--unlabelled), which in
  * transductive use holds the test reviews' text.
  *
