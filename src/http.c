@@ -518,7 +518,7 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
     m = model_acquire(s);
     if (k > 0 && !clf_can_explain(m->c)) {
         ret = respond_error(s, conn, r, 400, NULL,
-                            "a %s model cannot explain its predictions (drop \"explain\")", clf_kind(m->c));
+                            "the model (kind %s) cannot explain its predictions (drop \"explain\")", clf_kind(m->c));
         goto done;
     }
     imdb_err e = {0, ""};

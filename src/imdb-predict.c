@@ -544,7 +544,7 @@ int main(int argc, char **argv)
         return IMDB_EXIT_OK;
     }
     if (o.explain_k && !clf_can_explain(model)) {
-        imdb_fail(&e, IMDB_EXIT_USAGE, "%s: a %s model cannot explain its predictions (drop --explain)",
+        imdb_fail(&e, IMDB_EXIT_USAGE, "%s: the model (kind %s) cannot explain its predictions (drop --explain)",
                   model_path, clf_kind(model));
         goto fail;
     }

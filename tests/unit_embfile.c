@@ -4,6 +4,7 @@
  * counts that disagree with the header, a header announcing more than the file holds,
  * truncated binary data, the wrong dimension). */
 #include "embfile.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,18 +33,6 @@ static void spit(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return b;
-}
 
 /* Reading text (as a file named name) must fail with status and a message containing what. */
 static void expect_fail(const char *name, const void *text, size_t n, int want_dim, int status, const char *what)
@@ -104,7 +93,7 @@ static embfile *round_trip(const char *name, const float *vecs, int binary, doub
     for (size_t i = 0; i < N; i++) memcpy(v2 + i * D, embfile_vector(f, i), sizeof(float) * D);
     if (embfile_write(p2, N, D, w2, v2, binary, &e) < 0) { printf("FAIL: rewrite %s: %s\n", name, e.msg); exit(1); }
     size_t n1, n2;
-    char *b1 = slurp(p1, &n1), *b2 = slurp(p2, &n2);
+    char *b1 = test_slurp(p1, &n1), *b2 = test_slurp(p2, &n2);
     CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0, "%s: rewrite differs", name);
     free(b1);
     free(b2);
@@ -128,7 +117,7 @@ int main(void)
     /* Binary with no newline after each vector (some writers) and with CRLF text. */
     {
         size_t n;
-        char *raw = slurp(path_of("v.bin"), &n), *cut = malloc(n);
+        char *raw = test_slurp(path_of("v.bin"), &n), *cut = malloc(n);
         size_t k = 0, hdr = (size_t)(strchr(raw, '\n') - raw) + 1;
         memcpy(cut, raw, hdr);
         k = hdr;
@@ -198,7 +187,7 @@ int main(void)
     EXPECT_FAIL("gloveshort", "a 1 2\nb 1\n", 0, IMDB_EXIT_DATA, ":2: 1 numbers after the word 'b', expected 2");
     {
         size_t n;
-        char *raw = slurp(path_of("v.bin"), &n);
+        char *raw = test_slurp(path_of("v.bin"), &n);
         expect_fail("trunc.bin", raw, n - 3, 0, IMDB_EXIT_DATA, "word 5: unexpected end of file in its vector");
         expect_fail("trunc2.bin", raw, n - 4 * D - 2, 0, IMDB_EXIT_DATA, "word 5: unexpected end of file");
         char *extra = malloc(n + 8);

@@ -6,6 +6,7 @@
 #include "clf.h"
 #include "modelio.h"
 #include "text.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,18 +20,6 @@ static int failures;
 static char dir[] = "/tmp/unit_ensemble.XXXXXX";
 static char *clean_default, *clean_other;
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) { printf("FAIL: cannot read %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return b;
-}
 
 static void commit(modelio_writer *w, const char *kind, const char *clean)
 {
@@ -81,7 +70,7 @@ static void write_ens(const char *path, const char *const *members, int nmem, ui
     }
     for (int i = 0; i < nmem; i++) {
         size_t n;
-        char *b = slurp(members[i], &n), name[16];
+        char *b = test_slurp(members[i], &n), name[16];
         snprintf(name, sizeof name, "member.%d", i);
         if (modelio_add(w, name, b, n, &e) < 0) { printf("FAIL: write: %s\n", e.msg); exit(1); }
         free(b);
@@ -147,7 +136,7 @@ int main(void)
 
     /* From memory at an address that is not 64-byte aligned: copied, and loads the same. */
     size_t n;
-    char *bytes = slurp(ens, &n);
+    char *bytes = test_slurp(ens, &n);
     char *odd = malloc(n + 1);
     memcpy(odd + 1, bytes, n);
     modelio *m = modelio_open_mem(odd + 1, n, "odd", &e);
@@ -188,7 +177,7 @@ int main(void)
     expect_fail(ens, ":member.1: an ensemble cannot be a member of an ensemble");
 
     /* A damaged member inside an intact file names the member. */
-    bytes = slurp(m2, &n);
+    bytes = test_slurp(m2, &n);
     bytes[n - 1] ^= 1;
     FILE *f = fopen(m2, "wb");
     fwrite(bytes, 1, n, f);

@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "outfile.h"
 #include "rng.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -138,16 +139,6 @@ static void test_auc_random(void)
     if (worst > 1e-12) { printf("FAIL auc worst difference %.3g > 1e-12\n", worst); failures++; }
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    static char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static void check_output(const char *what, int json, const metrics *m, const char *want)
 {
@@ -164,11 +155,12 @@ static void check_output(const char *what, int json, const metrics *m, const cha
         unlink(path);
         return;
     }
-    const char *got = slurp(path);
+    char *got = test_slurp(path, NULL);
     if (!got || strcmp(got, want) != 0) {
         printf("FAIL %s: got\n%s\nwant\n%s\n", what, got ? got : "(null)", want);
         failures++;
     }
+    free(got);
     unlink(path);
 }
 

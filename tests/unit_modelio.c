@@ -1,6 +1,7 @@
 /* unit_modelio.c — the model container: round trip, byte-identical rewrites, and every
  * way a file can be broken (truncated, flipped byte, newer version, foreign file). */
 #include "modelio.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +26,6 @@ static void write_model(const char *path, int nfloat)
     free(f);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return b;
-}
 
 static void spit(const char *path, const char *b, size_t n)
 {
@@ -66,7 +55,7 @@ int main(void)
     write_model(a, 1000);
     write_model(b, 1000);
     size_t na, nb;
-    char *ba = slurp(a, &na), *bb = slurp(b, &nb);
+    char *ba = test_slurp(a, &na), *bb = test_slurp(b, &nb);
     CHECK(na == nb && memcmp(ba, bb, na) == 0, "two writes of the same model differ");
 
     imdb_err e;

@@ -31,6 +31,7 @@
 #include "tokio.h"
 #include "train.h"
 #include "trainlog.h"
+#include "testutil.h"
 
 static int failures;
 static char tmpdir[] = "/tmp/unit_nnmodel.XXXXXX";
@@ -128,23 +129,11 @@ static int train_model(const char *kind, const char *const *set, int threads, co
     return rc;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
 
 static int same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    unsigned char *x = (unsigned char *)test_slurp(a, &na), *y = (unsigned char *)test_slurp(b, &nb);
     int same = x && y && na == nb && memcmp(x, y, na) == 0;
     free(x);
     free(y);

@@ -9,6 +9,7 @@
 #include "feat.h"
 #include "outfile.h"
 #include "vocab.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,21 +334,6 @@ static void test_merge_mismatch(void)
     vocab_free(b);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, k;
-    do {
-        if (n + 65536 > cap) buf = realloc(buf, cap = 2 * cap + 65536);
-        k = fread(buf + n, 1, cap - n, f);
-        n += k;
-    } while (k > 0);
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 static void write_vocab(const vocab *v, const char *path)
 {
@@ -385,7 +371,7 @@ static void test_round_trip(void)
         if (x) {
             write_vocab(x, p3);
             size_t n1, n3;
-            char *b1 = slurp(p1, &n1), *b3 = slurp(p3, &n3);
+            char *b1 = test_slurp(p1, &n1), *b3 = test_slurp(p3, &n3);
             CHECK(b1 && b3 && n1 == n3 && memcmp(b1, b3, n1) == 0, "save, load, save differs");
             free(b1);
             free(b3);
@@ -398,7 +384,7 @@ static void test_round_trip(void)
     vocab_finish(z, 1, 0);
     write_vocab(z, p1);
     size_t n;
-    char *b = slurp(p1, &n);
+    char *b = test_slurp(p1, &n);
     CHECK(b && n == strlen("#imdb-vocab 1 ngrams=1 docs=0 tokens=0\n") &&
           memcmp(b, "#imdb-vocab 1 ngrams=1 docs=0 tokens=0\n", n) == 0, "empty vocabulary file");
     free(b);
@@ -514,7 +500,7 @@ static void test_read_merge(void)
     vocab_finish(a, 1, 0);
     write_vocab(a, pm);
     size_t n1, n2;
-    char *b1 = slurp(pw, &n1), *b2 = slurp(pm, &n2);
+    char *b1 = test_slurp(pw, &n1), *b2 = test_slurp(pm, &n2);
     CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0, "read_merge differs from counting the whole");
     free(b1);
     free(b2);
