@@ -23,6 +23,8 @@
 #   make -f imdb.mk -j2 DATA=aclImdb_v1.tar.gz best            # OUT/best.model, metrics
 #   make -f imdb.mk -j2 DATA=... TRANSDUCTIVE=0 OUT=ind best    # strictly inductive
 #
+# (TRANSDUCTIVE=0 trains dvcos with inductive=1: its head is fitted on inferred vectors.)
+#
 # DV_SET (KEY=VALUE overrides for dvcos, e.g. 'epochs=5' for a quick run),
 # DV_MIN_ACCURACY, BEST_MIN_ACCURACY (the floors of target best-gate for dvcos and for the
 # ensemble, default 0.5).
@@ -95,7 +97,8 @@ $(best_nblr): $(train_tok) $(vocab) $(here)nblr.conf
 	  --seed $(SEED) --threads $(THREADS) -O $@ $(train_tok)
 
 $(best_dvcos): $(train_tok) $(pool)
-	$(bin)imdb-train --model dvcos --valid-fraction 0 $(foreach s,$(DV_SET),-o $(s)) \
+	$(bin)imdb-train --model dvcos --valid-fraction 0 $(if $(filter 1,$(TRANSDUCTIVE)),,-o inductive=1) \
+	  $(foreach s,$(DV_SET),-o $(s)) \
 	  $(foreach p,$(pool),--unlabelled $(p)) --seed $(SEED) --threads $(THREADS) \
 	  --curves $(OUT)/best-dvcos.curves.tsv -O $@ $(train_tok)
 

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -115,7 +116,7 @@ static float *big_floats(size_t n)
 /* ---- Settings ---- */
 
 typedef struct dv_opts {
-    int dim, ngrams, negative, epochs, infer_epochs, decay, normalize, heldout_folds, valid_unseen, unit;
+    int dim, ngrams, negative, epochs, infer_epochs, decay, normalize, heldout_folds, valid_unseen, unit, inductive;
     long min_count;
     double scale, lr, infer_lr, sample, neg_power, head_lambda;
 } dv_opts;
@@ -123,12 +124,12 @@ typedef struct dv_opts {
 static const char *const dvcos_keys[] = {
     "dim", "ngrams", "min_count", "negative", "scale", "epochs", "lr", "decay", "sample",
     "neg_power", "infer_epochs", "infer_lr", "normalize", "head_lambda", "heldout_folds",
-    "valid_unseen", "unit", NULL
+    "valid_unseen", "unit", "inductive", NULL
 };
 
 static int read_opts(config *c, dv_opts *o, imdb_err *e)
 {
-    long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen, unit;
+    long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen, unit, inductive;
     if (config_long(c, "dim", 100, 1, 4096, &dim, e) < 0 ||
         config_long(c, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
         config_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
@@ -145,7 +146,8 @@ static int read_opts(config *c, dv_opts *o, imdb_err *e)
         config_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
         config_long(c, "heldout_folds", 5, 0, 20, &folds, e) < 0 ||
         config_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0 ||
-        config_long(c, "unit", 1, 0, 1, &unit, e) < 0)
+        config_long(c, "unit", 1, 0, 1, &unit, e) < 0 ||
+        config_long(c, "inductive", 0, 0, 1, &inductive, e) < 0)
         return -1;
     if (folds == 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 0 (none) or 2 to 20");
     o->dim = (int)dim;
@@ -158,6 +160,7 @@ static int read_opts(config *c, dv_opts *o, imdb_err *e)
     o->heldout_folds = (int)folds;
     o->valid_unseen = (int)unseen;
     o->unit = (int)unit;
+    o->inductive = (int)inductive;
     return 0;
 }
 
@@ -433,11 +436,12 @@ static void train_chunk(void *arg, int thread, size_t chunk)
     if (thread == 0) progress_update(s->pb, done);
 }
 
-/* The rows the head sees: document vectors, unit length when normalize. */
+/* The rows the head sees (n, dim): rows docs[i] of D (row i when docs is NULL), unit
+ * length when normalize. */
 static void head_rows(const float *D, const uint32_t *docs, size_t n, int dim, int normalize, float *x)
 {
     for (size_t i = 0; i < n; i++) {
-        const float *v = D + (size_t)docs[i] * dim;
+        const float *v = D + (size_t)(docs ? docs[i] : i) * dim;
         float s = 1;
         if (normalize) {
             float l = norm(v, dim);
@@ -449,31 +453,21 @@ static void head_rows(const float *D, const uint32_t *docs, size_t n, int dim, i
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
-/* Fit the head on docs tr and score docs va: accuracy and mean log loss. */
-static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *D, const float *Dva,
+/* Fit the head on xtr (ntr, dim: head rows of ctx->tr) and score xva (nva, dim: of
+ * ctx->va): accuracy and mean log loss. */
+static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *xtr, const float *xva,
                      double *acc, double *ll, imdb_err *e)
 {
     int dim = o->dim;
-    float *x = xmalloc((ctx->ntr + ctx->nva) * (size_t)dim * sizeof *x);
     int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
-    head_rows(D, ctx->tr, ctx->ntr, dim, o->normalize, x);
     for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
     logreg m;
-    int rc = logreg_fit(&m, x, y, ctx->ntr, (size_t)dim, o->head_lambda, e);
+    int rc = logreg_fit(&m, xtr, y, ctx->ntr, (size_t)dim, o->head_lambda, e);
     if (rc == 0) {
-        float *xv = x + ctx->ntr * (size_t)dim;
-        if (Dva) {   /* inferred vectors, in ctx->va order */
-            uint32_t *seq = xmalloc((ctx->nva + 1) * sizeof *seq);
-            for (size_t i = 0; i < ctx->nva; i++) seq[i] = (uint32_t)i;
-            head_rows(Dva, seq, ctx->nva, dim, o->normalize, xv);
-            free(seq);
-        } else {
-            head_rows(D, ctx->va, ctx->nva, dim, o->normalize, xv);
-        }
         size_t right = 0;
         double l = 0;
         for (size_t i = 0; i < ctx->nva; i++) {
-            double p = sigmoid(logreg_logit(&m, xv + i * dim));
+            double p = sigmoid(logreg_logit(&m, xva + i * dim));
             int pos = ctx->docs->label[ctx->va[i]] == TOKIO_POS;
             right += (p >= 0.5) == pos;
             l -= log(fmax(pos ? p : 1 - p, 1e-15));
@@ -482,9 +476,16 @@ static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *D, con
         *ll = ctx->nva ? l / (double)ctx->nva : NAN;
     }
     logreg_free(&m);
-    free(x);
     free(y);
     return rc;
+}
+
+/* Head rows of the learned vectors of docs (n), malloc'd. */
+static float *learned_rows(const float *D, const uint32_t *docs, size_t n, const dv_opts *o)
+{
+    float *x = xmalloc((n + 1) * (size_t)o->dim * sizeof *x);
+    head_rows(D, docs, n, o->dim, o->normalize, x);
+    return x;
 }
 
 /* ---- The model as loaded (also built in memory at the end of training) ---- */
@@ -616,9 +617,10 @@ static void quantize(const float *W, uint64_t V, int dim, int8_t *q, float *qs)
 
 typedef struct infer_job {
     const dv_model *m;
-    const train_ctx *ctx;
     const corpus *c;
-    float *out;              /* (nva, dim) */
+    const uint32_t *docs;    /* (n) corpus documents */
+    size_t n;
+    float *out;              /* (n, dim) */
     float **work;
     _Atomic size_t done;
     progress *pb;
@@ -627,14 +629,34 @@ typedef struct infer_job {
 static void infer_chunk(void *arg, int thread, size_t chunk)
 {
     infer_job *j = arg;
-    size_t d0 = chunk * CHUNK_DOCS, d1 = d0 + CHUNK_DOCS < j->ctx->nva ? d0 + CHUNK_DOCS : j->ctx->nva;
+    size_t d0 = chunk * CHUNK_DOCS, d1 = d0 + CHUNK_DOCS < j->n ? d0 + CHUNK_DOCS : j->n;
     for (size_t i = d0; i < d1; i++) {
-        uint32_t doc = j->ctx->va[i];
+        uint32_t doc = j->docs[i];
         const int32_t *ids = j->c->ids + j->c->off[doc];
         dv_infer(j->m, ids, j->c->off[doc + 1] - j->c->off[doc], j->out + i * j->m->dim, j->work[thread]);
     }
     size_t done = atomic_fetch_add(&j->done, d1 - d0) + (d1 - d0);
     if (thread == 0) progress_update(j->pb, done);
+}
+
+/* Head rows of the inferred vectors of docs (n), malloc'd, as imdb-predict would infer
+ * them (same model, same per-text seed), on threads; *secs: the wall time. */
+static float *inferred_rows(const dv_model *m, const corpus *c, const uint32_t *docs, size_t n, int threads,
+                            size_t maxdoc, const char *what, const dv_opts *o, double *secs)
+{
+    float *inf = xmalloc((n + 1) * (size_t)o->dim * sizeof *inf);
+    infer_job j = { .m = m, .c = c, .docs = docs, .n = n, .out = inf };
+    j.work = xmalloc((size_t)threads * sizeof *j.work);
+    for (int t = 0; t < threads; t++) j.work[t] = xmalloc(scratch_words(o->dim, maxdoc, o->negative) * sizeof(float));
+    j.pb = cli_verbose >= 0 ? progress_new(what, n, "docs") : NULL;
+    double t1 = imdb_now();
+    pool_for(threads, (n + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
+    progress_end(j.pb);
+    *secs = imdb_now() - t1;
+    for (int t = 0; t < threads; t++) free(j.work[t]);
+    free(j.work);
+    head_rows(inf, NULL, n, o->dim, o->normalize, inf);
+    return inf;
 }
 
 typedef struct dkey { uint64_t key; uint32_t doc; } dkey;
@@ -676,7 +698,8 @@ static int cross_fit(const float *x, const int *y, size_t n, int dim, int K, dou
 
 /* The learned vectors of the corpus documents keyed by their token sequence, sorted by
  * key (a repeated text keeps its first document's vector); the validation part is left
- * out with valid_unseen (never learned). Returns how many. */
+ * out with valid_unseen (never learned), and every document with inductive (whose head
+ * expects inferred vectors). Returns how many. */
 static size_t doc_table(const train_ctx *ctx, const corpus *c, const dv_opts *o, const float *D,
                         uint64_t **keys_out, float **dvec_out)
 {
@@ -686,7 +709,7 @@ static size_t doc_table(const train_ctx *ctx, const corpus *c, const dv_opts *o,
         for (size_t i = 0; i < ctx->nva; i++) skip[ctx->va[i]] = 1;
     dkey *dk = xmalloc((c->n + 1) * sizeof *dk);
     size_t nd = 0;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n && !o->inductive; i++)
         if (!skip[i]) {
             size_t nt;
             const char *const *t = doc_toks(ctx, i, &nt);
@@ -800,7 +823,12 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         double tl = pairs ? loss / (double)pairs : NAN, acc = NAN, vl = NAN;
         if (!isfinite(tl)) { rc = imdb_fail(e, IMDB_EXIT_INTERNAL, "dvcos: the loss is not finite at epoch %d; lower lr", s.epoch + 1); break; }
         /* The validation part's learned vectors (none with valid_unseen: inferred at the end). */
-        if (ctx->nva && !o.valid_unseen && head_eval(ctx, &o, s.D, NULL, &acc, &vl, e) < 0) { rc = -1; break; }
+        if (ctx->nva && !o.valid_unseen) {
+            float *xtr = learned_rows(s.D, ctx->tr, ctx->ntr, &o), *xva = learned_rows(s.D, ctx->va, ctx->nva, &o);
+            int hr = head_eval(ctx, &o, xtr, xva, &acc, &vl, e);
+            free(xtr); free(xva);
+            if (hr < 0) { rc = -1; break; }
+        }
         if (trainlog_epoch(ctx->log, s.epoch + 1, o.epochs, tl, vl, acc, e) < 0) { rc = -1; break; }
     }
     for (int t = 0; t < ctx->threads; t++) free(s.scratch[t]);
@@ -817,33 +845,41 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     quantize(s.W, c.V, dim, q, qs);
     m.q = q;
     m.qs = qs;
-    if (ctx->nva && cli_verbose >= 0) {   /* the inductive estimate: validation vectors inferred */
-        float *inf = xmalloc(ctx->nva * (size_t)dim * sizeof *inf);
-        infer_job j = { .m = &m, .ctx = ctx, .c = &c, .out = inf };
-        j.work = xmalloc((size_t)ctx->threads * sizeof *j.work);
-        for (int t = 0; t < ctx->threads; t++) j.work[t] = xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
-        j.pb = progress_new("dvcos: inferring validation vectors", ctx->nva, "docs");
-        double t1 = imdb_now();
-        pool_for(ctx->threads, (ctx->nva + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
-        progress_end(j.pb);
-        double secs = imdb_now() - t1, acc_l = NAN, acc_i = NAN, ll;
-        if ((!o.valid_unseen && head_eval(ctx, &o, s.D, NULL, &acc_l, &ll, e) < 0) ||
-            head_eval(ctx, &o, s.D, inf, &acc_i, &ll, e) < 0)
+    /* The head's rows: the training part's learned vectors, or with inductive = 1 the
+     * vectors imdb-predict would infer for them, so that the head sees at training what
+     * it will see at prediction. */
+    double secs;
+    float *x = o.inductive ? inferred_rows(&m, &c, ctx->tr, ctx->ntr, ctx->threads, maxdoc,
+                                           "dvcos: inferring training vectors", &o, &secs)
+                           : learned_rows(s.D, ctx->tr, ctx->ntr, &o);
+    if (rc == 0 && ctx->nva && cli_verbose >= 0) {   /* the inductive estimate: validation vectors inferred */
+        float *inf = inferred_rows(&m, &c, ctx->va, ctx->nva, ctx->threads, maxdoc,
+                                   "dvcos: inferring validation vectors", &o, &secs);
+        /* acc_l: learned validation vectors; acc_i: inferred ones, head on x; acc_h: inferred
+         * ones, head on learned training vectors (differs from acc_i with inductive only). */
+        double acc_l = NAN, acc_i = NAN, acc_h = NAN, ll;
+        float *xl = o.valid_unseen ? NULL : learned_rows(s.D, ctx->va, ctx->nva, &o);
+        float *xtr = o.inductive ? learned_rows(s.D, ctx->tr, ctx->ntr, &o) : x;
+        if ((xl && head_eval(ctx, &o, xtr, xl, &acc_l, &ll, e) < 0) || head_eval(ctx, &o, x, inf, &acc_i, &ll, e) < 0 ||
+            (o.inductive && head_eval(ctx, &o, xtr, inf, &acc_h, &ll, e) < 0))
             rc = -1;
-        else if (o.valid_unseen)
-            cli_msg("dvcos: validation accuracy %.4f with inferred vectors of unseen documents (%.2f ms a document)",
-                    acc_i, 1000 * secs * ctx->threads / (double)ctx->nva);
-        else
-            cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a document)",
-                    acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva);
-        for (int t = 0; t < ctx->threads; t++) free(j.work[t]);
-        free(j.work);
+        else {
+            char more[160] = "";
+            if (o.inductive)
+                snprintf(more, sizeof more, "; head fitted on inferred training vectors (on learned ones: %.4f)", acc_h);
+            if (xl)
+                cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a "
+                        "document)%s", acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
+            else
+                cli_msg("dvcos: validation accuracy %.4f with inferred vectors of unseen documents (%.2f ms a "
+                        "document)%s", acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
+        }
+        if (xtr != x) free(xtr);
+        free(xl);
         free(inf);
     }
     /* Head on every training-part document; held-out predictions by cross-fitting. */
-    float *x = xmalloc((ctx->ntr + 1) * (size_t)dim * sizeof *x);
     int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
-    head_rows(s.D, ctx->tr, ctx->ntr, dim, o.normalize, x);
     for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
     logreg head = { 0 };
     double *hw = xmalloc(((size_t)dim + 1) * sizeof *hw);

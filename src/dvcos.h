@@ -18,7 +18,9 @@
  * kept in the model (transductive). Any other document gets a vector inferred by
  * infer_epochs SGD passes over its targets with the target vectors frozen, from an rng
  * seeded with the model's seed only, so the same text always gets the same vector
- * (inductive). Threads update shared vectors without locks (Hogwild), so only
+ * (inductive). With the setting inductive = 1 the head is fitted on the inferred
+ * vectors of the training documents and no learned vector is kept, so every document is
+ * inferred, as its head expects. Threads update shared vectors without locks (Hogwild), so only
  * --threads 1 reproduces a model byte for byte. */
 #ifndef IMDB_DVCOS_H
 #define IMDB_DVCOS_H

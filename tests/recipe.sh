@@ -1,6 +1,7 @@
 #!/bin/sh
 # The make recipe (data/imdb.mk) on the fixture: all targets, -j2, nothing rebuilt when
-# nothing changed, only the model and metrics when a setting file changes, and the gate.
+# nothing changed, only the model and metrics when a setting file changes, the gate, and
+# the best model in both modes.
 . "$IMDB_SRCDIR/tests/common.sh"
 command -v make >/dev/null || exit 77
 mk="$IMDB_SRCDIR/data/imdb.mk"
@@ -34,4 +35,14 @@ done
 [ "$("$IMDB_BIN/imdb-predict" --info w/best.model | sed -n 's/^kind: //p')" = ensemble ] ||
     fail "best.model is not an ensemble"
 run DV_SET='dim=16 epochs=2 min_count=1 infer_epochs=2' best-gate >log 2>&1 || { cat log; fail "best-gate 0.5 failed"; }
+# TRANSDUCTIVE=0: the test text stays out of the pool, and dvcos fits its head on
+# inferred vectors (inductive = 1).
+run DV_SET='dim=16 epochs=2 min_count=1 infer_epochs=2' TRANSDUCTIVE=0 OUT=wi best >log 2>&1 ||
+    { cat log; fail "target best TRANSDUCTIVE=0 failed"; }
+run -n TRANSDUCTIVE=0 OUT=wn best >plan 2>&1 || { cat plan; fail "make -n best TRANSDUCTIVE=0"; }
+grep -q -- '--unlabelled wn/unsup\.tok\.gz' plan || { cat plan; fail "TRANSDUCTIVE=0: no unlabelled pool"; }
+grep -q -- '--unlabelled wn/test\.tok\.gz' plan && fail "TRANSDUCTIVE=0 put the test text in the pool"
+"$IMDB_BIN/imdb-predict" --info wi/best-dvcos.model | grep -qx '  inductive = 1' ||
+    fail "TRANSDUCTIVE=0: dvcos without inductive = 1"
+[ -s wi/best.model ] || fail "TRANSDUCTIVE=0 made no wi/best.model"
 echo ok

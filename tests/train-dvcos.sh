@@ -1,7 +1,8 @@
 #!/bin/sh
 # imdb-train -m dvcos on the fixture corpus: the model works end to end; --threads 1 and
 # a seed give the same bytes; transductive use (the test text in the pool) looks up the
-# learned vectors, inductive use infers the same vector for the same text every time;
+# learned vectors, inductive use infers the same vector for the same text every time
+# (with inductive = 1, even for the pool's texts, the head fitted on inferred vectors);
 # the held-out predictions make it an ensemble member; bad settings, empty pools and
 # damaged model files are errors with the documented status.
 . "$IMDB_SRCDIR/tests/common.sh"
@@ -78,6 +79,23 @@ same i1.pred iraw.pred
 $dv -q --seed 7 -o infer_epochs=30 --unlabelled unsup.tok.gz -O a30.model train.tok.gz
 imdb-predict --tokens a30.model test.tok.gz >i30.pred
 cmp -s i1.pred i30.pred && fail "inductive: infer_epochs 3 and 30 gave the same predictions"
+
+# inductive = 1: the head is fitted on the inferred vectors of the training part and no
+# learned vector is kept, so even a text of the pool is inferred (infer_epochs matters
+# for the test reviews in the pool), the same with 1 and 2 threads, and the model is
+# smaller. The last line compares the head fitted on learned vectors.
+expect_status 0 $dv --seed 7 -o inductive=1 --unlabelled unsup.tok.gz --unlabelled test.tok.gz -O n.model train.tok.gz
+expect_err '^imdb-train: dvcos: validation accuracy [01]\.[0-9]{4} with learned vectors, [01]\.[0-9]{4} with inferred ones \([0-9.]+ ms a document\); head fitted on inferred training vectors \(on learned ones: [01]\.[0-9]{4}\)$'
+$dv -q --seed 7 --threads 2 -o inductive=1 --unlabelled unsup.tok.gz --unlabelled test.tok.gz -O n2.model train.tok.gz
+expect_status 0 imdb-eval n2.model test.tok.gz
+$dv -q --seed 7 -o inductive=1 -o infer_epochs=30 --unlabelled unsup.tok.gz --unlabelled test.tok.gz -O n30.model train.tok.gz
+$dv -q --seed 7 --unlabelled unsup.tok.gz --unlabelled test.tok.gz -O l.model train.tok.gz
+imdb-predict --tokens --threads 1 n.model test.tok.gz >n1.pred
+imdb-predict --tokens --threads 2 n.model test.tok.gz >n2.pred
+same n1.pred n2.pred
+imdb-predict --tokens n30.model test.tok.gz >n30.pred
+cmp -s n1.pred n30.pred && fail "inductive=1: test reviews in the pool were not inferred"
+[ "$(wc -c <n.model)" -lt "$(wc -c <l.model)" ] || fail "inductive=1 kept the learned vectors"
 
 # The held-out predictions (heldout_folds = 5 by default) make it an ensemble member.
 imdb-vocab -q --ngrams 3 train.tok.gz -o vocab.gz
