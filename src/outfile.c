@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,53 @@ struct outfile {
     size_t n;
     int failed;
 };
+
+/* Temporaries not yet committed or removed, for the signal handler: SIGINT, SIGTERM or
+ * SIGHUP (when their action was the default, death) removes them, then the process dies
+ * of the signal as before. unlink(2) is async-signal-safe and lock-free atomic pointers
+ * can be read from a handler. More than MAX_LIVE at once are simply not tracked. */
+#define MAX_LIVE 32
+static _Atomic(char *) live[MAX_LIVE];
+static atomic_flag handlers_set = ATOMIC_FLAG_INIT;
+
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < MAX_LIVE; i++) {
+        char *t = atomic_load(&live[i]);
+        if (t) unlink(t);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);   /* blocked until the handler returns, then the default action */
+}
+
+static void track(char *tmp)
+{
+    if (!atomic_flag_test_and_set(&handlers_set)) {
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+            struct sigaction old, sa;
+            if (sigaction(sigs[i], NULL, &old) < 0 || (old.sa_flags & SA_SIGINFO) ||
+                old.sa_handler != SIG_DFL)
+                continue;   /* ignored or handled by the program: leave it */
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_fatal_signal;
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+    for (int i = 0; i < MAX_LIVE; i++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&live[i], &expected, tmp)) return;
+    }
+}
+
+static void untrack(const char *tmp)
+{
+    for (int i = 0; i < MAX_LIVE; i++) {
+        char *expected = (char *)tmp;
+        if (atomic_compare_exchange_strong(&live[i], &expected, NULL)) return;
+    }
+}
 
 static int sys_fail(outfile *o, imdb_err *e, const char *what)
 {
@@ -54,6 +103,7 @@ outfile *outfile_open(const char *path, int gzip, imdb_err *e)
             outfile_abort(o);
             return NULL;
         }
+        track(o->tmp);
         mode_t um = umask(0);
         umask(um);
         fchmod(o->fd, 0666 & ~um);
@@ -168,6 +218,7 @@ int outfile_commit(outfile *o, imdb_err *e)
         if (close(o->fd) < 0) { o->fd = -1; sys_fail(o, e, "close"); goto done; }
         o->fd = -1;
         if (rename(o->tmp, o->path) < 0) { sys_fail(o, e, "rename"); goto done; }
+        untrack(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
     }
@@ -183,6 +234,7 @@ void outfile_abort(outfile *o)
     if (o->gz) gzclose(o->gz);
     if (o->tmp) {
         if (o->fd >= 0) close(o->fd);
+        untrack(o->tmp);
         unlink(o->tmp);
         free(o->tmp);
     }

@@ -2,7 +2,9 @@
  *
  * A named file is written to a temporary "NAME.tmp-XXXXXX" in the same directory, then
  * flushed, fsynced and renamed over NAME by outfile_commit; outfile_abort (or any write
- * error) removes the temporary, so a failed run never leaves a half-written file. "-"
+ * error) removes the temporary, so a failed run never leaves a half-written file; so does
+ * SIGINT, SIGTERM or SIGHUP whose action was the default (the process still dies of it;
+ * SIGKILL cannot be caught and leaves the temporary). "-"
  * (or NULL) writes to stdout, which cannot be atomic. gzip: -1 chooses by the ".gz"
  * suffix of the name (stdout: plain), 0 plain, 1..9 gzip level. */
 #ifndef IMDB_OUTFILE_H
