@@ -453,31 +453,19 @@ static void head_rows(const float *D, const uint32_t *docs, size_t n, int dim, i
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
-/* Fit the head on xtr (ntr, dim: head rows of ctx->tr) and score xva (nva, dim: of
- * ctx->va): accuracy and mean log loss. */
-static int head_eval(const train_ctx *ctx, const dv_opts *o, const float *xtr, const float *xva,
-                     double *acc, double *ll, imdb_err *e)
+/* Accuracy and mean log loss of head m on xva (nva, dim: head rows of ctx->va). */
+static void head_score(const train_ctx *ctx, const logreg *m, const float *xva, int dim, double *acc, double *ll)
 {
-    int dim = o->dim;
-    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
-    for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
-    logreg m;
-    int rc = logreg_fit(&m, xtr, y, ctx->ntr, (size_t)dim, o->head_lambda, e);
-    if (rc == 0) {
-        size_t right = 0;
-        double l = 0;
-        for (size_t i = 0; i < ctx->nva; i++) {
-            double p = sigmoid(logreg_logit(&m, xva + i * dim));
-            int pos = ctx->docs->label[ctx->va[i]] == TOKIO_POS;
-            right += (p >= 0.5) == pos;
-            l -= log(fmax(pos ? p : 1 - p, 1e-15));
-        }
-        *acc = ctx->nva ? (double)right / (double)ctx->nva : NAN;
-        *ll = ctx->nva ? l / (double)ctx->nva : NAN;
+    size_t right = 0;
+    double l = 0;
+    for (size_t i = 0; i < ctx->nva; i++) {
+        double p = sigmoid(logreg_logit(m, xva + i * dim));
+        int pos = ctx->docs->label[ctx->va[i]] == TOKIO_POS;
+        right += (p >= 0.5) == pos;
+        l -= log(fmax(pos ? p : 1 - p, 1e-15));
     }
-    logreg_free(&m);
-    free(y);
-    return rc;
+    *acc = ctx->nva ? (double)right / (double)ctx->nva : NAN;
+    *ll = ctx->nva ? l / (double)ctx->nva : NAN;
 }
 
 /* Head rows of the learned vectors of docs (n), malloc'd. */
@@ -808,6 +796,8 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     for (int t = 0; t < ctx->threads; t++) s.scratch[t] = xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
     s.loss = xmalloc((s.nchunks + 1) * sizeof *s.loss);
     s.pairs = xmalloc((s.nchunks + 1) * sizeof *s.pairs);
+    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);   /* the training part's labels */
+    for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
     int rc = 0;
     for (s.epoch = 0; s.epoch < o.epochs && rc == 0; s.epoch++) {
         rng er;
@@ -825,7 +815,10 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         /* The validation part's learned vectors (none with valid_unseen: inferred at the end). */
         if (ctx->nva && !o.valid_unseen) {
             float *xtr = learned_rows(s.D, ctx->tr, ctx->ntr, &o), *xva = learned_rows(s.D, ctx->va, ctx->nva, &o);
-            int hr = head_eval(ctx, &o, xtr, xva, &acc, &vl, e);
+            logreg hm;
+            int hr = logreg_fit(&hm, xtr, y, ctx->ntr, (size_t)dim, o.head_lambda, e);
+            if (hr == 0) head_score(ctx, &hm, xva, dim, &acc, &vl);
+            logreg_free(&hm);
             free(xtr); free(xva);
             if (hr < 0) { rc = -1; break; }
         }
@@ -852,21 +845,33 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     float *x = o.inductive ? inferred_rows(&m, &c, ctx->tr, ctx->ntr, ctx->threads, maxdoc,
                                            "dvcos: inferring training vectors", &o, &secs)
                            : learned_rows(s.D, ctx->tr, ctx->ntr, &o);
+    /* The head on every training-part document. */
+    logreg head;
+    if (logreg_fit(&head, x, y, ctx->ntr, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
     if (rc == 0 && ctx->nva && cli_verbose >= 0) {   /* the inductive estimate: validation vectors inferred */
         float *inf = inferred_rows(&m, &c, ctx->va, ctx->nva, ctx->threads, maxdoc,
                                    "dvcos: inferring validation vectors", &o, &secs);
-        /* acc_l: learned validation vectors; acc_i: inferred ones, head on x; acc_h: inferred
-         * ones, head on learned training vectors (differs from acc_i with inductive only). */
-        double acc_l = NAN, acc_i = NAN, acc_h = NAN, ll;
+        /* acc_i: the head on inferred validation vectors; acc_l: a head fitted on learned
+         * training vectors (the head itself unless inductive) on learned validation
+         * vectors, and acc_h on inferred ones (reported with inductive only). */
+        double acc_l = NAN, acc_i, acc_h = NAN, ll;
+        head_score(ctx, &head, inf, dim, &acc_i, &ll);
         float *xl = o.valid_unseen ? NULL : learned_rows(s.D, ctx->va, ctx->nva, &o);
-        float *xtr = o.inductive ? learned_rows(s.D, ctx->tr, ctx->ntr, &o) : x;
-        if ((xl && head_eval(ctx, &o, xtr, xl, &acc_l, &ll, e) < 0) || head_eval(ctx, &o, x, inf, &acc_i, &ll, e) < 0 ||
-            (o.inductive && head_eval(ctx, &o, xtr, inf, &acc_h, &ll, e) < 0))
-            rc = -1;
-        else {
+        logreg lhead = { 0 };
+        const logreg *hl = &head;
+        if (o.inductive) {
+            float *xtr = learned_rows(s.D, ctx->tr, ctx->ntr, &o);
+            if (logreg_fit(&lhead, xtr, y, ctx->ntr, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
+            hl = &lhead;
+            free(xtr);
+        }
+        if (rc == 0) {
             char more[160] = "";
-            if (o.inductive)
+            if (xl) head_score(ctx, hl, xl, dim, &acc_l, &ll);
+            if (o.inductive) {
+                head_score(ctx, hl, inf, dim, &acc_h, &ll);
                 snprintf(more, sizeof more, "; head fitted on inferred training vectors (on learned ones: %.4f)", acc_h);
+            }
             if (xl)
                 cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a "
                         "document)%s", acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
@@ -874,16 +879,12 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
                 cli_msg("dvcos: validation accuracy %.4f with inferred vectors of unseen documents (%.2f ms a "
                         "document)%s", acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
         }
-        if (xtr != x) free(xtr);
+        logreg_free(&lhead);
         free(xl);
         free(inf);
     }
-    /* Head on every training-part document; held-out predictions by cross-fitting. */
-    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);
-    for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
-    logreg head = { 0 };
+    /* Its weights for the model; held-out predictions by cross-fitting. */
     double *hw = xmalloc(((size_t)dim + 1) * sizeof *hw);
-    if (rc == 0 && logreg_fit(&head, x, y, ctx->ntr, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
     if (rc == 0) {
         memcpy(hw, head.w, (size_t)dim * sizeof *hw);
         hw[dim] = head.b;
@@ -895,7 +896,6 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         if (cross_fit(x, y, ctx->ntr, dim, o.heldout_folds, o.head_lambda, ctx->seed, prob, e) < 0) rc = -1;
     }
     free(x);
-    free(y);
     uint64_t *keys;
     float *dvec;
     size_t nd = doc_table(ctx, &c, &o, s.D, &keys, &dvec);
@@ -916,6 +916,7 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (rc == 0 && prob && heldout_add(w, ctx->docs, ctx->tr, prob, ctx->ntr, e) < 0) rc = -1;
     free(prob); free(keys); free(dvec); free(q); free(qs); free(hw);
 done:
+    free(y);
     free(s.W); free(s.D); free(s.alias);
     corpus_free(&c);
     return rc;
