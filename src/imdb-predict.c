@@ -10,6 +10,7 @@
 #include "clf.h"
 #include "lineio.h"
 #include "pool.h"
+#include "shard.h"
 #include "text.h"
 #include "tokio.h"
 #include "util.h"
@@ -47,6 +48,11 @@ static void usage(void)
 "      --json               print JSON lines: {\"id\":..,\"label\":..,\"probability\":..}\n"
 "      --tokens             read token streams (imdb-clean output) instead of text;\n"
 "                           the id is the document id from the stream\n"
+"      --id-field           each line is ID<TAB>TEXT; print ID<TAB>LABEL<TAB>P (with\n"
+"                           --tokens: print the stream's document id first)\n"
+"      --shard=K/N          score only shard K of N (0 <= K < N), chosen by a hash\n"
+"                           of the id (of the line number without --id-field), as\n"
+"                           imdb-clean --shard does; lines start with their id\n"
 "  -t, --threshold=X        label pos when P(pos) >= X (default: 0.5)\n"
 "  -e, --explain[=K]        add the K n-grams that weighed most (default K: %d)\n"
 "  -j, --threads=N          worker threads (default: number of cores, %ld here);\n"
@@ -70,6 +76,9 @@ static void usage(void)
 typedef struct opts {
     const clf *model;
     int json, tokens, explain_k, multi_file;
+    int id_field;    /* --id-field: text lines are ID<TAB>TEXT */
+    int id_out;      /* TSV lines start with the id (--id-field or --shard) */
+    shard sh;        /* --shard; sh.n == 0 keeps every line */
     double threshold;
 } opts;
 
@@ -175,7 +184,8 @@ static void sb_json_str(sbuf *b, const char *s, size_t n)
 typedef struct origin {
     size_t file;
     long lineno;
-    const char *id;        /* token streams only */
+    const char *id;        /* token streams and --id-field; NULL: the line number */
+    size_t id_len;
     const char *filename;
 } origin;
 
@@ -204,7 +214,7 @@ static void format_result(sbuf *b, const opts *o, const origin *at, double p,
     const char *label = p >= o->threshold ? "pos" : "neg";
     if (o->json) {
         sb_str(b, "{\"id\":");
-        if (at->id) sb_json_str(b, at->id, strlen(at->id));
+        if (at->id) sb_json_str(b, at->id, at->id_len);
         else sb_printf(b, "%ld", at->lineno);
         if (o->multi_file) {
             sb_str(b, ",\"file\":");
@@ -222,6 +232,12 @@ static void format_result(sbuf *b, const opts *o, const origin *at, double p,
         }
         sb_str(b, "}\n");
     } else {
+        if (o->id_out && at->id) {
+            sb_add(b, at->id, at->id_len);
+            sb_add(b, "\t", 1);
+        } else if (o->id_out) {
+            sb_printf(b, "%ld\t", at->lineno);
+        }
         sb_printf(b, "%s\t%.6f", label, p);
         if (o->explain_k) {
             sb_add(b, "\t", 1);
@@ -265,7 +281,7 @@ static void predict_one(worker *w, const opts *o, char *text, size_t len, const 
 
 typedef struct batch {
     size_t n;
-    size_t off[BATCH_LINES], len[BATCH_LINES], id_off[BATCH_LINES];
+    size_t off[BATCH_LINES], len[BATCH_LINES], id_off[BATCH_LINES], id_len[BATCH_LINES];
     long lineno[BATCH_LINES];
     size_t file[BATCH_LINES];
     imdb_arena arena;
@@ -288,8 +304,9 @@ static void predict_chunk(void *ctx, int thread, size_t c)
     out->len = 0;
     size_t end = (c + 1) * CHUNK_LINES < b->n ? (c + 1) * CHUNK_LINES : b->n;
     for (size_t i = c * CHUNK_LINES; i < end; i++) {
-        origin at = {b->file[i], b->lineno[i],
-                     j->o->tokens ? b->arena.p + b->id_off[i] : NULL, j->files[b->file[i]]};
+        int has_id = j->o->tokens || j->o->id_field;
+        origin at = {b->file[i], b->lineno[i], has_id ? b->arena.p + b->id_off[i] : NULL,
+                     b->id_len[i], j->files[b->file[i]]};
         predict_one(&j->ws[thread], j->o, b->arena.p + b->off[i], b->len[i], &at, out);
     }
 }
@@ -331,6 +348,7 @@ static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads
     lineio *in = NULL;
     tokio_reader *tr = NULL;
     int rc = -1;
+    unsigned long no_tab_warned = 0;
     for (size_t f = 0; f < nfiles; f++) {
         if (o->tokens) {
             if (!(tr = tokio_open(files[f], e))) goto done;
@@ -342,6 +360,7 @@ static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads
             char *text;
             size_t len;
             const char *id = NULL;
+            size_t id_len = 0;
             long lineno;
             int got;
             if (o->tokens) {
@@ -367,13 +386,31 @@ static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads
                     text += 3;
                     len -= 3;
                 }
+                /* --id-field: the id is what precedes the first TAB; a line without one
+                 * keeps its place with an empty id (one output line per input line). */
+                if (got > 0 && o->id_field) {
+                    char *tab = memchr(text, '\t', len);
+                    id = text;
+                    id_len = tab ? (size_t)(tab - text) : 0;
+                    if (tab) {
+                        len -= id_len + 1;
+                        text = tab + 1;
+                    } else if (!no_tab_warned++ && cli_verbose >= 0) {
+                        cli_msg("warning: %s:%ld: no TAB after an id (--id-field): the id is "
+                                "empty and the whole line is the text", lineio_name(in), lineno);
+                    }
+                }
             }
             if (got < 0) goto done;
             if (got == 0) break;
+            if (id && o->tokens) id_len = strlen(id);
+            if (o->sh.n && !(id ? shard_keep(&o->sh, id, id_len) : shard_keep_line(&o->sh, lineno)))
+                continue;
             size_t i = b->n++;
             b->off[i] = imdb_arena_add(&b->arena, text, len);
             b->len[i] = len;
-            b->id_off[i] = id ? imdb_arena_add(&b->arena, id, strlen(id)) : 0;
+            b->id_off[i] = id ? imdb_arena_add(&b->arena, id, id_len) : 0;
+            b->id_len[i] = id_len;
             b->lineno[i] = lineno;
             b->file[i] = f;
             (*count)++;
@@ -442,7 +479,7 @@ static int run_interactive(worker *w, const opts *o, imdb_err *e)
             ? clf_explain(o->model, toks, ntok, w->contrib, (size_t)o->explain_k) : 0;
         out.len = 0;
         if (o->json) {
-            origin at = {0, lineno, NULL, "-"};
+            origin at = {.lineno = lineno, .filename = "-"};
             format_result(&out, o, &at, p, toks, w->contrib, nc);
         } else {
             int fill = (int)lround(p * 20);
@@ -474,10 +511,12 @@ static int run_interactive(worker *w, const opts *o, imdb_err *e)
 int main(int argc, char **argv)
 {
     cli_init("imdb-predict");
-    enum { OPT_JSON = 256, OPT_TOKENS, OPT_NO_INTERACTIVE, OPT_INFO, OPT_HELP, OPT_VERSION };
+    enum { OPT_JSON = 256, OPT_TOKENS, OPT_ID_FIELD, OPT_SHARD, OPT_NO_INTERACTIVE, OPT_INFO, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"tokens", no_argument, NULL, OPT_TOKENS},
+        {"id-field", no_argument, NULL, OPT_ID_FIELD},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {"threshold", required_argument, NULL, 't'},
         {"explain", optional_argument, NULL, 'e'},
         {"threads", required_argument, NULL, 'j'},
@@ -500,6 +539,12 @@ int main(int argc, char **argv)
         switch (c) {
         case OPT_JSON: o.json = 1; break;
         case OPT_TOKENS: o.tokens = 1; break;
+        case OPT_ID_FIELD: o.id_field = 1; break;
+        case OPT_SHARD: {
+            imdb_err se = {0, ""};
+            if (shard_parse(optarg, &o.sh, &se) < 0) cli_usage_error("%s", se.msg);
+            break;
+        }
         case 't': o.threshold = cli_double("--threshold", optarg, 0, 1); break;
         case 'e': o.explain_k = optarg ? (int)cli_long("--explain", optarg, 1, 1000) : EXPLAIN_DEFAULT; break;
         case 'j': nthreads = cli_long("--threads", optarg, 1, 256); break;
@@ -522,7 +567,12 @@ int main(int argc, char **argv)
     size_t nfiles = optind < argc ? (size_t)(argc - optind) : 1;
     if (interactive == 1 && optind < argc) cli_usage_error("--interactive reads standard input: no FILE operands");
     if (interactive == 1 && o.tokens) cli_usage_error("--interactive reads text, not --tokens");
-    if (interactive == -1) interactive = optind >= argc && !o.tokens && isatty(STDIN_FILENO);
+    if (interactive == 1 && (o.id_field || o.sh.n))
+        cli_usage_error("--interactive reads one review a line: no --id-field or --shard");
+    o.id_out = o.id_field || o.sh.n;
+    if (o.tokens) o.id_field = 0;   /* the stream has its own ids */
+    if (interactive == -1)
+        interactive = optind >= argc && !o.tokens && !o.id_out && isatty(STDIN_FILENO);
     o.multi_file = nfiles > 1;
 
     imdb_err e = {0, ""};

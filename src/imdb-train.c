@@ -6,6 +6,7 @@
 #include "train.h"
 #include "vocab.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ static void usage(void)
     printf("Usage: %s [OPTION]... -O MODEL [TOKENS]...\n", cli_prog);
     fputs("Train a sentiment model on labelled token streams (from imdb-clean) and write it,\n"
           "with its settings, cleaning settings and vocabulary, to one model file.\n"
-          "With no TOKENS, or when TOKENS is -, read standard input.\n\n"
+          "With no TOKENS, or when TOKENS is -, read standard input. Several TOKENS (e.g. the\n"
+          "shards of imdb-clean --shard) are read in turn, never concatenated on disk.\n\n"
           "  -m, --model KIND          model kind (default nblr); see the list below; after\n"
           "                            --model ensemble, each further -m FILE adds a member\n"
           "      --member FILE         a trained model to combine (kind ensemble); may be\n"
@@ -26,6 +28,11 @@ static void usage(void)
           "  -O, --output FILE         model file to write (atomically); required\n"
           "  -c, --config FILE         read settings from FILE (key = value lines)\n"
           "  -o, --set KEY=VALUE       override one setting; may be repeated\n"
+          "      --files-from FILE     read more TOKENS paths from FILE, one a line (after\n"
+          "                            the TOKENS operands); may be repeated\n"
+          "      --sort-by-id          order the documents by id (byte order, stable)\n"
+          "                            before the split, so the model does not depend\n"
+          "                            on the order or sharding of the inputs\n"
           "      --valid-fraction F    hold out F of the documents for validation and early\n"
           "                            stopping (default 0.1; 0 trains on everything)\n"
           "      --seed N              random seed (default 1)\n"
@@ -83,11 +90,32 @@ static void add_member(config *cli, char **list, size_t *len, const char *path)
     config_set(cli, "members", *list);
 }
 
+/* --files-from FILE: append its lines (paths, one a line; empty lines skipped) to *v. */
+static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        *v = xrealloc(*v, (*n + 1) * sizeof **v);
+        (*v)[(*n)++] = xstrdup(line);
+    }
+    int bad = ferror(f);
+    free(line);
+    if (f != stdin) fclose(f);
+    if (bad) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error", path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_init("imdb-train");
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
-           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_HELP, OPT_VERSION };
+           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "vocab", required_argument, NULL, 'V' },
@@ -105,6 +133,8 @@ int main(int argc, char **argv)
         { "checkpoint", required_argument, NULL, OPT_CKPT },
         { "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
         { "resume", required_argument, NULL, OPT_RESUME },
+        { "files-from", required_argument, NULL, OPT_FILES_FROM },
+        { "sort-by-id", no_argument, NULL, OPT_SORT_ID },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, OPT_HELP },
@@ -116,8 +146,8 @@ int main(int argc, char **argv)
     const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
-    char *sets[argc], *unlab_paths[argc];
-    int nsets = 0, nunlab = 0, c, kind_given = 0;
+    char *sets[argc], *unlab_paths[argc], *lists[argc];
+    int nsets = 0, nunlab = 0, nlists = 0, c, kind_given = 0, sort_by_id = 0;
     char *members = NULL;   /* --member FILE (and -m FILE after --model ensemble), joined by spaces */
     size_t members_len = 0;
     opterr = 0;
@@ -147,6 +177,8 @@ int main(int argc, char **argv)
         case OPT_CKPT: ckpt = optarg; break;
         case OPT_CKPT_EVERY: ckpt_every = cli_long("--checkpoint-every", optarg, 0, 1000000); break;
         case OPT_RESUME: resume = optarg; break;
+        case OPT_FILES_FROM: lists[nlists++] = optarg; break;
+        case OPT_SORT_ID: sort_by_id = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
@@ -188,11 +220,22 @@ int main(int argc, char **argv)
      * document, need no labelled ones, and do not wait on stdin when --unlabelled is given. */
     int standalone = t->writes_output;
     train_docs docs = { 0 };
-    int nin = argc - optind, nread = nin ? nin : standalone && nunlab ? 0 : 1;
-    for (int i = 0; i < nread; i++) {
-        const char *path = nin ? argv[optind + i] : "-";
+    char **inputs = NULL;
+    size_t nin = 0;
+    for (int i = optind; i < argc; i++) {
+        inputs = xrealloc(inputs, (nin + 1) * sizeof *inputs);
+        inputs[nin++] = xstrdup(argv[i]);
+    }
+    for (int i = 0; i < nlists; i++)
+        if (read_list(lists[i], &inputs, &nin, &err) < 0) cli_die(&err);
+    size_t nread = nin ? nin : standalone && nunlab ? 0 : nlists ? 0 : 1;
+    for (size_t i = 0; i < nread; i++) {
+        const char *path = nin ? inputs[i] : "-";
         if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, &err) < 0) cli_die(&err);
     }
+    for (size_t i = 0; i < nin; i++) free(inputs[i]);
+    free(inputs);
+    if (sort_by_id) train_docs_sort_by_id(&docs);
     if (docs.n == 0 && !standalone) {
         imdb_fail(&err, IMDB_EXIT_DATA, "no labelled documents in the input");
         cli_die(&err);

@@ -31,6 +31,7 @@ static void usage(void)
 "\n"
 "  -n, --ngrams=N        count 1- to N-grams, N from 1 to %d (default: 3)\n"
 "  -m, --min-count=N     keep n-grams counted at least N times (default: 1)\n"
+"  -d, --min-df=N        keep n-grams found in at least N documents (default: 1)\n"
 "  -s, --max-size=N      keep at most the N first n-grams in order (default: 0,\n"
 "                        no limit)\n"
 "  -M, --merge           FILEs are vocabularies (from imdb-vocab) to sum, not\n"
@@ -45,8 +46,9 @@ static void usage(void)
 "      --version         output version information and exit\n"
 "\n"
 "Order: count descending, then document frequency descending, then bytes.\n"
-"Shards to be merged should be counted without --min-count and --max-size:\n"
-"prune when merging.\n"
+"Shards to be merged should be counted without --min-count, --min-df and\n"
+"--max-size: prune when merging (counts below a threshold on every shard can\n"
+"add up to more than it).\n"
 "Exit status: 0 ok, 1 bad or inconsistent input, 2 usage error, 4 I/O error,\n"
 "5 internal error.\n",
         cli_prog, VOCAB_MAX_NGRAMS);
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"ngrams", required_argument, NULL, 'n'},
         {"min-count", required_argument, NULL, 'm'},
+        {"min-df", required_argument, NULL, 'd'},
         {"max-size", required_argument, NULL, 's'},
         {"merge", no_argument, NULL, 'M'},
         {"output", required_argument, NULL, 'o'},
@@ -195,13 +198,14 @@ int main(int argc, char **argv)
     };
     const char *output = "-";
     int ngrams = 0, merge = 0;
-    long min_count = 1, max_size = 0, gzip_level = 1;
+    long min_count = 1, min_df = 1, max_size = 0, gzip_level = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:m:s:Mo:qv", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:m:d:s:Mo:qv", opts, NULL)) != -1) {
         switch (c) {
         case 'n': ngrams = (int)cli_long("--ngrams", optarg, 1, VOCAB_MAX_NGRAMS); break;
         case 'm': min_count = cli_long("--min-count", optarg, 1, LONG_MAX); break;
+        case 'd': min_df = cli_long("--min-df", optarg, 1, LONG_MAX); break;
         case 's': max_size = cli_long("--max-size", optarg, 0, LONG_MAX); break;
         case 'M': merge = 1; break;
         case 'o': output = optarg; break;
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
     }
     double t1 = imdb_now();
     size_t distinct = vocab_size(v);
-    vocab_finish(v, (uint64_t)min_count, (size_t)max_size);
+    vocab_finish_df(v, (uint64_t)min_count, (uint64_t)min_df, (size_t)max_size);
     double t2 = imdb_now();
     if (vocab_write(v, out, &e) < 0) goto fail;
     int rc = outfile_commit(out, &e);

@@ -101,6 +101,42 @@ int train_docs_read(train_docs *d, const char *path, int labelled, char **clean,
     return got < 0 ? -1 : 0;
 }
 
+static const train_docs *sort_docs;   /* qsort has no context argument */
+
+static int cmp_doc_id(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(sort_docs->id[a], sort_docs->id[b]);
+    return c ? c : (a > b) - (a < b);   /* the index breaks ties: a stable order */
+}
+
+void train_docs_sort_by_id(train_docs *d)
+{
+    if (d->n < 2) return;
+    size_t n = d->n, *perm = xmalloc(n * sizeof *perm);
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    sort_docs = d;
+    qsort(perm, n, sizeof *perm, cmp_doc_id);
+    sort_docs = NULL;
+    int *label = xmalloc(d->cap_docs * sizeof *label);
+    char **id = xmalloc(d->cap_docs * sizeof *id);
+    size_t *off = xmalloc((d->cap_docs + 1) * sizeof *off);
+    const char **tok = xmalloc((d->cap_tok ? d->cap_tok : 1) * sizeof *tok);
+    off[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = perm[i], len = d->off[j + 1] - d->off[j];
+        label[i] = d->label[j];
+        id[i] = d->id[j];
+        memcpy(tok + off[i], d->tok + d->off[j], len * sizeof *tok);
+        off[i + 1] = off[i] + len;
+    }
+    free(d->label); free(d->id); free(d->off); free(d->tok); free(perm);
+    d->label = label;
+    d->id = id;
+    d->off = off;
+    d->tok = tok;
+}
+
 void train_docs_free(train_docs *d)
 {
     for (size_t i = 0; i < d->n; i++) free(d->id[i]);

@@ -29,6 +29,10 @@ typedef struct train_docs {
  * *clean set by an earlier call. */
 int train_docs_read(train_docs *d, const char *path, int labelled, char **clean, imdb_err *e);
 void train_docs_free(train_docs *d);
+/* Reorder the documents by id, in byte order (strcmp); stable, so documents with equal ids
+ * keep their input order. Training on the result does not depend on the order in which the
+ * documents came, e.g. on how the corpus was sharded (imdb-train --sort-by-id). */
+void train_docs_sort_by_id(train_docs *d);
 
 typedef struct train_ctx {
     config *cfg;             /* settings; typed getters record the effective values */

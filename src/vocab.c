@@ -585,6 +585,11 @@ static uint64_t text_prefix(const rec *r, size_t from)
 
 void vocab_finish(vocab *v, uint64_t min_count, size_t max_size)
 {
+    vocab_finish_df(v, min_count, 0, max_size);
+}
+
+void vocab_finish_df(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_size)
+{
     /* The table is rebuilt when needed; dropping it first lowers the peak memory. */
     free(v->slots);
     v->slots = NULL;
@@ -597,7 +602,7 @@ void vocab_finish(vocab *v, uint64_t min_count, size_t max_size)
     for (size_t off = 8; off < v->alen;) {
         rec *r = (rec *)(v->arena + off);
         r->last = 0;
-        if (r->count >= min_count) {
+        if (r->count >= min_count && r->df >= min_df) {
             it[m].off8 = (uint32_t)(off >> 3);
             it[m].p0 = text_prefix(r, 0);
             it[m].p1 = text_prefix(r, 8);

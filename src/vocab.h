@@ -33,6 +33,8 @@ int vocab_merge(vocab *a, const vocab *b, imdb_err *e);
 /* Keep entries with count >= min_count, then the max_size first in order (0 = no cap),
  * and sort. Call before reading entries by index. */
 void vocab_finish(vocab *v, uint64_t min_count, size_t max_size);
+/* The same, keeping only entries with df >= min_df too (before the max_size cut). */
+void vocab_finish_df(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_size);
 int vocab_write(const vocab *v, outfile *o, imdb_err *e);
 /* Read a vocabulary file (gzip or plain); malformed lines are IMDB_EXIT_DATA errors with
  * file:line. The result is finished (sorted) as read. */
