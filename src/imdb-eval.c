@@ -34,11 +34,13 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     printf(
-"Usage: %s [OPTION]... MODEL [TOKENS]...\n"
+"Usage: %s [OPTION]... -m MODEL [TOKENS]...\n"
+"  or:  %s [OPTION]... MODEL [TOKENS]...\n"
 "Evaluate MODEL (from imdb-train) on labelled token streams (from imdb-clean) and\n"
 "print accuracy, precision, recall, F1, confusion matrix, ROC AUC and log loss.\n"
 "With no TOKENS, or when TOKENS is -, read standard input.\n"
 "\n"
+"  -m, --model=FILE         the model file (without -m: the first operand)\n"
 "  -o, --output=FILE        write the metrics to FILE, atomically (default: stdout)\n"
 "      --json               write the metrics as one JSON object\n"
 "  -t, --threshold=X        predict pos when P(pos) >= X (default: 0.5)\n"
@@ -59,7 +61,7 @@ static void usage(void)
 "Unlabelled documents (label -) are skipped with a warning.\n"
 "Exit status: 0 ok, 1 bad data or model file, 2 usage error, 3 accuracy below\n"
 "--min-accuracy, 4 I/O error.\n",
-        cli_prog, sysconf(_SC_NPROCESSORS_ONLN));
+        cli_prog, cli_prog, sysconf(_SC_NPROCESSORS_ONLN));
     exit(IMDB_EXIT_OK);
 }
 
@@ -291,6 +293,7 @@ int main(int argc, char **argv)
     enum { OPT_JSON = 256, OPT_MIN_ACC, OPT_ERRORS, OPT_BY_CATEGORY, OPT_STRICT, OPT_HELP,
            OPT_VERSION };
     static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
         {"threshold", required_argument, NULL, 't'},
@@ -305,14 +308,15 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    const char *output = "-", *errors_path = NULL;
+    const char *output = "-", *errors_path = NULL, *model_path = NULL;
     int json = 0, strict = 0, by_category = 0;
     double threshold = 0.5, min_accuracy = -1;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:t:j:qv", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:o:t:j:qv", opts, NULL)) != -1) {
         switch (c) {
+        case 'm': model_path = optarg; break;
         case 'o': output = optarg; break;
         case OPT_JSON: json = 1; break;
         case 't': threshold = cli_double("--threshold", optarg, 0, 1); break;
@@ -329,8 +333,10 @@ int main(int argc, char **argv)
         }
     }
     if (nthreads < 1) nthreads = 1;
-    if (optind >= argc) cli_usage_error("missing MODEL operand");
-    const char *model_path = argv[optind++];
+    if (!model_path) {   /* the old form: the model is the first operand */
+        if (optind >= argc) cli_usage_error("missing model: use -m MODEL");
+        model_path = argv[optind++];
+    }
     const char *stdin_only[] = {"-"};
     const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
     size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;

@@ -38,13 +38,15 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     printf(
-"Usage: %s [OPTION]... MODEL [FILE]...\n"
+"Usage: %s [OPTION]... -m MODEL [FILE]...\n"
+"  or:  %s [OPTION]... MODEL [FILE]...\n"
 "Classify reviews with MODEL (from imdb-train), one review per line of FILE\n"
 "(gzip or plain), and print one line per input line, in order:\n"
 "LABEL<TAB>PROBABILITY, where LABEL is pos or neg and PROBABILITY is P(pos)\n"
 "with six decimals. With no FILE, or when FILE is -, read standard input;\n"
 "when standard input is a terminal and there is no FILE, run an interactive prompt.\n"
 "\n"
+"  -m, --model=FILE         the model file (without -m: the first operand)\n"
 "      --json               print JSON lines: {\"id\":..,\"label\":..,\"probability\":..}\n"
 "      --tokens             read token streams (imdb-clean output) instead of text;\n"
 "                           the id is the document id from the stream\n"
@@ -67,7 +69,7 @@ static void usage(void)
 "      --version            output version information and exit\n"
 "\n"
 "Exit status: 0 ok, 1 bad data or model file, 2 usage error, 4 I/O error.\n",
-        cli_prog, EXPLAIN_DEFAULT, sysconf(_SC_NPROCESSORS_ONLN));
+        cli_prog, cli_prog, EXPLAIN_DEFAULT, sysconf(_SC_NPROCESSORS_ONLN));
     exit(IMDB_EXIT_OK);
 }
 
@@ -513,6 +515,7 @@ int main(int argc, char **argv)
     cli_init("imdb-predict");
     enum { OPT_JSON = 256, OPT_TOKENS, OPT_ID_FIELD, OPT_SHARD, OPT_NO_INTERACTIVE, OPT_INFO, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
         {"tokens", no_argument, NULL, OPT_TOKENS},
         {"id-field", no_argument, NULL, OPT_ID_FIELD},
@@ -532,11 +535,13 @@ int main(int argc, char **argv)
     opts o = {.threshold = 0.5};
     int interactive = -1;   /* -1: if stdin is a terminal and there are no operands */
     int info = 0;
+    const char *model_path = NULL;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:e::j:iqv", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:t:e::j:iqv", longopts, NULL)) != -1) {
         switch (c) {
+        case 'm': model_path = optarg; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_TOKENS: o.tokens = 1; break;
         case OPT_ID_FIELD: o.id_field = 1; break;
@@ -559,8 +564,10 @@ int main(int argc, char **argv)
         }
     }
     if (nthreads < 1) nthreads = 1;
-    if (optind >= argc) cli_usage_error("missing MODEL operand");
-    const char *model_path = argv[optind++];
+    if (!model_path) {   /* the old form: the model is the first operand */
+        if (optind >= argc) cli_usage_error("missing model: use -m MODEL");
+        model_path = argv[optind++];
+    }
     static char dash[] = "-";
     static char *stdin_only[] = {dash};
     char *const *files = optind < argc ? argv + optind : stdin_only;

@@ -27,13 +27,14 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     printf(
-"Usage: %s -m MODEL [OPTION]...\n"
+"Usage: %s [OPTION]... -m MODEL\n"
+"  or:  %s [OPTION]... MODEL\n"
 "Serve MODEL (from imdb-train) over HTTP: POST /v1/predict classifies JSON\n"
 "{\"text\": ...} or {\"texts\": [...]}, GET / is a web page to try it,\n"
 "GET /health and GET /metrics (Prometheus) are for monitoring.\n"
 "SIGHUP reloads MODEL; SIGTERM or SIGINT finish the requests in flight and exit.\n"
 "\n"
-"  -m, --model=FILE          the model file (required)\n"
+"  -m, --model=FILE          the model file (without -m: the operand)\n"
 "  -l, --listen=ADDR         HOST:PORT, [IPV6]:PORT or PORT to listen on\n"
 "                            (default: %s; port 0 picks a free port)\n"
 "  -j, --threads=N           worker threads (default: number of cores, %ld here)\n"
@@ -53,7 +54,7 @@ static void usage(void)
 "\n"
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
 "4 cannot read the model, bind the address or write the port file.\n",
-        cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
+        cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
         HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS);
     exit(IMDB_EXIT_OK);
 }
@@ -214,7 +215,8 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv, c);
         }
     }
-    if (optind < argc) cli_usage_error("unexpected operand '%s' (give the model with -m)", argv[optind]);
+    if (!cfg.model_path && optind < argc) cfg.model_path = argv[optind++];   /* imdb-serve MODEL */
+    if (optind < argc) cli_usage_error("unexpected operand '%s' (one model only)", argv[optind]);
     if (!cfg.model_path) cli_usage_error("missing model: use -m MODEL");
     if (cfg.threads < 1) cfg.threads = 1;
     if (cfg.max_connections < (unsigned)cfg.threads)

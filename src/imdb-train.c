@@ -20,10 +20,11 @@ static void usage(void)
           "with its settings, cleaning settings and vocabulary, to one model file.\n"
           "With no TOKENS, or when TOKENS is -, read standard input. Several TOKENS (e.g. the\n"
           "shards of imdb-clean --shard) are read in turn, never concatenated on disk.\n\n"
-          "  -m, --model KIND          model kind (default nblr); see the list below; after\n"
-          "                            --model ensemble, each further -m FILE adds a member\n"
-          "      --member FILE         a trained model to combine (kind ensemble); may be\n"
-          "                            repeated; same as the setting members\n"
+          "  -k, --kind KIND           model kind (default nblr); see the list below\n"
+          "  -m, --model FILE          a trained model to combine (kind ensemble); may be\n"
+          "                            repeated; a KIND of the list below is taken as\n"
+          "                            the kind (the old spelling of --kind KIND)\n"
+          "      --member FILE         the same as -m FILE; same as the setting members\n"
           "  -V, --vocab FILE          vocabulary from imdb-vocab (required by nblr)\n"
           "  -O, --output FILE         model file to write (atomically); required\n"
           "  -c, --config FILE         read settings from FILE (key = value lines)\n"
@@ -42,7 +43,8 @@ static void usage(void)
           "                            valid_loss, valid_acc, seconds)\n"
           "      --runs-dir DIR        record the run in an MLflow file store under DIR\n"
           "                            (experiment: $MLFLOW_EXPERIMENT_NAME, else Default)\n"
-          "      --unlabelled FILE     token stream whose text (never its labels) joins\n"
+          "      --unlabelled FILE, --unlabeled FILE\n"
+          "                            token stream whose text (never its labels) joins\n"
           "                            the unlabelled pool of the kinds that use one\n"
           "                            (word2vec, dvcos); may be repeated\n"
           "      --init-embeddings FILE  start the embedding from word vectors (word2vec\n"
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
            OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
+        { "kind", required_argument, NULL, 'k' },
         { "model", required_argument, NULL, 'm' },
         { "vocab", required_argument, NULL, 'V' },
         { "member", required_argument, NULL, OPT_MEMBER },
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
         { "curves", required_argument, NULL, OPT_CURVES },
         { "runs-dir", required_argument, NULL, OPT_RUNS },
         { "unlabelled", required_argument, NULL, OPT_UNLAB },
+        { "unlabeled", required_argument, NULL, OPT_UNLAB },
         { "init-embeddings", required_argument, NULL, OPT_INITEMB },
         { "checkpoint", required_argument, NULL, OPT_CKPT },
         { "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
@@ -147,22 +151,26 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
     char *sets[argc], *unlab_paths[argc], *lists[argc];
-    int nsets = 0, nunlab = 0, nlists = 0, c, kind_given = 0, sort_by_id = 0;
-    char *members = NULL;   /* --member FILE (and -m FILE after --model ensemble), joined by spaces */
+    int nsets = 0, nunlab = 0, nlists = 0, c, sort_by_id = 0;
+    char *members = NULL;   /* --member FILE and -m FILE, joined by spaces */
+    const char *first_member = NULL;
     size_t members_len = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:V:O:c:o:qv", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
+        case 'k': config_set(cli, "model", optarg); break;
         case 'm':
-            /* The first -m names the kind; after -m ensemble, each -m FILE names a member. */
-            if (kind_given && strcmp(config_get(cli, "model"), "ensemble") == 0) {
-                add_member(cli, &members, &members_len, optarg);
+            /* -m FILE names a model file, as in every tool; -m KIND is the old spelling of
+             * --kind, kept for scripts (so "-m ensemble -m a.model -m b.model" still works). */
+            if (train_find(optarg)) {
+                config_set(cli, "model", optarg);
                 break;
             }
-            config_set(cli, "model", optarg);
-            kind_given = 1;
+            /* fall through */
+        case OPT_MEMBER:
+            if (!first_member) first_member = optarg;
+            add_member(cli, &members, &members_len, optarg);
             break;
-        case OPT_MEMBER: add_member(cli, &members, &members_len, optarg); break;
         case 'V': vocab_path = optarg; break;
         case 'O': out_path = optarg; break;
         case 'c': config_path = optarg; break;
@@ -204,6 +212,9 @@ int main(int argc, char **argv)
     config_string(cfg, "model", "nblr", &kind);
     const trainer *t = train_find(kind);
     if (!t) cli_usage_error("unknown model kind '%s'", kind);
+    if (first_member && strcmp(t->kind, "ensemble") != 0)
+        cli_usage_error("%s: a model file to combine (-m FILE, --member FILE) needs --kind ensemble; "
+                        "it is no model kind either (see --help)", first_member);
     if (known(cfg, t, &err) < 0) cli_usage_error("%s", err.msg);
     double valid_fraction;
     long seed, threads;
