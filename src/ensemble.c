@@ -242,8 +242,8 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         mem[k++].path = tok;
     }
     if (k < 2) {
-        imdb_fail(e, IMDB_EXIT_USAGE, "an ensemble needs at least two members (--member FILE, or -m FILE "
-                  "after --model ensemble); %s", k ? "got one" : "got none");
+        imdb_fail(e, IMDB_EXIT_USAGE, "an ensemble needs at least two members (-m FILE or --member FILE, "
+                  "with --kind ensemble); %s", k ? "got one" : "got none");
         goto done;
     }
 

@@ -212,6 +212,8 @@ int main(int argc, char **argv)
     config_string(cfg, "model", "nblr", &kind);
     const trainer *t = train_find(kind);
     if (!t) cli_usage_error("unknown model kind '%s'", kind);
+    if (first_member && strcmp(t->kind, "ensemble") != 0 && access(first_member, F_OK) != 0)
+        cli_usage_error("unknown model kind '%s'", first_member);   /* -m KIND, misspelt */
     if (first_member && strcmp(t->kind, "ensemble") != 0)
         cli_usage_error("%s: a model file to combine (-m FILE, --member FILE) needs --kind ensemble; "
                         "it is no model kind either (see --help)", first_member);

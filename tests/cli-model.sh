@@ -36,7 +36,7 @@ imdb-predict --info e4.model | grep -qx '  members = ./nblr b.model' || fail "./
 expect_status 2 imdb-train -q -V v.gz -m a.model -O x.model train.tok.gz
 expect_err "^imdb-train: a\.model: a model file to combine \(-m FILE, --member FILE\) needs --kind ensemble"
 expect_status 2 imdb-train -q -V v.gz -m nbrl -O x.model train.tok.gz
-expect_err "^imdb-train: nbrl: a model file to combine"
+expect_err "^imdb-train: unknown model kind 'nbrl'$"
 expect_status 2 imdb-train -q -V v.gz --kind nbrl -O x.model train.tok.gz
 expect_err "^imdb-train: unknown model kind 'nbrl'"
 [ ! -e x.model ] || fail "a refused run wrote x.model"

@@ -27,16 +27,16 @@ expect_err "heldout_folds"
 
 # Usage: no member, one member, a setting of another kind.
 expect_status 2 imdb-train -m ensemble -O m train.tok.gz
-expect_err "^imdb-train: an ensemble needs at least two members \(--member FILE, or -m FILE after --model ensemble\); got none$"
+expect_err "^imdb-train: an ensemble needs at least two members \(-m FILE or --member FILE, with --kind ensemble\); got none$"
 expect_status 2 imdb-train -m ensemble -m a.model -O m train.tok.gz
 expect_err "at least two members.*got one$"
 expect_status 2 imdb-train -m ensemble -m a.model -m b.model -o ngrams=2 -O m train.tok.gz
 expect_err "unknown setting 'ngrams'"
 expect_status 2 imdb-train -m ensemble -m a.model -m b.model -o stack_lambda=0 -O m train.tok.gz
 expect_err "stack_lambda"
-# -m adds members only after -m ensemble: elsewhere the last -m is the kind, as before.
+# -m FILE is a member wherever it stands (-m KIND, the old spelling of --kind, too).
 expect_status 2 imdb-train -m a.model -m ensemble -O m train.tok.gz
-expect_err "got none"
+expect_err "got one$"
 
 # Members that cannot be loaded: missing (I/O), foreign, corrupt, of an unknown kind.
 expect_status 4 imdb-train -m ensemble -m a.model -m missing.model -O m train.tok.gz
