@@ -31,12 +31,14 @@ want() {
     [ "$got" = "$w" ] || fail "completing '${COMP_WORDS[*]}': got [$(echo $got)], want [$(echo $w)]"
 }
 
-# Every option a --help shows (an option line, or one named in the text) is offered
+# Every option a --help shows (an option line, or one named in the text, but for
+# another tool's, "imdb-clean --shard") is offered
 # after "-", and nothing else is. The options come from --help itself, so this fails only
 # when a help line has a shape the completion does not read: then it names the option.
 for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve; do
     "$t" --help >help.txt
-    { grep -oE -- '(^|[^-[:alnum:]])--[a-z0-9][-a-z0-9]*' help.txt | sed 's/^[^-]*//'
+    { sed -E 's/imdb-[a-z]+ --[a-z0-9][-a-z0-9]*//g' help.txt |
+          grep -oE -- '(^|[^-[:alnum:]])--[a-z0-9][-a-z0-9]*' | sed 's/^[^-]*//'
       grep -oE '^  -[[:alnum:]],' help.txt | sed 's/^  //; s/,$//'; } | LC_ALL=C sort -u >want.txt
     [ "$(wc -l <want.txt)" -ge 5 ] || fail "$t --help: fewer than 5 options found"
     comp "$t" -
