@@ -226,6 +226,14 @@ static int parse(modelio *m, imdb_err *e)
                       path, i);
             goto fail;
         }
+        /* The kinds read their arrays in place (doubles, u64 keys): an offset off the
+         * 64-byte grid that every writer uses would make them misaligned (found by
+         * tests/fuzz/fuzz_model). */
+        if (off % ALIGN != 0) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (section %u at offset %llu, "
+                      "not a multiple of %d)", path, i, (unsigned long long)off, ALIGN);
+            goto fail;
+        }
         memcpy(m->sec[i].name, d, NAMELEN);
         m->sec[i].data = m->base + off;
         m->sec[i].size = (size_t)size;

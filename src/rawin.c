@@ -354,7 +354,9 @@ static int list_cat(rawin *r, int cat, imdb_err *e)
         return -1;
     }
     free(dir);
-    qsort(r->files, r->nfiles, sizeof *r->files, cmp_str);
+    /* An empty directory leaves r->files NULL, which qsort must not get (UBSan; found by
+     * tests/fuzz/fuzz_dirnames). */
+    if (r->nfiles > 1) qsort(r->files, r->nfiles, sizeof *r->files, cmp_str);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static int failures;
 #define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
@@ -97,6 +98,18 @@ int main(void)
     spit(c, ba, na);
     expect_fail(c, IMDB_EXIT_DATA, "CRC mismatch");
     ba[na - 10] ^= 1;
+    {
+        /* A section offset off the 64-byte grid, CRC made right: refused, not read
+         * misaligned (tests/fuzz/corpus/model/crash-misaligned). */
+        char *bc = malloc(na);
+        memcpy(bc, ba, na);
+        unsigned char *d = (unsigned char *)bc + 16 + 16;   /* first entry's offset */
+        put_u64le(d, get_u64le(d) + 2);
+        put_u32le((unsigned char *)bc + na - 4, (uint32_t)crc32(0L, (unsigned char *)bc, (uInt)(na - 4)));
+        spit(c, bc, na);
+        expect_fail(c, IMDB_EXIT_DATA, "not a multiple of 64");
+        free(bc);
+    }
     ba[8] = 2;   /* version 2 */
     spit(c, ba, na);
     expect_fail(c, IMDB_EXIT_DATA, "version 2 is not supported");
