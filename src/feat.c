@@ -1,6 +1,6 @@
 /* feat.c — see feat.h.
  *
- * Token hash: a reduced wyhash (Wang Yi's wyhash "final3", public domain): the bytes are
+ * Token hash (inline in feat.h, so that predict's loops need no calls): a reduced wyhash (Wang Yi's wyhash "final3", public domain): the bytes are
  * read as little-endian words (short keys with wyhash's overlapping 4-byte reads), each
  * pair of words is folded through one 64x64->128-bit multiply, and the length is mixed
  * in at the end. The chain step is one more such multiply with other constants, so
@@ -19,76 +19,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define P0 UINT64_C(0xa0761d6478bd642f)
-#define P1 UINT64_C(0xe7037ed1a0b428db)
-#define P2 UINT64_C(0x8ebc6af09c88c6e3)
-#define P3 UINT64_C(0x589965cc75374cc3)
-
-/* The 128-bit product of a and b, folded to 64 bits (low half xor high half). */
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-#ifdef __SIZEOF_INT128__
-    unsigned __int128 r = (unsigned __int128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#else
-    /* Portable schoolbook product with the same result. */
-    uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
-    uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
-    uint64_t t = rl + (rm0 << 32), c = t < rl;
-    uint64_t lo = t + (rm1 << 32);
-    c += lo < t;
-    uint64_t hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
-    return lo ^ hi;
-#endif
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-}
-
-static inline uint64_t rd32(const unsigned char *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
-}
-
-/* 0 marks an empty table slot, so it is never a hash. */
-static inline uint64_t nonzero(uint64_t h) { return h ? h : P0; }
-
-uint64_t feat_hash_token(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    uint64_t seed = P0 ^ P3, a, b;
-    if (n <= 16) {
-        if (n >= 4) {
-            size_t k = (n >> 3) << 2;
-            a = rd32(p) << 32 | rd32(p + k);
-            b = rd32(p + n - 4) << 32 | rd32(p + n - 4 - k);
-        } else if (n > 0) {
-            a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
-            b = 0;
-        } else {
-            a = b = 0;
-        }
-    } else {
-        size_t i = n;
-        while (i > 16) {
-            seed = mix(rd64(p) ^ P1, rd64(p + 8) ^ seed);
-            p += 16;
-            i -= 16;
-        }
-        a = rd64(p + i - 16);
-        b = rd64(p + i - 8);
-    }
-    return nonzero(mix(P1 ^ (uint64_t)n, mix(a ^ P1, b ^ seed)));
-}
-
-uint64_t feat_chain(uint64_t prefix, uint64_t tok)
-{
-    return nonzero(mix(prefix ^ P2, tok ^ P3));
-}
 
 uint64_t feat_hash_ngram(const char *s, size_t n)
 {

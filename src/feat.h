@@ -11,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t feat_hash_token(const char *s, size_t n);
-uint64_t feat_chain(uint64_t prefix, uint64_t tok);
+#include "feat_hash.h"   /* feat_hash_token, feat_chain: inline */
 uint64_t feat_hash_ngram(const char *s, size_t n);
 
 /* All 1..maxn-grams of tok[0..ntok): writes at most ntok*maxn hashes to out (unigrams

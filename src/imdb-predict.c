@@ -222,7 +222,12 @@ static void format_result(sbuf *b, const opts *o, const origin *at, double p,
             sb_str(b, ",\"file\":");
             sb_json_str(b, at->filename, strlen(at->filename));
         }
-        sb_printf(b, ",\"label\":\"%s\",\"probability\":%.6f", label, p);
+        char num[32];
+        size_t nl = imdb_fmt_fixed6(num, p);   /* printf's %.6f, without its cost */
+        sb_str(b, ",\"label\":\"");
+        sb_str(b, label);
+        sb_str(b, "\",\"probability\":");
+        sb_add(b, num, nl);
         if (o->explain_k) {
             sb_str(b, ",\"explain\":[");
             for (size_t i = 0; i < ncontrib; i++) {
@@ -236,11 +241,15 @@ static void format_result(sbuf *b, const opts *o, const origin *at, double p,
     } else {
         if (o->id_out && at->id) {
             sb_add(b, at->id, at->id_len);
-            sb_add(b, "\t", 1);
+            sb_add(b, "	", 1);
         } else if (o->id_out) {
-            sb_printf(b, "%ld\t", at->lineno);
+            sb_printf(b, "%ld	", at->lineno);
         }
-        sb_printf(b, "%s\t%.6f", label, p);
+        char num[32];
+        size_t nl = imdb_fmt_fixed6(num, p);   /* printf's %.6f, without its cost */
+        sb_add(b, label, 3);
+        sb_add(b, "	", 1);
+        sb_add(b, num, nl);
         if (o->explain_k) {
             sb_add(b, "\t", 1);
             for (size_t i = 0; i < ncontrib; i++) {

@@ -86,37 +86,6 @@ static size_t lookup_all(const linear_model *m, const char *const *toks, size_t 
     return k;
 }
 
-/* Scratch for one call: small documents use the stack. */
-typedef struct scratch {
-    uint64_t th_s[512], nh_s[512 * 3];
-    const linear_slot *hit_s[512 * 3];
-    uint32_t set_s[4096];
-    uint64_t *th, *nh;
-    const linear_slot **hit;
-    uint32_t *set;
-    size_t setcap;
-} scratch;
-
-static void scratch_init(scratch *s, size_t ntok, int ngrams)
-{
-    size_t nf = ntok * (size_t)ngrams;
-    s->th = ntok <= 512 ? s->th_s : xmalloc(ntok * sizeof *s->th);
-    s->hit = nf <= 512 * 3 ? s->hit_s : xmalloc((nf ? nf : 1) * sizeof *s->hit);
-    s->nh = nf <= 512 * 3 ? s->nh_s : xmalloc((nf ? nf : 1) * sizeof *s->nh);
-    s->setcap = 16;
-    while (s->setcap < 2 * nf) s->setcap *= 2;
-    s->set = s->setcap <= 4096 ? s->set_s : xmalloc(s->setcap * sizeof *s->set);
-    memset(s->set, 0xff, s->setcap * sizeof *s->set);
-}
-
-static void scratch_free(scratch *s)
-{
-    if (s->th != s->th_s) free(s->th);
-    if (s->hit != s->hit_s) free(s->hit);
-    if (s->nh != s->nh_s) free(s->nh);
-    if (s->set != s->set_s) free(s->set);
-}
-
 /* Insert f into the open-addressing set; 1 if it was new. */
 static inline int set_add(uint32_t *set, size_t cap, uint32_t f)
 {
@@ -129,15 +98,122 @@ static inline int set_add(uint32_t *set, size_t cap, uint32_t f)
     return 1;
 }
 
+/* linear_logit's scratch, one per thread (pthread key, freed at thread exit), grown to
+ * the largest document seen: nothing is allocated or cleared per call. The set of
+ * features seen in the current document holds (gen << 32 | idx) entries: an entry of
+ * another generation is empty, so a new document starts with gen + 1 instead of a memset. */
+typedef struct lscratch {
+    uint64_t *th, *key;   /* (tcap), (fcap): token hashes, n-gram hashes */
+    uint64_t *home;       /* (fcap): their home slots */
+    uint64_t *set;        /* (scap), scap a power of two >= 2 * fcap */
+    size_t tcap, fcap, scap;
+    uint32_t gen;
+} lscratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void lscratch_free(void *p)
+{
+    lscratch *s = p;
+    if (!s) return;
+    free(s->th); free(s->key); free(s->home); free(s->set);
+    free(s);
+}
+
+static void scratch_key_init(void)
+{
+    if (pthread_key_create(&scratch_key, lscratch_free) != 0) abort();
+}
+
+static lscratch *lscratch_get(size_t ntok, size_t nf)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    lscratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = xcalloc(1, sizeof *s);
+        if (pthread_setspecific(scratch_key, s) != 0) abort();
+    }
+    if (ntok > s->tcap) {
+        s->tcap = ntok + ntok / 2;
+        free(s->th);
+        s->th = xmalloc(s->tcap * sizeof *s->th);
+    }
+    if (nf > s->fcap) {
+        s->fcap = nf + nf / 2;
+        free(s->key); free(s->home);
+        s->key = xmalloc(s->fcap * sizeof *s->key);
+        s->home = xmalloc(s->fcap * sizeof *s->home);
+    }
+    if (s->scap < 2 * nf || s->scap < 64) {
+        size_t cap = 64;
+        while (cap < 2 * nf) cap *= 2;
+        free(s->set);
+        s->set = xcalloc(cap, sizeof *s->set);   /* generation 0: never current */
+        s->scap = cap;
+        s->gen = 0;
+    }
+    if (++s->gen == 0) {   /* wrapped after 2^32 documents: clear once */
+        memset(s->set, 0, s->scap * sizeof *s->set);
+        s->gen = 1;
+    }
+    return s;
+}
+
+/* Add idx to the current generation's set; 1 if it was new. */
+static inline int gen_add(uint64_t *set, size_t mask, uint64_t gen, uint32_t idx)
+{
+    uint64_t want = gen << 32 | idx;
+    for (size_t j = (idx * 2654435761u) & mask;; j = (j + 1) & mask) {
+        uint64_t v = set[j];
+        if (v == want) return 0;
+        if (v >> 32 != gen) {
+            set[j] = want;
+            return 1;
+        }
+    }
+}
+
+/* The fast path: the same n-grams in the same (position, length) order as lookup_all,
+ * and the same sum (first occurrence of each feature, in that order), so the logit is
+ * the same double; without the hit array, the per-call memset and the position
+ * bookkeeping only --explain needs. */
 double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
 {
-    scratch s;
-    scratch_init(&s, ntok, m->ngrams);
-    size_t k = lookup_all(m, toks, ntok, s.th, s.nh, s.hit, NULL, NULL);
+    int ng = m->ngrams;
+    size_t nf = ntok * (size_t)ng;
+    lscratch *s = lscratch_get(ntok, nf);
+    uint64_t *th = s->th, *key = s->key, *home = s->home, *set = s->set;
+    const linear_slot *slots = m->slots;
+    uint64_t mask = m->cap - 1, smask = s->scap - 1, gen = s->gen;
+    for (size_t i = 0; i < ntok; i++) th[i] = feat_hash_token(toks[i], strlen(toks[i]));
+    size_t nn = 0;
+    for (size_t i = 0; i < ntok; i++) {
+        uint64_t h = th[i];
+        size_t lim = ntok - i < (size_t)ng ? ntok - i : (size_t)ng;
+        key[nn] = h;
+        home[nn++] = feat_table_home(h, mask);
+        for (size_t n = 1; n < lim; n++) {
+            h = feat_chain(h, th[i + n]);
+            key[nn] = h;
+            home[nn++] = feat_table_home(h, mask);
+        }
+    }
+    for (size_t j = 0; j < nn && j < PREFETCH; j++) __builtin_prefetch(&slots[home[j]]);
     double z = m->bias;
-    for (size_t i = 0; i < k; i++)
-        if (set_add(s.set, s.setcap, (uint32_t)s.hit[i]->idx)) z += s.hit[i]->w;
-    scratch_free(&s);
+    for (size_t j = 0; j < nn; j++) {
+        if (j + PREFETCH < nn) __builtin_prefetch(&slots[home[j + PREFETCH]]);
+        uint64_t k = key[j], i = home[j];
+        /* At most cap probes: a table from a file might be full or damaged. */
+        for (uint64_t probes = 0; probes < m->cap; probes++, i = (i + 1) & mask) {
+            const linear_slot *f = &slots[i];
+            if (f->key == k) {
+                if (gen_add(set, smask, gen, (uint32_t)f->idx)) z += f->w;
+                break;
+            }
+            if (f->key == 0) break;
+        }
+    }
     return z;
 }
 

@@ -19,7 +19,11 @@
  * any ASCII byte. tests/unit_text.c checks the split path against utf8proc_map.
  *
  * Tokens are the non-empty matches of a PCRE2 pattern (UTF + UCP mode, JIT when the
- * platform has it) scanned left to right over the cleaned text. Inside a token U+2019
+ * platform has it) scanned left to right over the cleaned text. The default pattern is
+ * matched by scan_fast instead, which classifies ASCII by table and each distinct non-ASCII
+ * code point once through PCRE2 (so the Unicode tables are PCRE2's); calling pcre2_match
+ * once per token cost more than the rest of the tokenizer. text_tokenize_naive keeps the
+ * byte-at-a-time cleaning and the PCRE2 scan as the reference. Inside a token U+2019
  * RIGHT SINGLE QUOTATION MARK becomes "'" (so "don’t" and "don't" are one token) and
  * ASCII whitespace, which only a custom pattern can match, becomes "_" (tokens never hold
  * whitespace: the token stream separates them with spaces). */
@@ -50,6 +54,10 @@ const char TEXT_DEFAULT_PATTERN[] =
 /* Byte classes for the copy loop of steps 1 and 2: K_COPY = copy (through low[]). */
 enum { K_COPY = 0, K_NUL, K_LT, K_AMP, K_HIGH };
 
+/* Character classes for scan_fast: C_W is [\p{L}\p{M}\p{N}], C_N is \p{N}; C_KNOWN marks
+ * a cached entry of a non-ASCII code point. */
+enum { C_W = 1, C_N = 2, C_KNOWN = 0x80 };
+
 struct text_cleaner {
     text_settings s;
     pcre2_code *re;
@@ -57,7 +65,13 @@ struct text_cleaner {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jstack;
     int jit;
-    int fast;                      /* default pattern: ASCII documents use scan_ascii */
+    int fast;                      /* default pattern: scan_fast instead of PCRE2 */
+    pcre2_code *cre;               /* scan_fast's oracle for non-ASCII code points */
+    pcre2_match_data *cmd;
+    unsigned char *ucls;           /* (65536) cached class | C_KNOWN of BMP code points */
+    struct { uint32_t cp; unsigned char k; } acache[256]; /* the same above U+FFFF */
+    unsigned char acls[128];       /* C_W / C_N of ASCII characters */
+    unsigned char bcls[256];       /* the same by byte, 0 for bytes >= 0x80 */
     unsigned char cls[256];        /* byte classes for clean_raw */
     unsigned char low[128];        /* ASCII output map: tolower when case folding */
     utf8proc_option_t uopts;
@@ -200,6 +214,33 @@ static void grow(char **buf, size_t *cap, size_t need)
 
 /* ---------------------------------------------------------------- cleaner */
 
+/* Compile the token pattern (and JIT it where the platform can). */
+static int compile_pattern(text_cleaner *c, imdb_err *e)
+{
+    int err;
+    PCRE2_SIZE off;
+    c->re = pcre2_compile((PCRE2_SPTR)c->s.pattern, PCRE2_ZERO_TERMINATED,
+                          PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
+    if (!c->re) {
+        PCRE2_UCHAR buf[256];
+        pcre2_get_error_message(err, buf, sizeof buf);
+        return imdb_fail(e, IMDB_EXIT_USAGE, "bad token pattern at offset %zu: %s", (size_t)off,
+                         (char *)buf);
+    }
+    c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
+    c->mctx = pcre2_match_context_create(NULL);
+    if (!c->md || !c->mctx)
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory compiling the token pattern");
+    /* Bound backtracking so a pathological user pattern costs time, not a hang. */
+    pcre2_set_match_limit(c->mctx, 10000000);
+    if (pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0) {
+        c->jit = 1;
+        c->jstack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+        if (c->jstack) pcre2_jit_stack_assign(c->mctx, NULL, c->jstack);
+    }
+    return 0;
+}
+
 text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
 {
     text_cleaner *c = xcalloc(1, sizeof *c);
@@ -208,34 +249,14 @@ text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
     c->s.casefold = s->casefold;
     c->s.pattern = xstrdup(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
 
-    int err;
-    PCRE2_SIZE off;
-    c->re = pcre2_compile((PCRE2_SPTR)c->s.pattern, PCRE2_ZERO_TERMINATED,
-                          PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
-    if (!c->re) {
-        PCRE2_UCHAR buf[256];
-        pcre2_get_error_message(err, buf, sizeof buf);
-        imdb_fail(e, IMDB_EXIT_USAGE, "bad token pattern at offset %zu: %s", (size_t)off,
-                  (char *)buf);
-        goto fail;
-    }
-    c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
-    c->mctx = pcre2_match_context_create(NULL);
-    if (!c->md || !c->mctx) {
-        imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory compiling the token pattern");
-        goto fail;
-    }
-    /* Bound backtracking so a pathological user pattern costs time, not a hang. */
-    pcre2_set_match_limit(c->mctx, 10000000);
-    if (pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0) {
-        c->jit = 1;
-        c->jstack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
-        if (c->jstack) pcre2_jit_stack_assign(c->mctx, NULL, c->jstack);
-    }
+    c->fast = strcmp(c->s.pattern, TEXT_DEFAULT_PATTERN) == 0;
+    /* The default pattern is matched by scan_fast, so PCRE2 compiles it only when the
+     * naive path (text_tokenize_naive) first needs it; a custom one is compiled now so
+     * that a bad pattern is reported here. */
+    if (!c->fast && compile_pattern(c, e) < 0) goto fail;
     c->uopts = 0;
     if (c->s.nfkc) c->uopts |= UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_IGNORE;
     if (c->s.casefold) c->uopts |= UTF8PROC_CASEFOLD;
-    c->fast = strcmp(c->s.pattern, TEXT_DEFAULT_PATTERN) == 0;
     /* Tables live in the cleaner, not in statics, so threads share nothing. */
     for (int i = 0x80; i < 256; i++) c->cls[i] = K_HIGH;
     c->cls[0] = K_NUL;
@@ -245,6 +266,10 @@ text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
     }
     for (int i = 0; i < 128; i++)
         c->low[i] = (unsigned char)(c->s.casefold && i >= 'A' && i <= 'Z' ? i + 32 : i);
+    for (int i = 0; i < 128; i++)
+        c->acls[i] = (unsigned char)(((i | 0x20) >= 'a' && (i | 0x20) <= 'z') ? C_W
+                                     : (i >= '0' && i <= '9') ? C_W | C_N : 0);
+    memcpy(c->bcls, c->acls, 128);
     return c;
 fail:
     text_cleaner_free(c);
@@ -258,6 +283,9 @@ void text_cleaner_free(text_cleaner *c)
     pcre2_match_context_free(c->mctx);
     if (c->jstack) pcre2_jit_stack_free(c->jstack);
     pcre2_code_free(c->re);
+    pcre2_match_data_free(c->cmd);
+    pcre2_code_free(c->cre);
+    free(c->ucls);
     text_settings_free(&c->s);
     free(c->a);
     free(c->b);
@@ -412,7 +440,15 @@ static size_t html_entity(const unsigned char *p, size_t n, uint32_t *cp)
  * folding, ASCII output is lowercased here already: that is all step 3 does to ASCII, and
  * NFKC_Casefold gives the same result on lowercased input. *nonascii tells whether any
  * byte >= 0x80 was written, i.e. whether step 3 has anything left to do. */
-static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int *nonascii)
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+/* Nonzero iff some byte of v is 0 (exact: the borrow can only start at a zero byte). */
+static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
+
+/* swar: copy runs of 8 ordinary ASCII bytes a word at a time (lowercased in the word),
+ * the fast path; 0 is the byte-at-a-time reference. Both give the same bytes. */
+static inline size_t clean_raw_impl(text_cleaner *c, const unsigned char *in, size_t n,
+                                    int *nonascii, int swar)
 {
     const unsigned char *cls = c->cls, *low = c->low;
     /* Copies and tags never write more bytes than they consume, so n bytes suffice
@@ -422,7 +458,26 @@ static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int 
     size_t i = 0;
     size_t gt = 0; int gt_valid = 0; /* cached position of the next '>' at or after i */
     int high = 0;
+    const uint64_t lt = c->s.html ? ONES * '<' : 0, amp = c->s.html ? ONES * '&' : 0;
+    const int fold = c->s.casefold;
     while (i < n) {
+        if (swar) {
+            /* o never runs ahead of i, and a holds n + 8 bytes, so 8-byte stores fit. */
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, in + i, 8);
+                if ((w & HIGHS) | has_zero(w) | has_zero(w ^ lt) | has_zero(w ^ amp)) break;
+                if (fold) {
+                    /* Every byte is < 0x80, so these sums carry into no other byte. */
+                    uint64_t upper = (w + ONES * (0x80 - 'A')) & ~(w + ONES * (0x7f - 'Z')) & HIGHS;
+                    w |= upper >> 2;
+                }
+                memcpy(o, &w, 8);
+                o += 8;
+                i += 8;
+            }
+            if (i >= n) break;
+        }
         unsigned char ch = in[i];
         unsigned k = cls[ch];
         if (k == K_COPY) {
@@ -505,6 +560,16 @@ static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int 
     return (size_t)(o - c->a);
 }
 
+static size_t clean_raw(text_cleaner *c, const unsigned char *in, size_t n, int *nonascii)
+{
+    return clean_raw_impl(c, in, n, nonascii, 1);
+}
+
+static size_t clean_raw_naive(text_cleaner *c, const unsigned char *in, size_t n, int *nonascii)
+{
+    return clean_raw_impl(c, in, n, nonascii, 0);
+}
+
 /* ---------------------------------------------------------------- step 3 */
 
 /* NFKC + case folding of the valid UTF-8 in c->a[0..n) into c->b. */
@@ -573,41 +638,117 @@ static char *put_token(char *o, const unsigned char *s, size_t n)
     return o;
 }
 
-/* The default pattern on pure ASCII text, where \p{L} is [A-Za-z], \p{N} is [0-9] and
- * \p{M} is empty. Same leftmost-first semantics as PCRE2: at each position the
- * alternatives are tried in pattern order (they start with different characters), and a
- * position where none matches is skipped. tests/unit_text.c checks it against PCRE2. */
-static int is_alnum(unsigned char ch) { return is_alpha(ch) || is_digit(ch); }
+/* The default pattern without PCRE2 (scan_fast). ASCII characters are classified by
+ * table; a non-ASCII code point is classified once per cleaner by PCRE2 itself, matching
+ * "[\p{L}\p{M}]|(\p{N})" at it, so the Unicode tables are exactly those the pattern
+ * would use, and the answer is cached (C_KNOWN). */
+static const char CLASS_PATTERN[] = "[\\p{L}\\p{M}]|(\\p{N})";
 
-static size_t scan_ascii(text_cleaner *c, const unsigned char *t, size_t n, char *o)
+static unsigned classify_cp(text_cleaner *c, const unsigned char *p, size_t len)
 {
+    if (!c->cre) {
+        int err;
+        PCRE2_SIZE off;
+        c->cre = pcre2_compile((PCRE2_SPTR)CLASS_PATTERN, PCRE2_ZERO_TERMINATED,
+                               PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &err, &off, NULL);
+        c->cmd = c->cre ? pcre2_match_data_create_from_pattern(c->cre, NULL) : NULL;
+        if (!c->cmd) {   /* a fixed pattern: only memory can fail */
+            fprintf(stderr, "imdb: out of memory compiling the character class pattern\n");
+            abort();
+        }
+    }
+    int rc = pcre2_match(c->cre, (PCRE2_SPTR)p, len, 0, PCRE2_NO_UTF_CHECK, c->cmd, NULL);
+    if (rc < 0) return 0;
+    return rc > 1 ? C_W | C_N : C_W;
+}
+
+/* Class of the (valid UTF-8) non-ASCII character at t[i]; its length in *len. */
+static unsigned uclass(text_cleaner *c, const unsigned char *t, size_t n, size_t i, size_t *len)
+{
+    unsigned char b0 = t[i];
+    size_t l = b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
+    if (l > n - i) l = n - i;   /* cannot happen on valid UTF-8 */
+    *len = l;
+    uint32_t cp = l == 2 ? (uint32_t)(b0 & 0x1F) << 6 | (t[i + 1] & 0x3F)
+                : l == 3 ? (uint32_t)(b0 & 0x0F) << 12 | (uint32_t)(t[i + 1] & 0x3F) << 6 | (t[i + 2] & 0x3F)
+                : l == 4 ? (uint32_t)(b0 & 0x07) << 18 | (uint32_t)(t[i + 1] & 0x3F) << 12 |
+                           (uint32_t)(t[i + 2] & 0x3F) << 6 | (t[i + 3] & 0x3F)
+                : 0xFFFFFFFF;
+    if (cp < 0x10000) {
+        if (!c->ucls) c->ucls = xcalloc(65536, 1);
+        unsigned k = c->ucls[cp];
+        if (!k) c->ucls[cp] = (unsigned char)(k = C_KNOWN | classify_cp(c, t + i, l));
+        return k & (C_W | C_N);
+    }
+    unsigned slot = (cp ^ cp >> 8) & 255;
+    if (!c->acache[slot].k || c->acache[slot].cp != cp) {
+        c->acache[slot].cp = cp;
+        c->acache[slot].k = (unsigned char)(C_KNOWN | classify_cp(c, t + i, l));
+    }
+    return c->acache[slot].k & (C_W | C_N);
+}
+
+static inline unsigned class_at(text_cleaner *c, const unsigned char *t, size_t n, size_t i, size_t *len)
+{
+    if (t[i] < 0x80) {
+        *len = 1;
+        return c->acls[t[i]];
+    }
+    return uclass(c, t, n, i, len);
+}
+
+/* Same leftmost-first semantics as PCRE2 with the default pattern: at each position the
+ * alternatives are tried in pattern order (they start with different characters), and at
+ * a position where none matches one character is skipped. tests/unit_text.c and
+ * scripts/diff-tokenize check it against PCRE2 (text_tokenize_naive). t is valid UTF-8
+ * without NULs and t[n] is a NUL (a sentinel); o has room for 2 * n + 17 bytes. */
+static size_t scan_fast(text_cleaner *c, const unsigned char *t, size_t n, char *o)
+{
+    const unsigned char *acls = c->acls, *bcls = c->bcls;
     size_t ntok = 0, i = 0;
     while (i < n) {
         unsigned char ch = t[i];
-        size_t e = 0;   /* end of the match starting at i, 0 if none */
-        if (is_alnum(ch)) {
-            e = i + 1;
+        size_t e = 0, l = 1;   /* e: end of the match starting at i, 0 if none */
+        int high = 0;          /* the match holds a non-ASCII character */
+        unsigned k = ch < 0x80 ? acls[ch] : uclass(c, t, n, i, &l);
+        if (k & C_W) {
+            e = i + l;
+            high = ch >= 0x80;
             for (;;) {
-                while (e < n && is_alnum(t[e])) e++;
-                if (e + 1 < n && (t[e] == '\'' || t[e] == '-') && is_alnum(t[e + 1])) e++;
-                else break;
+                for (;;) {
+                    while (bcls[t[e]] & C_W) e++;   /* t[n] is a NUL: stops there */
+                    size_t cl;
+                    if (e >= n || t[e] < 0x80 || !(uclass(c, t, n, e, &cl) & C_W)) break;
+                    e += cl;
+                    high = 1;
+                }
+                /* ['\x{2019}-] then a word character continues the match. */
+                size_t jl = 0, cl;
+                if (e < n && (t[e] == '\'' || t[e] == '-')) jl = 1;
+                else if (e + 2 < n && t[e] == 0xE2 && t[e + 1] == 0x80 && t[e + 2] == 0x99) jl = 3;
+                if (!jl || e + jl >= n || !(class_at(c, t, n, e + jl, &cl) & C_W)) break;
+                high |= jl > 1 || cl > 1;
+                e += jl + cl;
             }
         } else if (ch == '!' || ch == '?') {
             e = i + 1;
         } else if (ch == ':' || ch == ';' || ch == '=') {
-            size_t j = i + 1;
+            size_t j = i + 1, cl;
             if (j < n && (t[j] == '(' || t[j] == ')')) e = j + 1;
             else if (j + 1 < n && t[j] == '-' && (t[j + 1] == '(' || t[j + 1] == ')')) e = j + 2;
             else if (ch != '=') {
                 if (j < n && t[j] == '-') j++;
-                if (j < n && (t[j] == 'd' || t[j] == 'p') && !(j + 1 < n && is_alnum(t[j + 1])))
+                if (j < n && (t[j] == 'd' || t[j] == 'p') &&
+                    !(j + 1 < n && (class_at(c, t, n, j + 1, &cl) & C_W)))
                     e = j + 1;
             }
         } else if (ch == '<') {
-            if (i + 1 < n && t[i + 1] == '3' && !(i + 2 < n && is_digit(t[i + 2]))) e = i + 2;
+            size_t cl;
+            if (i + 1 < n && t[i + 1] == '3' && !(i + 2 < n && (class_at(c, t, n, i + 2, &cl) & C_N)))
+                e = i + 2;
         }
         if (!e) {
-            i++;
+            i += l;
             continue;
         }
         if (ntok == c->tcap) {
@@ -615,9 +756,20 @@ static size_t scan_ascii(text_cleaner *c, const unsigned char *t, size_t n, char
             c->toks = xrealloc(c->toks, c->tcap * sizeof *c->toks);
         }
         c->toks[ntok++] = o;
-        memcpy(o, t + i, e - i);
-        o += e - i;
-        *o++ = '\0';
+        size_t len = e - i;
+        if (high) {
+            o = put_token(o, t + i, len);
+        } else if (len <= 16 && i + 16 <= n) {
+            /* Short tokens: two fixed 8-byte copies (o has 16 bytes of slack). */
+            memcpy(o, t + i, 8);
+            memcpy(o + 8, t + i + 8, 8);
+            o += len;
+            *o++ = '\0';
+        } else {
+            memcpy(o, t + i, len);
+            o += len;
+            *o++ = '\0';
+        }
         i = e;
     }
     return ntok;
@@ -658,11 +810,41 @@ size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *co
         tn = normalize(c, tn);
         t = c->b;
     }
-    /* Matches do not overlap, so token bytes plus NULs fit in 2*tn+1. */
+    /* Matches do not overlap, so token bytes plus NULs fit in 2*tn+1 (+16: scan_fast's
+     * fixed-size copies). The cleaned text holds no NUL (step 1 made them spaces), so a
+     * NUL after it ends scan_fast's word loop without a bounds check. */
+    grow(&c->tb, &c->tbcap, 2 * tn + 17);
+    if (c->fast) {
+        char **buf = t == c->a ? &c->a : &c->b;
+        size_t *cap = t == c->a ? &c->acap : &c->bcap;
+        grow(buf, cap, tn + 1);
+        t = *buf;
+        (*buf)[tn] = '\0';
+    }
+    size_t ntok = c->fast ? scan_fast(c, (const unsigned char *)t, tn, c->tb)
+                          : scan_pcre(c, t, tn, c->tb);
+    *toks = c->toks;
+    return ntok;
+}
+
+size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+{
+    if (!c->re) {
+        imdb_err e;
+        if (compile_pattern(c, &e) < 0) {   /* the default pattern: only memory can fail */
+            fprintf(stderr, "imdb: %s\n", e.msg);
+            abort();
+        }
+    }
+    int nonascii;
+    size_t tn = clean_raw_naive(c, (const unsigned char *)in, len, &nonascii);
+    const char *t = c->a;
+    if (nonascii && (c->s.nfkc || c->s.casefold)) {
+        tn = normalize(c, tn);
+        t = c->b;
+    }
     grow(&c->tb, &c->tbcap, 2 * tn + 1);
-    size_t ntok = c->fast && !nonascii
-        ? scan_ascii(c, (const unsigned char *)t, tn, c->tb)
-        : scan_pcre(c, t, tn, c->tb);
+    size_t ntok = scan_pcre(c, t, tn, c->tb);
     *toks = c->toks;
     return ntok;
 }

@@ -8,7 +8,9 @@
  *      result without the library call);
  *   4. tokens are the matches of a PCRE2 pattern (JIT-compiled), by default words with
  *      inner apostrophes and hyphens, numbers, emoticons, and "!" / "?"; inside a token
- *      U+2019 becomes "'" and ASCII whitespace "_" (imdb-clean(1) has the details).
+ *      U+2019 becomes "'" and ASCII whitespace "_" (imdb-clean(1) has the details). The
+ *      default pattern is matched by a hand-written scanner that asks PCRE2 only for the
+ *      classes of non-ASCII code points (once each); other patterns run under PCRE2.
  * The settings are serialized into token stream headers and model files so that every
  * later tool cleans the same way. */
 #ifndef IMDB_TEXT_H
@@ -49,6 +51,11 @@ void text_cleaner_free(text_cleaner *c);
  * NUL-terminated tokens owned by the cleaner, valid until the next call on c, and returns
  * how many. Tokens contain no whitespace. A cleaner is not thread-safe: use one per thread. */
 size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *const **toks);
+/* The reference for text_tokenize (the same result, slower): byte-at-a-time cleaning and
+ * every match found by PCRE2, where text_tokenize copies ASCII a word at a time and, for
+ * the default pattern, scans without PCRE2. The test oracle (tests/unit_text.c,
+ * scripts/diff-tokenize). Same buffers and lifetime as text_tokenize. */
+size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks);
 
 /* Totals since text_cleaner_new: invalid UTF-8 sequences replaced, NUL bytes seen. */
 void text_stats(const text_cleaner *c, unsigned long *bad_utf8, unsigned long *nul_bytes);

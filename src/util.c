@@ -1,6 +1,7 @@
 /* util.c — see util.h. */
 #include "util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,4 +75,40 @@ double imdb_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* x = m * 2^-s exactly (frexp, 53-bit m); x * 10^6 = m * 10^6 / 2^s, with m * 10^6 < 2^73,
+ * so one 128-bit division by a power of two gives the integer part and the remainder,
+ * which is compared with one half exactly: ties go to the even neighbour, as glibc's
+ * printf does in the default rounding mode. */
+size_t imdb_fmt_fixed6(char *out, double x)
+{
+#ifdef __SIZEOF_INT128__
+    if (x >= 0 && x <= 1 && !signbit(x)) {
+        uint64_t q = 0;
+        if (x > 0) {
+            int ex;
+            double f = frexp(x, &ex);                      /* x = f * 2^ex, f in [0.5, 1) */
+            uint64_t m = (uint64_t)ldexp(f, 53);           /* exact */
+            int sh = 53 - ex;                              /* x = m * 2^-sh, sh >= 52 */
+            if (sh < 127) {
+                unsigned __int128 n = (unsigned __int128)m * 1000000u;
+                unsigned __int128 ip = n >> sh, rem = n - (ip << sh), half = (unsigned __int128)1 << (sh - 1);
+                q = (uint64_t)ip;
+                if (rem > half || (rem == half && (q & 1))) q++;
+            }
+        }
+        uint64_t ipart = q / 1000000u, frac = q % 1000000u;
+        char *o = out;
+        *o++ = (char)('0' + ipart);
+        *o++ = '.';
+        for (int d = 5; d >= 0; d--) {
+            o[d] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        o[6] = '\0';
+        return 8;
+    }
+#endif
+    return (size_t)snprintf(out, 32, "%.6f", x);
 }

@@ -56,6 +56,11 @@ static inline void put_u64le(unsigned char *p, uint64_t v)
 static inline uint64_t get_u64le(const unsigned char *p)
 { return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32; }
 
+/* x formatted as printf's "%.6f" (the same bytes) into out (32 bytes), NUL-terminated;
+ * returns the length. Values in [0, 1] take an exact integer path (imdb-predict prints
+ * one per review, and printf's conversion cost more than a review's features). */
+size_t imdb_fmt_fixed6(char *out, double x);
+
 /* Monotonic wall clock in seconds. */
 double imdb_now(void);
 

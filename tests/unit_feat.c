@@ -24,7 +24,16 @@
 #define feat_table_free portable_table_free
 #define feat_table_put portable_table_put
 #define feat_table_get portable_table_get
+#define feat_mix_ portable_mix_
+#define feat_rd64_ portable_rd64_
+#define feat_rd32_ portable_rd32_
+#define feat_nonzero_ portable_nonzero_
+#include "feat_hash.h"
 #include "feat.c"
+#undef feat_mix_
+#undef feat_rd64_
+#undef feat_rd32_
+#undef feat_nonzero_
 #undef feat_hash_token
 #undef feat_chain
 #undef feat_hash_ngram

@@ -251,6 +251,12 @@ static void compare(const char *s, size_t n)
         CHECK(0, "scanner and PCRE2 differ on \"%.*s\"\n  scanner: %s\n  pcre2:   %s",
               (int)(n > 200 ? 200 : n), s, a, joined(tb, nb));
     }
+    /* And the fast cleaner's own reference path (byte-at-a-time cleaning, PCRE2). */
+    const char *const *tc;
+    size_t nc = text_tokenize_naive(fast_c, s, n, &tc);
+    int same_naive = nc == nb;
+    for (size_t i = 0; same_naive && i < nc; i++) same_naive = strcmp(tc[i], tb[i]) == 0;
+    CHECK(same_naive, "text_tokenize_naive and PCRE2 differ on \"%.*s\"", (int)(n > 200 ? 200 : n), s);
 }
 
 static void test_scanner(void)
@@ -285,6 +291,29 @@ static void test_scanner(void)
             size_t n = rng_u64(&r) % sizeof buf;
             for (size_t i = 0; i < n; i++) buf[i] = (char)(rng_u64(&r) & 0xff);
             compare(buf, n);
+        }
+        /* Random strings mixing the ASCII that matters with non-ASCII letters, marks,
+         * digits (\p{N}: Arabic-Indic, superscript, circled), U+2019, punctuation,
+         * symbols and characters above U+FFFF: the scanner's classes against PCRE2's. */
+        static const char *const upool[] = {
+            "a", "Z", "3", "'", "-", ":", ";", "=", "d", "p", "(", ")", "<", "!", " ",
+            "\xc3\xa9" /* é */, "\xcc\x81" /* U+0301 */, "\xe2\x80\x99" /* U+2019 */,
+            "\xd9\xa3" /* ٣ */, "\xc2\xb2" /* ² */, "\xe2\x91\xa0" /* ① */,
+            "\xe2\x80\x94" /* — */, "\xe2\x80\x9c" /* “ */, "\xc2\xb4" /* ´ */,
+            "\xef\xbf\xbd" /* U+FFFD */, "\xe4\xb8\xad" /* 中 */, "\xce\xa3" /* Σ */,
+            "\xf0\x9f\x98\x80" /* U+1F600 */, "\xf0\x9d\x90\x80" /* U+1D400 bold A */,
+            "\xf0\x9d\x9f\x8e" /* U+1D7CE bold 0 */, "\xe2\x80\x98" /* ‘ */,
+            "\xc2\xa0" /* NBSP */, "\xe0\xa4\x95" /* क */, "\xe0\xa5\x8d" /* virama */,
+        };
+        char ubuf[256];
+        for (int k = 0; k < 30000; k++) {
+            size_t len = 0, m = rng_u64(&r) % 24;
+            for (size_t i = 0; i < m; i++) {
+                const char *u = upool[rng_u64(&r) % (sizeof upool / sizeof upool[0])];
+                memcpy(ubuf + len, u, strlen(u));
+                len += strlen(u);
+            }
+            compare(ubuf, len);
         }
         /* The fixture corpus. */
         const char *srcdir = getenv("IMDB_SRCDIR");
