@@ -404,9 +404,11 @@ static void cut_utf8(char *out, size_t n, const char *s)
     out[len] = '\0';
 }
 
-/* Score one text and describe it as {"label":..,"probability":..[,"explain":[..]]}. */
+/* Score one text and describe it as {"id":..,"label":..,"probability":..[,"explain":[..]]},
+ * the fields and names of an imdb-predict --json line (id: the 1-based position in the
+ * request, as imdb-predict's is the line number). */
 static json_t *predict_one(http_server *s, worker *w, const clf *c, const char *text,
-                           size_t len, int k)
+                           size_t len, int k, size_t id)
 {
     const char *const *toks;
     size_t ntok = text_tokenize(w->cleaner, text, len, &toks);
@@ -414,6 +416,7 @@ static json_t *predict_one(http_server *s, worker *w, const clf *c, const char *
     int pos = p >= 0.5;
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
     json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer((json_int_t)id));
     json_object_set_new(o, "label", json_string(pos ? "pos" : "neg"));
     json_object_set_new(o, "probability", json_real(round6(p)));
     if (k > 0) {
@@ -529,13 +532,13 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
     }
     json_t *answer;
     if (text) {
-        answer = predict_one(s, w, m->c, json_string_value(text), json_string_length(text), k);
+        answer = predict_one(s, w, m->c, json_string_value(text), json_string_length(text), k, 1);
     } else {
         json_t *list = json_array();
         size_t i;
         json_array_foreach(texts, i, val)
             json_array_append_new(list, predict_one(s, w, m->c, json_string_value(val),
-                                                    json_string_length(val), k));
+                                                    json_string_length(val), k, i + 1));
         answer = json_object();
         json_object_set_new(answer, "predictions", list);
     }

@@ -31,7 +31,7 @@ printf '{"texts":%s}' "$(json_lines reviews.txt)" >batch.json
 req POST /v1/predict --data-binary @batch.json -H 'Content-Type: application/json'
 expect_code 200
 [ "$(header Content-Type)" = application/json ] || fail "Content-Type: $(header Content-Type)"
-grep -q '^{"predictions":\[{"label":"' body || fail "bad batch answer: $(head -c 200 body)"
+grep -q '^{"predictions":\[{"id":1,"label":"' body || fail "bad batch answer: $(head -c 200 body)"
 predictions body >got.tsv
 same got.tsv want.tsv
 labels() { grep -o '"label":"[a-z]*"' body >>labels || :; }
@@ -43,7 +43,7 @@ head -20 reviews.txt | while IFS= read -r line; do
     printf '{"text":%s}' "$(json_lines one.txt | sed 's/^\[//; s/\]$//')" >one.json
     req POST /v1/predict --data-binary @one.json
     expect_code 200
-    grep -Eq '^\{"label":"(pos|neg)","probability":[01](\.[0-9]{1,6})?\}$' body || fail "bad answer: $(cat body)"
+    grep -Eq '^\{"id":1,"label":"(pos|neg)","probability":[01](\.[0-9]{1,6})?\}$' body || fail "bad answer: $(cat body)"
     predictions body
     labels
 done >got20.tsv
@@ -65,7 +65,7 @@ same got.ex want.ex
 req POST /v1/predict -d '{"text":"a great film, a great cast","explain":true}'
 expect_code 200
 labels
-grep -Eq '^\{"label":"(pos|neg)","probability":[0-9.]+,"explain":\[\{"ngram":"[^"]+","weight":[-0-9.e]+\}' body \
+grep -Eq '^\{"id":1,"label":"(pos|neg)","probability":[0-9.]+,"explain":\[\{"ngram":"[^"]+","weight":[-0-9.e]+\}' body \
     || fail "explain true: $(cat body)"
 [ "$(grep -o '"ngram"' body | wc -l)" -eq 5 ] || fail "explain true did not give 5 n-grams: $(cat body)"
 req POST /v1/predict -d '{"text":"great","explain":false}'

@@ -28,7 +28,7 @@ command -v jq >/dev/null 2>&1 || sed -i '/^jq /,/v1\/predict$/d' examples.sh
 expect_status 0 timeout 60 sh -e session.sh
 n=$(grep -c '"label":"' out)
 [ "$n" -ge 1 ] || fail "no prediction in the examples' output: $(cat out)"
-grep -q '^{"label":"\(pos\|neg\)","probability":[0-9.]*}$' out || fail "the first example printed: $(head -1 out)"
+grep -q '^{"id":1,"label":"\(pos\|neg\)","probability":[0-9.]*}$' out || fail "the first example printed: $(head -1 out)"
 grep -q '"status":"ok"' out || fail "no health answer: $(cat out)"
 grep -q '^imdb_http_requests_total{code="200"} [1-9]' out || fail "no metrics answer"
 if command -v jq >/dev/null 2>&1; then

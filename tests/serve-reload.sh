@@ -113,7 +113,7 @@ code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/health") || :
 [ "$code" = 000 ] || fail "a new request was answered while draining: $code"
 wait $slow || fail "the request in flight failed"
 [ "$(cat slow.code)" = 200 ] || fail "the request in flight got $(cat slow.code)"
-grep -q '^{"label":"' slow.out || fail "the request in flight got: $(cat slow.out)"
+grep -q '^{"id":1,"label":"' slow.out || fail "the request in flight got: $(cat slow.out)"
 serve_stop TERM
 grep -q '^imdb-serve: stopped$' serve.log || fail "not a clean drain: $(tail -2 serve.log)"
 exit 0
