@@ -41,4 +41,7 @@ const void *modelio_get(const modelio *m, const char *name, size_t *size);
 char *modelio_get_str(const modelio *m, const char *name);
 const char *modelio_name(const modelio *m);
 void modelio_close(modelio *m);
+/* zlib's crc32(crc, data, n) for any n, faster (carry-less multiplication) where the CPU
+ * has it; the same value. */
+uint32_t modelio_crc32(uint32_t crc, const void *data, size_t n);
 #endif
