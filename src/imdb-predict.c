@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/readline.h>
@@ -64,7 +65,8 @@ static void usage(void)
 "      --info               print what the model file holds (kind, cleaning and\n"
 "                           training settings) and exit\n"
 "  -q, --quiet              no warnings\n"
-"  -v, --verbose            report model load time and throughput\n"
+"  -v, --verbose            report model load time, throughput and the serial\n"
+"                           stage's share of the CPU time\n"
 "      --help               display this help and exit\n"
 "      --version            output version information and exit\n"
 "\n"
@@ -269,7 +271,15 @@ typedef struct worker {
     char **toks;             /* token mode: tokio_split's array */
     size_t cap;
     clf_contrib *contrib;    /* (explain_k) */
+    double busy;             /* CPU seconds spent in predict_chunk (for -v) */
 } worker;
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* Score one input: raw text (cleaned and tokenized) or a token list (split in place). */
 static void predict_one(worker *w, const opts *o, char *text, size_t len, const origin *at,
@@ -312,6 +322,7 @@ static void predict_chunk(void *ctx, int thread, size_t c)
     job *j = ctx;
     batch *b = j->b;
     sbuf *out = &b->out[c];
+    double t0 = thread_cpu();
     out->len = 0;
     size_t end = (c + 1) * CHUNK_LINES < b->n ? (c + 1) * CHUNK_LINES : b->n;
     for (size_t i = c * CHUNK_LINES; i < end; i++) {
@@ -320,6 +331,7 @@ static void predict_chunk(void *ctx, int thread, size_t c)
                      b->id_len[i], j->files[b->file[i]]};
         predict_one(&j->ws[thread], j->o, b->arena.p + b->off[i], b->len[i], &at, out);
     }
+    j->ws[thread].busy += thread_cpu() - t0;
 }
 
 /* Score and format the batch on nthreads threads, then write it to stdout in order. */
@@ -627,7 +639,12 @@ int main(int argc, char **argv)
     } else {
         static char buf[1 << 16];
         setvbuf(stdout, buf, _IOFBF, sizeof buf);
+        double c0 = thread_cpu();
         if (run_files(files, nfiles, ws, (int)nthreads, &o, &count, &e) < 0) goto fail;
+        /* The serial stage is what the main thread does outside the workers' chunks:
+         * reading and inflating, batching, writing in order. */
+        double serial = thread_cpu() - c0 - ws[0].busy, work = serial;
+        for (long t = 0; t < nthreads; t++) work += ws[t].busy;
         if (fflush(stdout) != 0) {
             imdb_fail(&e, IMDB_EXIT_IO, "write error: standard output: %s", strerror(errno));
             goto fail;
@@ -636,6 +653,9 @@ int main(int argc, char **argv)
         if (cli_verbose > 0)
             cli_msg("%zu reviews in %.3f s (%.0f reviews/s, %ld thread%s)", count, secs,
                     secs > 0 ? (double)count / secs : 0.0, nthreads, nthreads == 1 ? "" : "s");
+        if (cli_verbose > 0)
+            cli_msg("serial stage (read, batch, write): %.3f s CPU, %.1f%% of %.3f s of CPU work",
+                    serial, work > 0 ? 100 * serial / work : 0.0, work);
     }
     for (long t = 0; t < nthreads; t++) {
         if (ws[t].cleaner) text_cleaner_free(ws[t].cleaner);
