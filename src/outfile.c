@@ -21,6 +21,7 @@ struct outfile {
     char *path;      /* final path; NULL for stdout */
     char *tmp;       /* temporary path; NULL for stdout */
     int fd;
+    int device;      /* fd is a device, FIFO or socket opened in place (path set, no tmp) */
     gzFile gz;
     char *buf;
     size_t n;
@@ -88,8 +89,22 @@ outfile *outfile_open(const char *path, int gzip, imdb_err *e)
         size_t l = to_stdout ? 0 : strlen(path);
         gzip = l > 3 && strcmp(path + l - 3, ".gz") == 0 ? 6 : 0;
     }
+    struct stat st;
     if (to_stdout) {
         o->fd = STDOUT_FILENO;
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* A device, FIFO or socket (/dev/null, /dev/full, a named pipe) is written in
+         * place, like stdout, not atomically: a temporary beside it would be a regular
+         * file, and the rename would replace the device itself (as root, /dev/full or
+         * /dev/null with a regular file). */
+        o->path = xstrdup(path);
+        o->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (o->fd < 0) {
+            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
+            outfile_abort(o);
+            return NULL;
+        }
+        o->device = 1;
     } else {
         o->path = xstrdup(path);
         size_t l = strlen(path);
@@ -222,6 +237,11 @@ int outfile_commit(outfile *o, imdb_err *e)
         free(o->tmp);
         o->tmp = NULL;
     }
+    if (o->device) {
+        o->device = 0;
+        if (close(o->fd) < 0) { o->fd = -1; sys_fail(o, e, "close"); goto done; }
+        o->fd = -1;
+    }
     rc = 0;
 done:
     outfile_abort(o);
@@ -232,6 +252,7 @@ void outfile_abort(outfile *o)
 {
     if (!o) return;
     if (o->gz) gzclose(o->gz);
+    if (o->device && o->fd >= 0) close(o->fd);
     if (o->tmp) {
         if (o->fd >= 0) close(o->fd);
         untrack(o->tmp);

@@ -5,7 +5,9 @@
  * error) removes the temporary, so a failed run never leaves a half-written file; so does
  * SIGINT, SIGTERM or SIGHUP whose action was the default (the process still dies of it;
  * SIGKILL cannot be caught and leaves the temporary). "-"
- * (or NULL) writes to stdout, which cannot be atomic. gzip: -1 chooses by the ".gz"
+ * (or NULL) writes to stdout, which cannot be atomic; nor can an existing device, FIFO
+ * or socket (/dev/null, /dev/full, a named pipe), which is opened and written in place
+ * (a rename would replace the device). gzip: -1 chooses by the ".gz"
  * suffix of the name (stdout: plain), 0 plain, 1..9 gzip level. */
 #ifndef IMDB_OUTFILE_H
 #define IMDB_OUTFILE_H
