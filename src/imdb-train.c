@@ -1,6 +1,7 @@
 /* imdb-train — labelled token streams (+ vocabulary) to one model file. */
 #include "cli.h"
 #include "config.h"
+#include "linear.h"
 #include "modelio.h"
 #include "text.h"
 #include "train.h"
@@ -31,6 +32,9 @@ static void usage(void)
           "  -o, --set KEY=VALUE       override one setting; may be repeated\n"
           "      --files-from FILE     read more TOKENS paths from FILE, one a line (after\n"
           "                            the TOKENS operands); may be repeated\n"
+          "      --average             the operands are nblr models (trained on shards with\n"
+          "                            one merged vocabulary): write the model whose weights\n"
+          "                            are their means (parameter averaging) and exit\n"
           "      --sort-by-id          order the documents by id (byte order, stable)\n"
           "                            before the split, so the model does not depend\n"
           "                            on the order or sharding of the inputs\n"
@@ -117,7 +121,7 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-train");
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
-           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_HELP, OPT_VERSION };
+           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "kind", required_argument, NULL, 'k' },
         { "model", required_argument, NULL, 'm' },
@@ -139,6 +143,7 @@ int main(int argc, char **argv)
         { "resume", required_argument, NULL, OPT_RESUME },
         { "files-from", required_argument, NULL, OPT_FILES_FROM },
         { "sort-by-id", no_argument, NULL, OPT_SORT_ID },
+        { "average", no_argument, NULL, OPT_AVERAGE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, OPT_HELP },
@@ -151,7 +156,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
     char *sets[argc], *unlab_paths[argc], *lists[argc];
-    int nsets = 0, nunlab = 0, nlists = 0, c, sort_by_id = 0;
+    int nsets = 0, nunlab = 0, nlists = 0, c, sort_by_id = 0, average = 0;
     char *members = NULL;   /* --member FILE and -m FILE, joined by spaces */
     const char *first_member = NULL;
     size_t members_len = 0;
@@ -187,6 +192,7 @@ int main(int argc, char **argv)
         case OPT_RESUME: resume = optarg; break;
         case OPT_FILES_FROM: lists[nlists++] = optarg; break;
         case OPT_SORT_ID: sort_by_id = 1; break;
+        case OPT_AVERAGE: average = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
@@ -195,6 +201,15 @@ int main(int argc, char **argv)
         }
     }
     if (!out_path) cli_usage_error("no output model file given (-O MODEL)");
+    if (average) {
+        if (optind >= argc) cli_usage_error("--average needs the nblr MODEL files to average");
+        config_free(cfg);
+        config_free(cli);
+        free(members);
+        if (linear_average((const char *const *)argv + optind, (size_t)(argc - optind), out_path, &err) < 0)
+            cli_die(&err);
+        return IMDB_EXIT_OK;
+    }
     /* Precedence: config file < command-line options < -o KEY=VALUE. */
     if (config_path && config_read_file(cfg, config_path, &err) < 0) cli_die(&err);
     char *cli_text = config_format(cli);

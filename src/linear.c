@@ -770,3 +770,108 @@ const trainer linear_trainer = {
     .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
     .train = lin_train,
 };
+
+/* ---- parameter averaging of nblr models (imdb-train --average) ---- */
+
+/* The models must share their features: the same header (but the bias), the same slot
+ * table (keys and indices), vocabulary text and cleaning settings, as nblr models trained
+ * on shards with one merged vocabulary and the same ngrams and min_df have. Each weight
+ * and the bias become the mean over the models (summed in double). */
+int linear_average(const char *const *paths, size_t n, const char *out, imdb_err *e)
+{
+    modelio **mf = xcalloc(n ? n : 1, sizeof *mf);
+    const linear_slot *slots0 = NULL;
+    const void *voc0 = NULL;
+    const unsigned char *h0 = NULL;
+    size_t ss0 = 0, vs0 = 0;
+    char *clean0 = NULL, *params = NULL;
+    linear_slot *avg = NULL;
+    modelio_writer *w = NULL;
+    int rc = -1;
+    double bias = 0;
+    if (n == 0) { imdb_fail(e, IMDB_EXIT_USAGE, "--average needs at least one nblr MODEL operand"); goto done; }
+    for (size_t i = 0; i < n; i++) {
+        if (!(mf[i] = modelio_open(paths[i], e))) goto done;
+        char *kind = modelio_get_str(mf[i], "kind"), *clean = modelio_get_str(mf[i], "clean");
+        int is_nblr = kind && strcmp(kind, "nblr") == 0;
+        free(kind);
+        void *chk = is_nblr ? lin_load(mf[i], e) : NULL;
+        if (!chk) {
+            free(clean);
+            if (!is_nblr) imdb_fail(e, IMDB_EXIT_DATA, "%s: not an nblr model (only nblr models can be averaged)", paths[i]);
+            goto done;
+        }
+        lin_free(chk);
+        size_t hs, ss, vs;
+        const unsigned char *h = modelio_get(mf[i], "nblr.hdr", &hs);
+        const linear_slot *s = modelio_get(mf[i], "nblr.slots", &ss);
+        const void *v = modelio_get(mf[i], "nblr.vocab", &vs);
+        uint32_t b = get_u32le(h + 8);
+        float fb;
+        memcpy(&fb, &b, 4);
+        bias += fb;
+        if (i == 0) {
+            h0 = h; slots0 = s; ss0 = ss; voc0 = v; vs0 = vs; clean0 = clean;
+            if (!clean0) { imdb_fail(e, IMDB_EXIT_DATA, "%s: model file lacks its clean section", paths[i]); goto done; }
+            params = modelio_get_str(mf[0], "params");
+            avg = xmalloc(ss ? ss : 1);
+            memcpy(avg, s, ss);
+            for (size_t k = 0; k < ss / sizeof *avg; k++) avg[k].w = 0;
+            continue;
+        }
+        int same_clean = clean && clean0 && strcmp(clean, clean0) == 0;
+        free(clean);
+        int same = same_clean && memcmp(h, h0, 8) == 0 && memcmp(h + 12, h0 + 12, 16) == 0 &&
+                   ss == ss0 && vs == vs0 && (!vs || (v && memcmp(v, voc0, vs) == 0));
+        for (size_t k = 0; same && k < ss / sizeof *s; k++)
+            same = s[k].key == slots0[k].key && s[k].idx == slots0[k].idx;
+        if (!same) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: other features or cleaning than %s: average only nblr models "
+                      "trained with one (merged) vocabulary and the same ngrams, min_df and cleaning",
+                      paths[i], paths[0]);
+            goto done;
+        }
+    }
+    /* Mean weights: sum in double per slot, one model at a time. */
+    size_t ns = ss0 / sizeof *avg;
+    double *sum = xcalloc(ns ? ns : 1, sizeof *sum);
+    for (size_t i = 0; i < n; i++) {
+        size_t ss;
+        const linear_slot *s = modelio_get(mf[i], "nblr.slots", &ss);
+        for (size_t k = 0; k < ns; k++) sum[k] += s[k].w;
+    }
+    for (size_t k = 0; k < ns; k++) avg[k].w = avg[k].key ? (float)(sum[k] / (double)n) : 0.0f;
+    free(sum);
+    unsigned char h[HDR_SIZE];
+    memcpy(h, h0, HDR_SIZE);
+    float fb = (float)(bias / (double)n);
+    uint32_t fbits;
+    memcpy(&fbits, &fb, 4);
+    put_u32le(h + 8, fbits);
+    /* The first model's settings, and which models were averaged. */
+    size_t plen = (params ? strlen(params) : 0) + 32;
+    for (size_t i = 0; i < n; i++) plen += strlen(paths[i]) + 1;
+    char *p2 = xmalloc(plen);
+    size_t at = (size_t)snprintf(p2, plen, "%s", params ? params : "");
+    if (at && p2[at - 1] != '\n') p2[at++] = '\n';
+    at += (size_t)snprintf(p2 + at, plen - at, "average_of =");
+    for (size_t i = 0; i < n; i++) at += (size_t)snprintf(p2 + at, plen - at, " %s", paths[i]);
+    snprintf(p2 + at, plen - at, "\n");
+    free(params);
+    params = p2;
+    if (!(w = modelio_create(out, e))) goto done;
+    if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0 || modelio_add(w, "nblr.slots", avg, ss0, e) < 0 ||
+        modelio_add(w, "nblr.vocab", voc0, vs0, e) < 0 || modelio_add_str(w, "kind", "nblr", e) < 0 ||
+        modelio_add_str(w, "params", params, e) < 0 || modelio_add_str(w, "clean", clean0, e) < 0) {
+        modelio_abort(w);
+        goto done;
+    }
+    rc = modelio_commit(w, e);
+done:
+    for (size_t i = 0; i < n; i++) if (mf[i]) modelio_close(mf[i]);
+    free(mf);
+    free(avg);
+    free(clean0);
+    free(params);
+    return rc;
+}

@@ -52,6 +52,12 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
  * idx must hold ntok * m->ngrams entries. */
 size_t linear_features(const linear_model *m, const char *const *toks, size_t ntok, uint32_t *idx);
 
+/* Parameter averaging (imdb-train --average): write to out an nblr model whose weights and
+ * bias are the means of those of the n nblr model files at paths, which must share their
+ * features (same vocabulary, ngrams, min_df and cleaning; else IMDB_EXIT_DATA). The
+ * first model's settings are kept, with a line "average_of = PATH...". 0 or -1. */
+int linear_average(const char *const *paths, size_t n, const char *out, imdb_err *e);
+
 extern const trainer linear_trainer;   /* imdb-train --model nblr */
 extern const clf_ops linear_clf_ops;   /* kind "nblr" */
 #endif

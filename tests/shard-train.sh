@@ -40,3 +40,31 @@ same a b
 expect_status 4 imdb-train -q -V merged.vocab -O x.model --files-from no-such-list
 expect_err "no-such-list"
 [ ! -e x.model ] || fail "a failed run wrote x.model"
+
+# Parameter averaging (--average): per-shard models trained with the merged vocabulary.
+for k in 0 1; do
+    imdb-clean -q --split train --shard "$k/2" "$tar" -o "h$k.tok.gz"
+    imdb-train -q -V merged.vocab -o min_df=2 --seed 5 -O "h$k.model" "h$k.tok.gz"
+done
+imdb-train --average -O avg.model h0.model h1.model
+imdb-predict --info avg.model | grep -q '^  average_of = h0.model h1.model$' || fail "average_of not recorded"
+# A review of unknown words scores the bias alone: the mean of the two biases.
+p0=$(echo zzzq | imdb-predict h0.model | cut -f2)
+p1=$(echo zzzq | imdb-predict h1.model | cut -f2)
+pa=$(echo zzzq | imdb-predict avg.model | cut -f2)
+awk -v a="$p0" -v b="$p1" -v m="$pa" 'BEGIN { l = (log(a / (1 - a)) + log(b / (1 - b))) / 2
+    p = 1 / (1 + exp(-l)); d = p - m; exit !(d < 2e-6 && d > -2e-6) }' ||
+    fail "averaged bias: $pa, expected the mean of the logits of $p0 and $p1"
+# The average of one model with itself predicts exactly as it does.
+imdb-train --average -O self.model h0.model h0.model
+gunzip -c test.tok.gz | sed 1d | cut -f3 >reviews.txt
+imdb-predict -j1 self.model reviews.txt >s1
+imdb-predict -j1 h0.model reviews.txt >s0
+same s1 s0
+# Models with other features are refused (exit 1), and so is a non-nblr file.
+imdb-train -q -V one.vocab -o min_df=1 --seed 5 -O other.model h1.tok.gz
+expect_status 1 imdb-train --average -O bad.model h0.model other.model
+expect_err "other.model: other features or cleaning than h0.model"
+[ ! -e bad.model ] || fail "a refused average wrote bad.model"
+expect_status 1 imdb-train --average -O bad.model h0.model merged.vocab
+expect_status 2 imdb-train --average -O bad.model
