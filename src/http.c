@@ -113,6 +113,7 @@ typedef struct stats {
     atomic_ulong pred_pos, pred_neg;
     atomic_ulong reload_ok, reload_failed;
     atomic_long in_flight;
+    atomic_ulong request_timeouts;        /* connections cut at their request deadline */
 } stats;
 
 /* ---- the model, reference counted ---- */
@@ -155,6 +156,19 @@ static model_ref *model_load(const char *path, imdb_err *e)
 
 /* ---- the server ---- */
 
+/* One open connection, for the request deadline (cfg.request_timeout): libmicrohttpd's
+ * own timeout is an idle timeout, which a client that sends a byte every few seconds
+ * never reaches. The acceptor thread looks at the deadlines ten times a second and
+ * shuts down the socket of a connection past its own; MHD sees the hang-up and closes
+ * it. Kept in a list under conn_lock: MHD reports CLOSED (which unlinks the entry)
+ * before it closes the descriptor, so the acceptor never shuts down a reused one. */
+typedef struct conn_state {
+    struct conn_state *prev, *next;
+    int fd;
+    double deadline;   /* imdb_now() by which the request must be in; 0: none */
+    int cut;           /* shut down at its deadline */
+} conn_state;
+
 struct http_server {
     http_config cfg;
     struct MHD_Daemon *mhd;
@@ -167,6 +181,11 @@ struct http_server {
     atomic_uint open_conns;       /* MHD's STARTED minus CLOSED reports */
     atomic_uint pending_conns;    /* under conn_lock: handed to MHD, not yet STARTED */
     double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
+    struct conn_state *conns;     /* under conn_lock: every open connection */
+    pthread_mutex_t log_lock;     /* MHD's messages: repeats are counted, not logged */
+    char log_last[256];
+    double log_when;
+    unsigned long log_repeats;
     int port;
     char url[96];
     char addr_text[64];           /* "127.0.0.1:8080" for messages */
@@ -251,7 +270,26 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     if (n < 0) return;
     size_t len = strlen(line);
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-    logf_(s, "libmicrohttpd: %s", line);
+    /* A hostile client can make MHD say the same thing thousands of times a second
+     * ("Server reached connection limit" for each connection over --max-per-client):
+     * say each message once, then how often it was repeated, at most once a second. */
+    pthread_mutex_lock(&s->log_lock);
+    double now = imdb_now();
+    unsigned long repeats = 0;
+    int same = strcmp(line, s->log_last) == 0;
+    if (same && now - s->log_when < 1.0) {
+        s->log_repeats++;
+        pthread_mutex_unlock(&s->log_lock);
+        return;
+    }
+    if (s->log_repeats) repeats = s->log_repeats;
+    s->log_repeats = 0;
+    s->log_when = now;
+    snprintf(s->log_last, sizeof s->log_last, "%s", line);
+    pthread_mutex_unlock(&s->log_lock);
+    if (repeats && same) logf_(s, "libmicrohttpd: %s (and %lu more times in the last second)", line, repeats);
+    else if (repeats) logf_(s, "libmicrohttpd: (the previous message %lu more times)", repeats);
+    if (!(repeats && same)) logf_(s, "libmicrohttpd: %s", line);
 }
 
 /* Copy s into out (size n) for a log line: bytes outside printable ASCII, spaces and
@@ -304,6 +342,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     int too_big;
+    conn_state *cs;            /* the connection's (NULL if MHD did not say) */
     unsigned status;           /* 0 until an answer is queued */
     size_t bytes;              /* body bytes of the answer */
 } req;
@@ -344,6 +383,12 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
     r->bytes = r->head ? 0 : len;
+    if (r->cs) {
+        /* The request is in (or refused): sending the answer has no deadline. */
+        pthread_mutex_lock(&s->conn_lock);
+        r->cs->deadline = 0;
+        pthread_mutex_unlock(&s->conn_lock);
+    }
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -603,6 +648,10 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
                   "(client closed the connection or timed out).\n"
                   "# TYPE imdb_http_requests_aborted_total counter\n"
                   "imdb_http_requests_aborted_total %lu\n", atomic_load(&st->aborted));
+    sb_printf(&b, "# HELP imdb_http_request_timeouts_total Connections closed because the request "
+                  "was not in by its deadline (--request-timeout).\n"
+                  "# TYPE imdb_http_request_timeouts_total counter\n"
+                  "imdb_http_request_timeouts_total %lu\n", atomic_load(&st->request_timeouts));
     sb_printf(&b, "# HELP imdb_http_requests_in_flight Requests being received, computed or sent.\n"
                   "# TYPE imdb_http_requests_in_flight gauge\n"
                   "imdb_http_requests_in_flight %ld\n", atomic_load(&st->in_flight));
@@ -682,6 +731,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r = xcalloc(1, sizeof *r);
         r->t0 = imdb_now();
         *con_cls = r;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->cs = ci ? ci->socket_context : NULL;
         atomic_fetch_add(&s->st.in_flight, 1);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
@@ -790,10 +841,49 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         logf_(s, "%s %s %s %s %s %zu %.3fms", when, client, r->method, r->path, status,
               r->bytes, dt * 1e3);
     }
+    if (r->cs && s->cfg.request_timeout) {
+        /* Kept alive: the next request line must come within the idle timeout, however
+         * slowly it trickles in (on_uri then gives the rest of it request_timeout). */
+        pthread_mutex_lock(&s->conn_lock);
+        r->cs->deadline = s->cfg.timeout ? imdb_now() + s->cfg.timeout : 0;
+        pthread_mutex_unlock(&s->conn_lock);
+    }
     free(r->body);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&st->in_flight, 1);
+}
+
+/* Called by MHD once a request line is in: the request's deadline starts (for the first
+ * request of a connection it started with the connection, see on_connection). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)uri;
+    http_server *s = cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_state *cs = ci ? ci->socket_context : NULL;
+    if (cs && s->cfg.request_timeout) {
+        pthread_mutex_lock(&s->conn_lock);
+        double d = imdb_now() + s->cfg.request_timeout;
+        if (cs->deadline == 0 || d < cs->deadline) cs->deadline = d;
+        pthread_mutex_unlock(&s->conn_lock);
+    }
+    return NULL;   /* *con_cls stays NULL: on_request's first call sets it */
+}
+
+/* Shut down the connections past their request deadline (the acceptor, every 100 ms). */
+static void cut_late(http_server *s)
+{
+    if (!s->cfg.request_timeout) return;
+    double now = imdb_now();
+    pthread_mutex_lock(&s->conn_lock);
+    for (conn_state *c = s->conns; c; c = c->next)
+        if (!c->cut && c->deadline > 0 && now > c->deadline) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->cut = 1;
+            atomic_fetch_add(&s->st.request_timeouts, 1);
+        }
+    pthread_mutex_unlock(&s->conn_lock);
 }
 
 /* ---- addresses and the listening socket ---- */
@@ -897,18 +987,36 @@ static int open_listener(http_server *s, imdb_err *e)
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
-    (void)socket_context;
     http_server *s = cls;
+    conn_state *cs = NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cs = xcalloc(1, sizeof *cs);
+        cs->fd = ci ? ci->connect_fd : -1;
+        if (s->cfg.request_timeout && cs->fd >= 0) cs->deadline = imdb_now() + s->cfg.request_timeout;
+        *socket_context = cs;
+    } else {
+        cs = *socket_context;
+        *socket_context = NULL;
+    }
     pthread_mutex_lock(&s->conn_lock);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         s->open_conns++;
         if (s->pending_conns > 0) s->pending_conns--;
-    } else if (s->open_conns > 0) {
-        s->open_conns--;
+        cs->next = s->conns;
+        if (s->conns) s->conns->prev = cs;
+        s->conns = cs;
+    } else {
+        if (s->open_conns > 0) s->open_conns--;
+        if (cs) {
+            if (cs->prev) cs->prev->next = cs->next;
+            else s->conns = cs->next;
+            if (cs->next) cs->next->prev = cs->prev;
+        }
         pthread_cond_signal(&s->conn_freed);
     }
     pthread_mutex_unlock(&s->conn_lock);
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED) free(cs);
 }
 
 /* Wait for the listening socket or the stop pipe: -1 to stop, 1 when a client is
@@ -947,12 +1055,14 @@ static void *acceptor(void *arg)
             if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
             pthread_cond_timedwait(&s->conn_freed, &s->conn_lock, &until);
             pthread_mutex_unlock(&s->conn_lock);
+            cut_late(s);
             if (acceptor_wait(s, 0) < 0) return NULL;
         }
         /* Wake up now and then to look at the limit again: a connection may have
          * started meanwhile (MHD reports it after the hand-over). */
         int w = acceptor_wait(s, 100);
         if (w < 0) return NULL;
+        cut_late(s);
         if (w == 0 || !below_limit(s)) continue;
         struct sockaddr_storage sa;
         socklen_t sl = sizeof sa;
@@ -992,6 +1102,7 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     s->started_mono = imdb_now();
     pthread_mutex_init(&s->model_lock, NULL);
     pthread_mutex_init(&s->conn_lock, NULL);
+    pthread_mutex_init(&s->log_lock, NULL);
     pthread_cond_init(&s->conn_freed, NULL);
     int have_key = 0;
     if (!(s->model = model_load(cfg->model_path, e))) goto fail;
@@ -1024,6 +1135,8 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
                               MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_per_client,
                               MHD_OPTION_END);
     if (!s->mhd) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot start the HTTP server on %s (libmicrohttpd refused; "
@@ -1045,6 +1158,7 @@ fail:
     if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
     pthread_cond_destroy(&s->conn_freed);
     pthread_mutex_destroy(&s->conn_lock);
+    pthread_mutex_destroy(&s->log_lock);
     if (have_key) pthread_key_delete(s->worker_key);
     model_release(s->model);
     pthread_mutex_destroy(&s->model_lock);
@@ -1103,6 +1217,7 @@ unsigned long http_stop(http_server *s, double grace)
     pthread_mutex_destroy(&s->model_lock);
     pthread_cond_destroy(&s->conn_freed);
     pthread_mutex_destroy(&s->conn_lock);
+    pthread_mutex_destroy(&s->log_lock);
     free(s);
     return left > 0 ? (unsigned long)left : 0;
 }

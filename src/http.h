@@ -24,6 +24,8 @@
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define HTTP_DEFAULT_TIMEOUT 10
 #define HTTP_DEFAULT_MAX_CONNECTIONS 1024
+#define HTTP_DEFAULT_REQUEST_TIMEOUT 10
+#define HTTP_DEFAULT_MAX_PER_CLIENT 64
 #define HTTP_EXPLAIN_DEFAULT 5     /* n-grams for "explain": true */
 #define HTTP_EXPLAIN_MAX 100
 
@@ -34,6 +36,15 @@ typedef struct http_config {
     size_t max_body;             /* larger request bodies get 413 */
     unsigned timeout;            /* seconds a connection may stay idle; 0 = forever */
     unsigned max_connections;    /* further clients wait in the listen queue */
+    /* Seconds a client has to send a whole request (headers and body), counted from the
+     * connection's start for its first request and from the request line for later
+     * ones on a kept-alive connection, whose request line must come within timeout of
+     * the previous answer; then the connection is closed. Unlike timeout, sending a
+     * byte now and then does not extend it (slowloris). 0 = no deadline. */
+    unsigned request_timeout;
+    /* Connections open at once from one IP address; more are closed at once. 0 = no
+     * limit (e.g. behind a proxy, where every client has the proxy's address). */
+    unsigned max_per_client;
     int access_log;              /* 1: one cfg->log line per request */
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);

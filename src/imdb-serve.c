@@ -44,6 +44,13 @@ static void usage(void)
 "                            wait that long (0: %d) for requests in flight at\n"
 "                            shutdown (default: %d)\n"
 "      --max-connections=N   connections open at once (default: %d)\n"
+"      --request-timeout=SECONDS  close a connection whose request (headers and\n"
+"                            body) is not all in that long after it began,\n"
+"                            however steadily it trickles (0: no deadline;\n"
+"                            default: %d)\n"
+"      --max-per-client=N    connections open at once from one IP address; more\n"
+"                            are closed at once (0: no limit, e.g. behind a\n"
+"                            proxy; default: %d)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
 "  -q, --quiet               no access log\n"
 "      --help                display this help and exit\n"
@@ -55,7 +62,8 @@ static void usage(void)
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
 "4 cannot read the model, bind the address or write the port file.\n",
         cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
-        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS);
+        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS,
+        HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT);
     exit(IMDB_EXIT_OK);
 }
 
@@ -174,7 +182,8 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
     cli_init("imdb-serve");
-    enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION };
+    enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
+           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -182,6 +191,8 @@ int main(int argc, char **argv)
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"timeout", required_argument, NULL, 't'},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+        {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
@@ -194,6 +205,8 @@ int main(int argc, char **argv)
         .max_body = HTTP_DEFAULT_MAX_BODY,
         .timeout = HTTP_DEFAULT_TIMEOUT,
         .max_connections = HTTP_DEFAULT_MAX_CONNECTIONS,
+        .request_timeout = HTTP_DEFAULT_REQUEST_TIMEOUT,
+        .max_per_client = HTTP_DEFAULT_MAX_PER_CLIENT,
         .access_log = 1,
         .log = log_line,
     };
@@ -208,6 +221,12 @@ int main(int argc, char **argv)
         case OPT_MAX_BODY: cfg.max_body = parse_size("--max-body", optarg); break;
         case 't': cfg.timeout = (unsigned)cli_long("--timeout", optarg, 0, 86400); break;
         case OPT_MAX_CONN: cfg.max_connections = (unsigned)cli_long("--max-connections", optarg, 1, 1000000); break;
+        case OPT_REQUEST_TIMEOUT:
+            cfg.request_timeout = (unsigned)cli_long("--request-timeout", optarg, 0, 86400);
+            break;
+        case OPT_MAX_PER_CLIENT:
+            cfg.max_per_client = (unsigned)cli_long("--max-per-client", optarg, 0, 1000000);
+            break;
         case OPT_PORT_FILE: port_file = optarg; break;
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();
