@@ -112,6 +112,8 @@ static ssize_t inflate_some(lineio *r, imdb_err *e)
         int zr = inflate(&r->zs, Z_NO_FLUSH);
         size_t got = (r->cap - r->end) - r->zs.avail_out;
         if (zr == Z_STREAM_END) r->in_member = 0;
+        else if (zr == Z_MEM_ERROR)   /* not the file's fault (tests/fault-inject.sh) */
+            return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: out of memory decompressing", r->name);
         else if (zr != Z_OK && zr != Z_BUF_ERROR)
             return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt gzip data (%s)", r->name,
                              r->zs.msg ? r->zs.msg : "inflate error");

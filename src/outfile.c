@@ -28,20 +28,25 @@ struct outfile {
     int failed;
 };
 
-/* Temporaries not yet committed or removed, for the signal handler: SIGINT, SIGTERM or
- * SIGHUP (when their action was the default, death) removes them, then the process dies
- * of the signal as before. unlink(2) is async-signal-safe and lock-free atomic pointers
+/* Temporaries not yet committed or removed, for the signal handler: SIGINT, SIGTERM,
+ * SIGHUP or SIGXFSZ (when their action was the default, death) removes them, then the
+ * process dies of the signal as before (SIGXFSZ: found by tests/disk-full.sh). unlink(2) is async-signal-safe and lock-free atomic pointers
  * can be read from a handler. More than MAX_LIVE at once are simply not tracked. */
 #define MAX_LIVE 32
 static _Atomic(char *) live[MAX_LIVE];
 static atomic_flag handlers_set = ATOMIC_FLAG_INIT;
 
-static void on_fatal_signal(int sig)
+static void remove_live(void)
 {
     for (int i = 0; i < MAX_LIVE; i++) {
         char *t = atomic_load(&live[i]);
         if (t) unlink(t);
     }
+}
+
+static void on_fatal_signal(int sig)
+{
+    remove_live();
     signal(sig, SIG_DFL);
     raise(sig);   /* blocked until the handler returns, then the default action */
 }
@@ -49,7 +54,8 @@ static void on_fatal_signal(int sig)
 static void track(char *tmp)
 {
     if (!atomic_flag_test_and_set(&handlers_set)) {
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+        imdb_on_oom(remove_live);   /* out of memory (xmalloc) removes them too */
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
         for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
             struct sigaction old, sa;
             if (sigaction(sigs[i], NULL, &old) < 0 || (old.sa_flags & SA_SIGINFO) ||

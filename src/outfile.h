@@ -3,8 +3,9 @@
  * A named file is written to a temporary "NAME.tmp-XXXXXX" in the same directory, then
  * flushed, fsynced and renamed over NAME by outfile_commit; outfile_abort (or any write
  * error) removes the temporary, so a failed run never leaves a half-written file; so does
- * SIGINT, SIGTERM or SIGHUP whose action was the default (the process still dies of it;
- * SIGKILL cannot be caught and leaves the temporary). "-"
+ * SIGINT, SIGTERM, SIGHUP or SIGXFSZ (a file size limit) whose action was the default
+ * (the process still dies of it; SIGKILL cannot be caught and leaves the temporary), and
+ * running out of memory (xmalloc). "-"
  * (or NULL) writes to stdout, which cannot be atomic; nor can an existing device, FIFO
  * or socket (/dev/null, /dev/full, a named pipe), which is opened and written in place
  * (a rename would replace the device). gzip: -1 chooses by the ".gz"

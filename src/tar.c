@@ -56,6 +56,8 @@ static int fail_short(tar_reader *t, imdb_err *e)
         snprintf(at, sizeof at, " %s entry '%.300s'", t->in_data ? "in" : "after", t->name);
     if (errnum == Z_ERRNO)
         return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", t->path, strerror(errno));
+    if (errnum == Z_MEM_ERROR)   /* not the archive's fault (tests/fault-inject.sh) */
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: out of memory decompressing", t->path);
     if (errnum != Z_OK && errnum != Z_STREAM_END && errnum != Z_BUF_ERROR)
         return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt gzip data (%s)%s", t->path, msg, at);
     if (t->done)

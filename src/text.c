@@ -221,6 +221,8 @@ static int compile_pattern(text_cleaner *c, imdb_err *e)
     PCRE2_SIZE off;
     c->re = pcre2_compile((PCRE2_SPTR)c->s.pattern, PCRE2_ZERO_TERMINATED,
                           PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
+    if (!c->re && err == PCRE2_ERROR_HEAP_FAILED)   /* not the pattern's fault (tests/fault-inject.sh) */
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory compiling the token pattern");
     if (!c->re) {
         PCRE2_UCHAR buf[256];
         pcre2_get_error_message(err, buf, sizeof buf);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,10 +21,18 @@ int imdb_fail(imdb_err *e, int status, const char *fmt, ...)
     return -1;
 }
 
+static void (*oom_hook)(void);
+
+void imdb_on_oom(void (*fn)(void)) { oom_hook = fn; }
+
+/* The one place out of memory ends the program: a message, the temporaries of unfinished
+ * outputs removed (outfile's hook), and exit status IMDB_EXIT_INTERNAL. _exit, not exit:
+ * atexit handlers could need the memory there is none of. */
 static void oom(size_t n)
 {
     fprintf(stderr, "imdb: out of memory (allocating %zu bytes)\n", n);
-    abort();
+    if (oom_hook) oom_hook();
+    _exit(IMDB_EXIT_INTERNAL);
 }
 
 void *xmalloc(size_t n)

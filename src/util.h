@@ -30,7 +30,10 @@ typedef struct imdb_err {
 int imdb_fail(imdb_err *e, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Allocation that aborts with a message on out of memory. */
+/* Allocation that ends the program on out of memory: a message, then exit status
+ * IMDB_EXIT_INTERNAL, after calling the hook set by imdb_on_oom (outfile's: remove the
+ * temporaries of unfinished outputs; it must not allocate). */
+void imdb_on_oom(void (*fn)(void));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
