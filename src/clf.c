@@ -102,6 +102,11 @@ double clf_prob(const clf *c, const char *const *toks, size_t ntok)
     return c->ops->prob(c->state, toks, ntok);
 }
 
+int clf_known(const clf *c, const char *const *toks, size_t ntok)
+{
+    return c->ops->known ? c->ops->known(c->state, toks, ntok) : -1;
+}
+
 size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
 {
     return c->ops->explain ? c->ops->explain(c->state, toks, ntok, out, k) : 0;

@@ -29,6 +29,10 @@ typedef struct clf_ops {
      * NULL for kinds that cannot explain. */
     size_t (*explain)(const void *state, const char *const *toks, size_t ntok,
                       clf_contrib *out, size_t k);
+    /* For kinds that keep learned document vectors (dvcos in transductive training): 1 if
+     * this token sequence has one (clf_prob then uses it), 0 if it would be inferred.
+     * NULL for kinds without any. Thread-safe. */
+    int (*known)(const void *state, const char *const *toks, size_t ntok);
 } clf_ops;
 
 typedef struct clf clf;
@@ -48,4 +52,8 @@ int clf_can_explain(const clf *c);
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e);
 double clf_prob(const clf *c, const char *const *toks, size_t ntok);
 size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
+/* Whether the model scores these tokens from a learned document vector: 1 yes, 0 no (it
+ * would infer one), -1 the kind keeps none (nblr, the neural kinds). An ensemble answers
+ * 0 if any member answers 0, else 1 if any answers 1, else -1. */
+int clf_known(const clf *c, const char *const *toks, size_t ntok);
 #endif

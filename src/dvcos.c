@@ -1001,10 +1001,17 @@ static double dvcos_prob(const void *state, const char *const *toks, size_t ntok
     return dv_prob(state, toks, ntok, 1);
 }
 
-const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL };
+/* 1 when the token sequence has a learned vector (transductive training kept it). */
+static int dvcos_known(const void *state, const char *const *toks, size_t ntok)
+{
+    const dv_model *m = state;
+    return m->ndocs && dv_lookup(m, doc_key(toks, ntok)) != NULL;
+}
+
+const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL, dvcos_known };
 
 const trainer dvcos_trainer = {
     "dvcos", dvcos_keys,
     "document vectors trained with cosine similarity (PV-DBOW over n-grams), logistic head",
-    dvcos_run, 0
+    dvcos_run, 0, 0
 };

@@ -118,12 +118,25 @@ static double ens_prob(const void *state, const char *const *toks, size_t ntok)
     return sigmoid(z);
 }
 
+static int ens_known(const void *state, const char *const *toks, size_t ntok)
+{
+    const ens *s = state;
+    int any = -1;
+    for (int i = 0; i < s->k; i++) {
+        int k = clf_known(s->m[i], toks, ntok);
+        if (k == 0) return 0;
+        if (k == 1) any = 1;
+    }
+    return any;
+}
+
 const clf_ops ensemble_clf_ops = {
     .kind = "ensemble",
     .load = ens_load,
     .free = ens_free,
     .prob = ens_prob,
     .explain = NULL,
+    .known = ens_known,
 };
 
 /* ---- training ------------------------------------------------------------------------ */

@@ -5,6 +5,7 @@
  * output is complete or absent: -o goes through outfile_, which renames a finished
  * temporary file into place and removes it on any error. */
 #include "cli.h"
+#include "movies.h"
 #include "outfile.h"
 #include "progress.h"
 #include "rawin.h"
@@ -43,6 +44,11 @@ static void usage(void)
 "                      id hashes to K mod N (see imdb-clean(1)); N workers with\n"
 "                      K = 0 .. N-1 keep disjoint parts whose union is the whole\n"
 "                      (default: keep every document)\n"
+"      --movie-split=PART[:F]  aclImdb train or test only: keep the reviews of\n"
+"                      part PART (valid or fit) of a split by movie that puts\n"
+"                      the fraction F of the movies (default: 0.2) in valid, by\n"
+"                      a hash of the movie's IMDb id (SPLIT/urls_pos.txt and\n"
+"                      urls_neg.txt): no movie has reviews on both sides\n"
 "\n"
 "Cleaning:\n"
 "      --pattern=RE    PCRE2 pattern whose matches are the tokens, applied\n"
@@ -74,7 +80,7 @@ static void usage(void)
  * saves another 7% at five times the cost and would dominate the run time. */
 #define GZIP_LEVEL 1
 
-enum { OPT_PATTERN = 256, OPT_NO_HTML, OPT_NO_NFKC, OPT_NO_CASEFOLD, OPT_SHARD, OPT_HELP, OPT_VERSION };
+enum { OPT_MOVIE_SPLIT = 200, OPT_PATTERN = 256, OPT_NO_HTML, OPT_NO_NFKC, OPT_NO_CASEFOLD, OPT_SHARD, OPT_HELP, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -83,6 +89,7 @@ int main(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"split", required_argument, NULL, 's'},
         {"shard", required_argument, NULL, OPT_SHARD},
+        {"movie-split", required_argument, NULL, OPT_MOVIE_SPLIT},
         {"output", required_argument, NULL, 'o'},
         {"gzip", optional_argument, NULL, 'z'},
         {"pattern", required_argument, NULL, OPT_PATTERN},
@@ -97,6 +104,8 @@ int main(int argc, char **argv)
     };
     rawin_format fmt = RAWIN_AUTO;
     const char *split = NULL, *output = "-";
+    int movie_part = -1;          /* --movie-split: 1 valid, 0 fit */
+    double movie_fraction = 0.2;
     int gzip = -1;
     shard sh = {0, 0};
     imdb_err e = {0, ""};
@@ -118,6 +127,15 @@ int main(int argc, char **argv)
                 cli_usage_error("invalid split '%s' (expected train, test or unsup)", optarg);
             split = optarg;
             break;
+        case OPT_MOVIE_SPLIT: {
+            const char *colon = strchr(optarg, ':');
+            size_t pl = colon ? (size_t)(colon - optarg) : strlen(optarg);
+            if (pl == 5 && strncmp(optarg, "valid", 5) == 0) movie_part = 1;
+            else if (pl == 3 && strncmp(optarg, "fit", 3) == 0) movie_part = 0;
+            else cli_usage_error("invalid --movie-split '%s' (expected valid or fit, then optionally :FRACTION)", optarg);
+            if (colon) movie_fraction = cli_double("--movie-split", colon + 1, 0, 1);
+            break;
+        }
         case 'o': output = optarg; break;
         case OPT_SHARD:
             if (shard_parse(optarg, &sh, &e) < 0) cli_usage_error("%s", e.msg);
@@ -160,6 +178,17 @@ int main(int argc, char **argv)
         rawin_close(probe);
     }
 
+    movies *mv = NULL;
+    if (movie_part >= 0) {
+        if (!split || strcmp(split, "unsup") == 0) cli_usage_error("--movie-split needs --split train or --split test");
+        if (ninputs != 1) cli_usage_error("--movie-split reads one aclImdb input");
+        if (!(mv = movies_load(inputs[0], split, &e))) {
+            text_cleaner_free(tc);
+            text_settings_free(&ts);
+            cli_die(&e);
+        }
+    }
+
     if (gzip < 0 && strlen(output) > 3 && strcmp(output + strlen(output) - 3, ".gz") == 0)
         gzip = GZIP_LEVEL;
     outfile *out = outfile_open(output, gzip < 0 ? 0 : gzip, &e);
@@ -181,6 +210,15 @@ int main(int argc, char **argv)
         int rc;
         while ((rc = rawin_next(in, &d, &e)) > 0) {
             if (!shard_keep(&sh, d.id, strlen(d.id))) continue;
+            if (mv) {
+                const char *movie = movies_of(mv, d.id);
+                if (!movie) {
+                    imdb_fail(&e, IMDB_EXIT_DATA, "%s: review %s has no line in %s/urls_%s.txt", inputs[i], d.id,
+                              split, d.label == TOKIO_POS ? "pos" : "neg");
+                    goto fail;
+                }
+                if (movies_valid(movie, movie_fraction) != movie_part) continue;
+            }
             const char *const *toks;
             size_t n = text_tokenize(tc, d.text, d.len, &toks);
             if (tokio_write_doc(out, d.label, d.id, toks, n, &e) < 0) goto fail;
@@ -213,6 +251,7 @@ int main(int argc, char **argv)
                 bad == 1 ? "" : "s", nul, nul == 1 ? "" : "s");
     }
     free(settings);
+    movies_free(mv);
     text_cleaner_free(tc);
     text_settings_free(&ts);
     return IMDB_EXIT_OK;
@@ -222,6 +261,7 @@ fail:
     rawin_close(in);
     outfile_abort(out);
     free(settings);
+    movies_free(mv);
     text_cleaner_free(tc);
     text_settings_free(&ts);
     cli_die(&e);

@@ -396,6 +396,11 @@ int main(int argc, char **argv)
                 if (got < 0) goto fail;
                 if (got == 0) { more = 0; break; }
                 if (d.label == TOKIO_UNLABELLED) { unlabelled++; continue; }
+                if (d.soft) {
+                    imdb_fail(&e, IMDB_EXIT_DATA, "%s:%ld: soft label (P(pos) = %g): evaluation needs "
+                              "pos/neg labels", tokio_name(r), d.lineno, d.prob);
+                    goto fail;
+                }
                 size_t i = b->n++;
                 b->label[i] = d.label;
                 b->text_off[i] = imdb_arena_add(&b->arena, d.text, d.text_len);

@@ -65,6 +65,10 @@ static void usage(void)
           "towards, in NB units), beta = 1 (NBSVM interpolation; 1 = off), epochs = 30\n"
           "(passes), patience = 3, tol = 0.01, min_df = 3, heldout_folds = 0 (K: store\n"
           "cross-fitted held-out predictions of the training documents, for an ensemble).\n"
+          "Soft labels (token streams whose label is P(pos), from imdb-relabel; kinds nblr,\n"
+          "mlp, cnn, lstm, bilstm): soft_temperature = 1 (a soft label p becomes\n"
+          "s(logit(p) / T)), soft_min_confidence = 0 (drop documents whose soft label has\n"
+          "max(p, 1 - p) below it), soft_hard = 0 (1: round soft labels to pos/neg).\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
     for (int i = 0; train_kinds[i]; i++) printf("  %-10s %s\n", train_kinds[i]->kind, train_kinds[i]->summary);
@@ -73,7 +77,8 @@ static void usage(void)
     exit(IMDB_EXIT_OK);
 }
 
-static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads", NULL };
+static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
+                                             "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
 
 static int known(const config *cfg, const trainer *t, imdb_err *e)
 {
@@ -233,8 +238,8 @@ int main(int argc, char **argv)
         cli_usage_error("%s: a model file to combine (-m FILE, --member FILE) needs --kind ensemble; "
                         "it is no model kind either (see --help)", first_member);
     if (known(cfg, t, &err) < 0) cli_usage_error("%s", err.msg);
-    double valid_fraction;
-    long seed, threads;
+    double valid_fraction, soft_t, soft_conf;
+    long seed, threads, soft_hard;
     if (config_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, &err) < 0 ||
         config_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, &err) < 0 ||
         config_long(cfg, "threads", 1, 1, 256, &threads, &err) < 0)
@@ -264,6 +269,24 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nin; i++) free(inputs[i]);
     free(inputs);
     if (sort_by_id) train_docs_sort_by_id(&docs);
+    /* The soft settings are read (and so recorded in the model) only when there are soft
+     * labels, so a model of hard labels is the same, byte for byte, as before they existed. */
+    if (docs.nsoft) {
+        if (config_double(cfg, "soft_temperature", 1, 0.01, 100, &soft_t, &err) < 0 ||
+            config_double(cfg, "soft_min_confidence", 0, 0, 1, &soft_conf, &err) < 0 ||
+            config_long(cfg, "soft_hard", 0, 0, 1, &soft_hard, &err) < 0)
+            cli_usage_error("%s", err.msg);
+        size_t nsoft = docs.nsoft, dropped = train_docs_soften(&docs, soft_t, soft_conf, (int)soft_hard);
+        if (cli_verbose >= 0)
+            cli_msg("%zu documents with soft labels: %zu kept, %zu below soft_min_confidence %g%s",
+                    nsoft, nsoft - dropped, dropped, soft_conf, soft_hard ? ", rounded to pos/neg" : "");
+        if (docs.nsoft && !t->soft_labels && !standalone) {
+            imdb_fail(&err, IMDB_EXIT_DATA, "%s: soft label: kind %s learns from pos/neg labels only "
+                      "(soft labels train nblr, mlp, cnn, lstm and bilstm; or set soft_hard = 1)",
+                      docs.soft_at, t->kind);
+            cli_die(&err);
+        }
+    }
     if (docs.n == 0 && !standalone) {
         imdb_fail(&err, IMDB_EXIT_DATA, "no labelled documents in the input");
         cli_die(&err);

@@ -451,8 +451,9 @@ static const char *const lin_keys[] = {
     "heldout_folds", NULL
 };
 
-/* Mean log loss and accuracy of weights (v, bias) over docs idx[0..n). */
-static void evaluate(const csr *X, const double *v, double bias, const int *y, const uint32_t *idx,
+/* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
+ * (against t rounded at 0.5) of weights (v, bias) over docs idx[0..n). */
+static void evaluate(const csr *X, const double *v, double bias, const double *t, const uint32_t *idx,
                      size_t n, double *loss, double *acc)
 {
     double L = 0;
@@ -461,8 +462,9 @@ static void evaluate(const csr *X, const double *v, double bias, const int *y, c
         size_t i = idx[s];
         double z = bias;
         for (size_t p = X->off[i]; p < X->off[i + 1]; p++) z += v[X->idx[p]];
-        L += logloss(z, y[i]);
-        ok += (z >= 0) == (y[i] > 0);
+        L += t[i] == 1 ? logloss(z, 1) : t[i] == 0 ? logloss(z, -1)
+             : t[i] * logloss(z, 1) + (1 - t[i]) * logloss(z, -1);
+        ok += (z >= 0) == (t[i] >= 0.5);
     }
     *loss = n ? L / (double)n : NAN;
     *acc = n ? (double)ok / (double)n : NAN;
@@ -474,22 +476,35 @@ typedef struct lin_set {
     long epochs, patience;
 } lin_set;
 
-/* Fit on the documents tr[0..ntr) of X (labels y = +-1), early stopping on va[0..nva),
- * the pass order drawn from rng stream (seed, stream). best (nfeat) receives the scoring
- * weights v = (u + prior) * r of the best epoch, *best_b the bias. With tlog == NULL (the
- * cross-fitting folds) nothing is printed or logged. Fails only when the log does. */
-static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, const uint32_t *tr,
+/* Fit on the documents tr[0..ntr) of X (targets t = P(pos) in [0, 1]: 1 or 0 for hard
+ * labels), early stopping on va[0..nva), the pass order drawn from rng stream (seed,
+ * stream). best (nfeat) receives the scoring weights v = (u + prior) * r of the best
+ * epoch, *best_b the bias. With tlog == NULL (the cross-fitting folds) nothing is printed
+ * or logged. Fails only when the log does.
+ *
+ * Soft labels: the loss of document i is the cross-entropy
+ *   t_i log(1 + exp(-z_i)) + (1 - t_i) log(1 + exp(z_i)),
+ * which is the loss of two weighted instances, (x_i, +1) with weight t_i and (x_i, -1)
+ * with weight 1 - t_i. The dual of weighted L2 logistic regression is liblinear's with
+ * each instance's box [0, C] made [0, C w_k], so one solver serves both: a hard label is
+ * one instance of weight 1 (and then everything is as before, byte for byte), a soft one
+ * two. The NB ratios count a document t_i times as positive and 1 - t_i times as
+ * negative. */
+static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, const uint32_t *tr,
                size_t ntr, const uint32_t *va, size_t nva, uint64_t seed, uint64_t stream,
                trainlog *tlog, double *best, double *best_b, int *best_epoch_out, imdb_err *e)
 {
-    double alpha = S->alpha, C = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
+    double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
     /* NB log-count ratios from the training part only. */
     double *P = xcalloc(nfeat, sizeof *P), *N = xcalloc(nfeat, sizeof *N);
     for (size_t s = 0; s < ntr; s++) {
         size_t i = tr[s];
-        double *cnt = y[i] > 0 ? P : N;
-        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) cnt[X->idx[p]] += 1;
+        double ti = t[i];
+        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
+            if (ti > 0) P[X->idx[p]] += ti;
+            if (ti < 1) N[X->idx[p]] += 1 - ti;
+        }
     }
     double sp = 0, sn = 0;
     for (uint32_t f = 0; f < nfeat; f++) { sp += alpha + P[f]; sn += alpha + N[f]; }
@@ -499,26 +514,37 @@ static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, con
     free(P);
     free(N);
 
+    /* The instances: document, sign and box C_k (see above). */
+    size_t l = 0;
+    for (size_t s = 0; s < ntr; s++) l += (t[tr[s]] > 0 && t[tr[s]] < 1) ? 2 : 1;
+    uint32_t *doc = xmalloc((l + 1) * sizeof *doc);
+    double *ys = xmalloc((l + 1) * sizeof *ys), *Cs = xmalloc((l + 1) * sizeof *Cs);
+    for (size_t s = 0, k = 0; s < ntr; s++) {
+        double ti = t[tr[s]];
+        if (ti > 0) { doc[k] = tr[s]; ys[k] = 1; Cs[k++] = ti < 1 ? C0 * ti : C0; }
+        if (ti < 1) { doc[k] = tr[s]; ys[k] = -1; Cs[k++] = ti > 0 ? C0 * (1 - ti) : C0; }
+    }
+
     /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
      * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
      * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
-    size_t l = ntr;
     double *u = xcalloc(nfeat, sizeof *u), ub = 0;
     double *alph = xmalloc((2 * l + 1) * sizeof *alph), *xx = xmalloc((l + 1) * sizeof *xx);
     double *off = xcalloc(X->n + 1, sizeof *off);   /* prior * sum of r over the document */
     for (size_t i = 0; i < X->n; i++)
         for (size_t p = X->off[i]; p < X->off[i + 1]; p++) off[i] += prior * r[X->idx[p]];
     for (size_t s = 0; s < l; s++) {
-        size_t i = tr[s];
+        size_t i = doc[s];
+        double C = Cs[s];
         alph[2 * s] = fmin(0.001 * C, 1e-8);
         alph[2 * s + 1] = C - alph[2 * s];
         double q = 1;
         for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
             uint32_t f = X->idx[p];
             q += r[f] * r[f];
-            u[f] += y[i] * alph[2 * s] * r[f];
+            u[f] += ys[s] * alph[2 * s] * r[f];
         }
-        ub += y[i] * alph[2 * s];
+        ub += ys[s] * alph[2 * s];
         xx[s] = q;
     }
     uint32_t *order = xmalloc((l + 1) * sizeof *order);
@@ -536,9 +562,9 @@ static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, con
         rng_shuffle_u32(&g, order, l);
         double Gmax = 0;
         size_t newton_iter = 0;
-        for (size_t t = 0; t < l; t++) {
-            size_t s = order[t], i = tr[s];
-            double yi = y[i], wx = ub + off[i];
+        for (size_t it = 0; it < l; it++) {
+            size_t s = order[it], i = doc[s];
+            double yi = ys[s], C = Cs[s], wx = ub + off[i];
             for (size_t p = X->off[i]; p < X->off[i + 1]; p++) wx += u[X->idx[p]] * r[X->idx[p]];
             double a = xx[s], b = yi * wx;
             size_t i1 = 2 * s, i2 = 2 * s + 1;
@@ -567,8 +593,8 @@ static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, con
         if (newton_iter <= l / 10) innereps = fmax(innereps_min, 0.1 * innereps);
         for (uint32_t f = 0; f < nfeat; f++) v[f] = (u[f] + prior) * r[f];
         double tl = NAN, ta, vl, va_acc;
-        if (tlog) evaluate(X, v, ub, y, tr, ntr, &tl, &ta);
-        evaluate(X, v, ub, y, va, nva, &vl, &va_acc);
+        if (tlog) evaluate(X, v, ub, t, tr, ntr, &tl, &ta);
+        evaluate(X, v, ub, t, va, nva, &vl, &va_acc);
         progress_update(pb, (uint64_t)ep);
         if (tlog && trainlog_epoch(tlog, (int)ep, (int)epochs, tl, vl, va_acc, e) < 0) { rc = -1; break; }
         double crit = nva ? vl : -(double)ep;   /* without validation: keep the last */
@@ -600,6 +626,7 @@ static int fit(const csr *X, const int *y, uint32_t nfeat, const lin_set *S, con
     }
     *best_epoch_out = best_epoch;
     free(v); free(order); free(alph); free(xx); free(off); free(u); free(r);
+    free(doc); free(ys); free(Cs);
     return rc;
 }
 
@@ -613,7 +640,7 @@ static double score(const csr *X, size_t i, const double *w, double b)
 /* Cross-fitting (heldout_folds = K): the training part in K seeded folds, a model with the
  * same settings on each K-1 of them predicting the one left out; the validation part is
  * predicted by the final model (w, b), which never trained on it. Adds section "heldout". */
-static int crossfit(train_ctx *ctx, const csr *X, const int *y, uint32_t nfeat, const lin_set *S,
+static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfeat, const lin_set *S,
                     long K, const double *w, double b, modelio_writer *mw, imdb_err *e)
 {
     size_t ntr = ctx->ntr, nva = ctx->nva, n = ntr + nva;
@@ -650,7 +677,7 @@ static int crossfit(train_ctx *ctx, const csr *X, const int *y, uint32_t nfeat, 
     }
     if (rc == 0) {
         size_t ok = 0;
-        for (size_t s = 0; s < n; s++) ok += (prob[s] >= 0.5) == (y[docs[s]] > 0);
+        for (size_t s = 0; s < n; s++) ok += (prob[s] >= 0.5) == (y[docs[s]] >= 0.5);
         if (cli_verbose >= 0)
             cli_msg("nblr: held-out predictions of %zu documents (%ld folds, %.1f s): accuracy %.4f",
                     n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
@@ -709,8 +736,8 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     const train_docs *d = ctx->docs;
     csr X;
     extract(&m, d, ctx->threads, &X);
-    int *y = xmalloc((d->n + 1) * sizeof *y);
-    for (size_t i = 0; i < d->n; i++) y[i] = d->label[i] == TOKIO_POS ? 1 : -1;
+    double *y = xmalloc((d->n + 1) * sizeof *y);   /* targets, P(pos) */
+    for (size_t i = 0; i < d->n; i++) y[i] = d->target[i];
 
     double *best = xmalloc(m.nfeat * sizeof *best), best_b;
     int best_epoch, rc = 0;
@@ -769,6 +796,7 @@ const trainer linear_trainer = {
     .keys = lin_keys,
     .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
     .train = lin_train,
+    .soft_labels = 1,
 };
 
 /* ---- parameter averaging of nblr models (imdb-train --average) ---- */
@@ -873,5 +901,20 @@ done:
     free(avg);
     free(clean0);
     free(params);
+    return rc;
+}
+
+int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const double *t, uint32_t nfeat,
+                    double alpha, double c, double prior, long epochs, double tol, uint64_t seed,
+                    double *w, double *b)
+{
+    csr X = { n, (size_t *)off, (uint32_t *)idx };
+    uint32_t *tr = xmalloc((n + 1) * sizeof *tr);
+    for (size_t i = 0; i < n; i++) tr[i] = (uint32_t)i;
+    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
+    int ep;
+    imdb_err e = { 0 };
+    int rc = fit(&X, t, nfeat, &S, tr, n, NULL, 0, seed, 0x11, NULL, w, b, &ep, &e);
+    free(tr);
     return rc;
 }

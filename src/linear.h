@@ -58,6 +58,18 @@ size_t linear_features(const linear_model *m, const char *const *toks, size_t nt
  * first model's settings are kept, with a line "average_of = PATH...". 0 or -1. */
 int linear_average(const char *const *paths, size_t n, const char *out, imdb_err *e);
 
+/* nblr's solver on its own, for the tests: documents i < n with the distinct sorted
+ * features idx[off[i] .. off[i+1]) (each < nfeat) and targets t[i] = P(pos) in [0, 1];
+ * all of them train, none validates; epochs passes or until the largest dual gradient
+ * is below tol. Minimizes over (u, u_b)
+ *   1/2 (|u|^2 + u_b^2) + c sum_i [t_i L(z_i) + (1 - t_i) L(-z_i)],  L(z) = log(1 + e^-z),
+ *   z_i = u_b + sum_{f in doc i} (u_f + prior) r_f,
+ * with r the NB log-count ratios (smoothing alpha, document i counted t_i times positive,
+ * 1 - t_i negative). w (nfeat) receives (u + prior) r, *b receives u_b. Returns 0. */
+int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const double *t, uint32_t nfeat,
+                    double alpha, double c, double prior, long epochs, double tol, uint64_t seed,
+                    double *w, double *b);
+
 extern const trainer linear_trainer;   /* imdb-train --model nblr */
 extern const clf_ops linear_clf_ops;   /* kind "nblr" */
 #endif

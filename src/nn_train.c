@@ -614,7 +614,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
         memcpy(ids + total, buf, k * sizeof *buf);
         total += k;
         off[i + 1] = (int64_t)total;
-        y[i] = d->label[i] == TOKIO_POS ? 1.0f : 0.0f;
+        y[i] = d->target[i];   /* 1 pos, 0 neg, or a soft label: the BCE takes any P(pos) */
     }
     free(hs);
     free(buf);
@@ -768,7 +768,8 @@ static const char *const cnn_keys[] = { COMMON_KEYS, "filters", "widths", "emb_d
     static int NAME##_train(train_ctx *ctx, modelio_writer *w, imdb_err *e) \
     { return nn_train(&nnmodel_arch_##NAME, ctx, w, e); } \
     const trainer nnmodel_##NAME##_trainer = { \
-        .kind = #NAME, .keys = NAME##_keys, .summary = SUMMARY, .train = NAME##_train };
+        .kind = #NAME, .keys = NAME##_keys, .summary = SUMMARY, .train = NAME##_train, \
+        .soft_labels = 1 };
 
 TRAINER(lstm, "word embedding, LSTM, max over time, dense 1")
 TRAINER(bilstm, "word embedding, bidirectional LSTM, max over time, dense ReLU, dense 1")

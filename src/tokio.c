@@ -2,6 +2,8 @@
 #include "tokio.h"
 #include "lineio.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@ struct tokio_reader {
     char *pending;      /* first line if it was not a header */
     size_t pending_len;
     int has_pending;
+    long version;       /* of the header; 1 without one */
 };
 
 const char *tokio_label_name(int label)
@@ -34,6 +37,7 @@ tokio_reader *tokio_open(const char *path, imdb_err *e)
     if (!in) return NULL;
     tokio_reader *r = xcalloc(1, sizeof *r);
     r->in = in;
+    r->version = 1;
     char *line;
     size_t len;
     int got = lineio_next(in, &line, &len, e);
@@ -54,6 +58,7 @@ tokio_reader *tokio_open(const char *path, imdb_err *e)
             tokio_close(r);
             return NULL;
         }
+        r->version = v;
         r->settings = xstrdup(*end ? end + 1 : "");
     } else {
         r->pending = xstrndup(line, len);
@@ -95,14 +100,38 @@ int tokio_next(tokio_reader *r, tokio_doc *d, imdb_err *e)
         return imdb_fail(e, IMDB_EXIT_DATA,
                          "%s:%ld: malformed line (expected LABEL<TAB>ID<TAB>TOKENS)", lineio_name(r->in), lineno);
     }
-    int label = tokio_parse_label(line, (size_t)(t1 - line));
+    int label = tokio_parse_label(line, (size_t)(t1 - line)), soft = 0;
+    double prob = label == TOKIO_POS ? 1 : label == TOKIO_NEG ? 0 : NAN;
+    size_t ll = (size_t)(t1 - line);
+    if (label == -2 && ll > 0 && ll <= 40 && (line[0] == '.' || (line[0] >= '0' && line[0] <= '9'))) {
+        /* A soft label: digits, '.', an exponent; no sign, hex, "nan" or "inf". */
+        char buf[48];
+        memcpy(buf, line, ll);
+        buf[ll] = '\0';
+        int ok = strspn(buf, "0123456789.eE+-") == ll;
+        char *end = buf;
+        prob = ok ? strtod(buf, &end) : NAN;
+        if (!ok || *end != '\0' || !isfinite(prob))
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: soft label '%s' is not a number in [0, 1]",
+                             lineio_name(r->in), lineno, buf);
+        if (prob < 0 || prob > 1)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: soft label '%s' is outside [0, 1]",
+                             lineio_name(r->in), lineno, buf);
+        if (r->version < 2)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: soft label '%s' in a stream without a version 2 "
+                             "header (#imdb-tokens 2 ...; see imdb-tokens(5))", lineio_name(r->in), lineno, buf);
+        label = prob >= 0.5 ? TOKIO_POS : TOKIO_NEG;
+        soft = 1;
+    }
     if (label == -2) {
         int n = (int)(t1 - line) > 40 ? 40 : (int)(t1 - line);
-        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: unknown label '%.*s' (expected pos, neg or -)",
-                         lineio_name(r->in), lineno, n, line);
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: unknown label '%.*s' (expected pos, neg, - or "
+                         "a soft label in [0, 1])", lineio_name(r->in), lineno, n, line);
     }
     *t1 = '\0';
     d->label = label;
+    d->soft = soft;
+    d->prob = prob;
     d->id = t1 + 1;
     d->lineno = lineno;
     if (t2) {
@@ -149,13 +178,17 @@ size_t tokio_split(char *text, size_t len, char ***toks, size_t *cap)
 
 int tokio_write_header(outfile *o, const char *settings, imdb_err *e)
 {
-    return outfile_printf(o, e, HEADER "%d %s\n", TOKIO_VERSION, settings ? settings : "");
+    return outfile_printf(o, e, HEADER "1 %s\n", settings ? settings : "");
 }
 
-int tokio_write_doc(outfile *o, int label, const char *id, const char *const *toks, size_t ntok,
-                    imdb_err *e)
+int tokio_write_header_soft(outfile *o, const char *settings, imdb_err *e)
 {
-    const char *ln = tokio_label_name(label);
+    return outfile_printf(o, e, HEADER "2 %s\n", settings ? settings : "");
+}
+
+/* LABEL TAB ID TAB: the id's TABs and line ends become spaces. */
+static int write_head(outfile *o, const char *ln, const char *id, imdb_err *e)
+{
     if (outfile_write(o, ln, strlen(ln), e) < 0 || outfile_write(o, "\t", 1, e) < 0) return -1;
     for (const char *p = id; *p; ) {
         size_t k = strcspn(p, "\t\n\r");
@@ -166,10 +199,26 @@ int tokio_write_doc(outfile *o, int label, const char *id, const char *const *to
             p++;
         }
     }
-    if (outfile_write(o, "\t", 1, e) < 0) return -1;
+    return outfile_write(o, "\t", 1, e);
+}
+
+int tokio_write_doc(outfile *o, int label, const char *id, const char *const *toks, size_t ntok,
+                    imdb_err *e)
+{
+    if (write_head(o, tokio_label_name(label), id, e) < 0) return -1;
     for (size_t i = 0; i < ntok; i++) {
         if (i && outfile_write(o, " ", 1, e) < 0) return -1;
         if (outfile_write(o, toks[i], strlen(toks[i]), e) < 0) return -1;
     }
+    return outfile_write(o, "\n", 1, e);
+}
+
+int tokio_write_doc_soft(outfile *o, double prob, const char *id, const char *text, size_t len,
+                         imdb_err *e)
+{
+    char ln[32];
+    snprintf(ln, sizeof ln, "%.6f", prob < 0 ? 0.0 : prob > 1 ? 1.0 : prob);
+    if (write_head(o, ln, id, e) < 0) return -1;
+    if (len && outfile_write(o, text, len, e) < 0) return -1;
     return outfile_write(o, "\n", 1, e);
 }

@@ -4,8 +4,11 @@
  *                                      cleaning settings (text_settings_format)
  *   LABEL<TAB>ID<TAB>tok tok tok       one document per line
  *
- * LABEL is "pos", "neg" or "-" (unlabelled). ID has no TAB or newline. Tokens are
- * separated by single spaces and never contain whitespace. Readers take gzip or plain. */
+ * LABEL is "pos", "neg" or "-" (unlabelled), or, from format version 2 on, a soft label:
+ * P(pos) as a decimal number in [0, 1] (a teacher's prediction, imdb-relabel). ID has no
+ * TAB or newline. Tokens are separated by single spaces and never contain whitespace.
+ * Readers take gzip or plain, and read versions 1 and 2. Writers write version 1 unless
+ * the stream carries soft labels, so hard-label streams stay readable by older readers. */
 #ifndef IMDB_TOKIO_H
 #define IMDB_TOKIO_H
 #include <stddef.h>
@@ -13,10 +16,13 @@
 #include "outfile.h"
 
 enum { TOKIO_NEG = 0, TOKIO_POS = 1, TOKIO_UNLABELLED = -1 };
-#define TOKIO_VERSION 1
+#define TOKIO_VERSION 2      /* the newest version read; 2 added soft labels */
 
 typedef struct tokio_doc {
-    int label;          /* TOKIO_NEG, TOKIO_POS or TOKIO_UNLABELLED */
+    int label;          /* TOKIO_NEG, TOKIO_POS or TOKIO_UNLABELLED; for a soft label,
+                           TOKIO_POS when prob >= 0.5, else TOKIO_NEG */
+    int soft;           /* 1: the label field was a soft label (prob) */
+    double prob;        /* P(pos): 1 for pos, 0 for neg, the soft label, NAN for "-" */
     const char *id;     /* NUL-terminated, owned by the reader, valid until the next call */
     char *text;         /* the tokens, space separated, NUL-terminated; the caller may modify
                            it in place (e.g. to split it) until the next call */
@@ -42,7 +48,14 @@ size_t tokio_split(char *text, size_t len, char ***toks, size_t *cap);
 const char *tokio_label_name(int label);     /* "pos", "neg", "-" */
 int tokio_parse_label(const char *s, size_t n); /* TOKIO_*; -2 if unknown */
 
+/* Version 1 header (hard labels only). */
 int tokio_write_header(outfile *o, const char *settings, imdb_err *e);
+/* Version 2 header: for streams whose documents may carry soft labels. */
+int tokio_write_header_soft(outfile *o, const char *settings, imdb_err *e);
+/* Writes a document line whose label is the soft label prob (in [0, 1], "%.6f"; clamped)
+ * and whose tokens are text[0..len), already space-separated (a tokio_doc's text). */
+int tokio_write_doc_soft(outfile *o, double prob, const char *id, const char *text, size_t len,
+                         imdb_err *e);
 /* Writes one document line; the id's TABs/newlines are replaced by spaces. */
 int tokio_write_doc(outfile *o, int label, const char *id,
                     const char *const *toks, size_t ntok, imdb_err *e);

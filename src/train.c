@@ -33,11 +33,12 @@ const trainer *train_find(const char *kind)
     return NULL;
 }
 
-static void push_doc(train_docs *d, int label, const char *id, char *text, size_t len)
+static void push_doc(train_docs *d, int label, double target, const char *id, char *text, size_t len)
 {
     if (d->n + 1 >= d->cap_docs) {
         d->cap_docs = d->cap_docs ? d->cap_docs * 2 : 1024;
         d->label = xrealloc(d->label, d->cap_docs * sizeof *d->label);
+        d->target = xrealloc(d->target, d->cap_docs * sizeof *d->target);
         d->id = xrealloc(d->id, d->cap_docs * sizeof *d->id);
         d->off = xrealloc(d->off, (d->cap_docs + 1) * sizeof *d->off);
         if (d->n == 0) d->off[0] = 0;
@@ -67,6 +68,7 @@ static void push_doc(train_docs *d, int label, const char *id, char *text, size_
     }
     d->arena_len += len + 1;
     d->label[d->n] = label;
+    d->target[d->n] = (float)target;
     d->id[d->n] = xstrdup(id);
     d->n++;
     d->off[d->n] = ntok;
@@ -93,7 +95,12 @@ int train_docs_read(train_docs *d, const char *path, int labelled, char **clean,
     while ((got = tokio_next(r, &doc, e)) > 0) {
         if (labelled == 1 && doc.label == TOKIO_UNLABELLED) continue;
         if (labelled == 0 && doc.label != TOKIO_UNLABELLED) continue;
-        push_doc(d, doc.label, doc.id, doc.text, doc.text_len);
+        if (doc.soft && d->nsoft++ == 0) {
+            size_t l = strlen(path) + 24;
+            d->soft_at = xmalloc(l);
+            snprintf(d->soft_at, l, "%s:%ld", path, doc.lineno);
+        }
+        push_doc(d, doc.label, doc.prob, doc.id, doc.text, doc.text_len);
     }
     size_t ntok = d->n ? d->off[d->n] : 0;
     for (size_t i = 0; i < ntok; i++) d->tok[i] = d->arena + (uintptr_t)d->tok[i];
@@ -119,6 +126,7 @@ void train_docs_sort_by_id(train_docs *d)
     qsort(perm, n, sizeof *perm, cmp_doc_id);
     sort_docs = NULL;
     int *label = xmalloc(d->cap_docs * sizeof *label);
+    float *target = xmalloc(d->cap_docs * sizeof *target);
     char **id = xmalloc(d->cap_docs * sizeof *id);
     size_t *off = xmalloc((d->cap_docs + 1) * sizeof *off);
     const char **tok = xmalloc((d->cap_tok ? d->cap_tok : 1) * sizeof *tok);
@@ -126,12 +134,14 @@ void train_docs_sort_by_id(train_docs *d)
     for (size_t i = 0; i < n; i++) {
         size_t j = perm[i], len = d->off[j + 1] - d->off[j];
         label[i] = d->label[j];
+        target[i] = d->target[j];
         id[i] = d->id[j];
         memcpy(tok + off[i], d->tok + d->off[j], len * sizeof *tok);
         off[i + 1] = off[i] + len;
     }
-    free(d->label); free(d->id); free(d->off); free(d->tok); free(perm);
+    free(d->label); free(d->target); free(d->id); free(d->off); free(d->tok); free(perm);
     d->label = label;
+    d->target = target;
     d->id = id;
     d->off = off;
     d->tok = tok;
@@ -141,11 +151,49 @@ void train_docs_free(train_docs *d)
 {
     for (size_t i = 0; i < d->n; i++) free(d->id[i]);
     free(d->label);
+    free(d->target);
+    free(d->soft_at);
     free(d->id);
     free(d->off);
     free(d->tok);
     free(d->arena);
     memset(d, 0, sizeof *d);
+}
+
+size_t train_docs_soften(train_docs *d, double temperature, double min_confidence, int hard)
+{
+    if (d->nsoft == 0) return 0;
+    /* A soft label of exactly 0 or 1 is the same target as a hard label, so it is one. */
+    size_t m = 0, ntok = 0, dropped = 0, nsoft = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        double p = d->target[i];
+        int soft = d->label[i] != TOKIO_UNLABELLED && p != 0 && p != 1;
+        size_t a = d->off[i], b = d->off[i + 1];
+        if (soft && fmax(p, 1 - p) < min_confidence) {
+            free(d->id[i]);
+            dropped++;
+            continue;
+        }
+        if (soft) {
+            if (hard) p = p >= 0.5 ? 1 : 0;
+            else if (temperature != 1) {
+                double z = log(p / (1 - p)) / temperature;
+                p = 1 / (1 + exp(-z));
+            }
+            nsoft += !hard;
+        }
+        d->label[m] = d->label[i];
+        d->target[m] = (float)p;
+        d->id[m] = d->id[i];
+        d->off[m] = ntok;
+        memmove(d->tok + ntok, d->tok + a, (b - a) * sizeof *d->tok);
+        ntok += b - a;
+        m++;
+    }
+    d->n = m;
+    d->off[m] = ntok;
+    d->nsoft = nsoft;
+    return dropped;
 }
 
 void train_split(train_ctx *ctx, double valid_fraction)

@@ -15,7 +15,11 @@
  * each a NUL-terminated string inside one arena. */
 typedef struct train_docs {
     size_t n;
-    int *label;          /* (n) TOKIO_POS, TOKIO_NEG or TOKIO_UNLABELLED */
+    int *label;          /* (n) TOKIO_POS, TOKIO_NEG or TOKIO_UNLABELLED (a soft label:
+                            TOKIO_POS when its target >= 0.5, else TOKIO_NEG) */
+    float *target;       /* (n) P(pos) to learn: 1 pos, 0 neg, the soft label, NAN for "-" */
+    size_t nsoft;        /* documents with soft labels */
+    char *soft_at;       /* "FILE:LINE" of the first soft label (malloc'd), or NULL */
     char **id;           /* (n) */
     size_t *off;         /* (n+1) */
     const char **tok;    /* (off[n]) */
@@ -33,6 +37,12 @@ void train_docs_free(train_docs *d);
  * keep their input order. Training on the result does not depend on the order in which the
  * documents came, e.g. on how the corpus was sharded (imdb-train --sort-by-id). */
 void train_docs_sort_by_id(train_docs *d);
+
+/* The settings for soft labels, common to every kind (imdb-train(1)): a soft label p
+ * becomes s(logit(p) / temperature); a document whose soft label has max(p, 1 - p) <
+ * min_confidence is dropped; hard = 1 rounds soft labels to pos/neg (at 0.5). Hard labels
+ * are never changed. Returns how many documents were dropped. */
+size_t train_docs_soften(train_docs *d, double temperature, double min_confidence, int hard);
 
 typedef struct train_ctx {
     config *cfg;             /* settings; typed getters record the effective values */
@@ -63,6 +73,9 @@ typedef struct trainer {
      * word vectors) instead of a model file. imdb-train then keeps every document of TOKENS,
      * labelled or not, requires no labelled ones, and calls train with w == NULL. */
     int writes_output;
+    /* 1: the kind learns from soft labels (train_docs.target); imdb-train refuses soft
+     * labels for the others. */
+    int soft_labels;
 } trainer;
 
 /* The kinds imdb-train knows, NULL-terminated. */
