@@ -25,6 +25,23 @@
 #
 # (TRANSDUCTIVE=0 trains dvcos with inductive=1: its head is fitted on inferred vectors.)
 #
+# The best model users can deploy (target distill, issue 15): knowledge distillation,
+# inductive end to end. The training reviews are split by movie (VALID_MOVIES of the
+# movies, default 0.2, go to a valid part). The teacher is the ensemble of nblr and a
+# dvcos whose pool is the fit part's reviews and the 50,000 unlabelled ones (never the
+# test text, nor the valid part's), which keeps the vector it learned for every pool
+# review; imdb-relabel scores the unlabelled reviews from those learned vectors
+# (--require-learned) into soft labels, and the student, an nblr trained on all 25,000
+# labelled reviews plus the 50,000 softly labelled ones with a vocabulary of both, needs
+# no test text and no document vectors at prediction time:
+#
+#   make -f imdb.mk -j2 DATA=aclImdb_v1.tar.gz OUT=dist distill   # OUT/distill.model, metrics
+#   make -f imdb.mk -j2 DATA=... OUT=dist distill-valid   # figures on the valid part
+#
+# DISTILL_SET (the student's KEY=VALUE settings on top of nblr.conf; default: the ones
+# chosen on the movie-grouped validation split, README), DISTILL_MIN_COUNT (the student
+# vocabulary's count floor), DISTILL_MIN_ACCURACY (the floor of target distill-gate).
+#
 # DV_SET (KEY=VALUE overrides for dvcos, e.g. 'epochs=5' for a quick run),
 # DV_MIN_ACCURACY, BEST_MIN_ACCURACY (the floors of target best-gate for dvcos and for the
 # ensemble, default 0.5).
@@ -44,6 +61,10 @@ TRANSDUCTIVE ?= 1
 DV_SET ?=
 BEST_MIN_ACCURACY ?= 0.5
 DV_MIN_ACCURACY ?= 0.5
+DISTILL_SET ?= soft_temperature=1 soft_min_confidence=0
+DISTILL_MIN_COUNT ?= 3
+DISTILL_MIN_ACCURACY ?= 0.5
+VALID_MOVIES ?= 0.2
 IMDB_BIN ?=
 bin = $(if $(IMDB_BIN),$(IMDB_BIN)/,)
 
@@ -60,7 +81,7 @@ best_dvcos = $(OUT)/best-dvcos.model
 best_model = $(OUT)/best.model
 pool = $(unsup_tok) $(if $(filter 1,$(TRANSDUCTIVE)),$(test_tok))
 
-.PHONY: all gate clean best best-gate
+.PHONY: all gate clean best best-gate distill distill-gate distill-valid
 .DELETE_ON_ERROR:
 
 all: $(metrics)
@@ -116,6 +137,77 @@ best: $(OUT)/best.metrics.json
 best-gate: $(best_model) $(best_dvcos) $(test_tok)
 	$(bin)imdb-eval --min-accuracy $(DV_MIN_ACCURACY) $(best_dvcos) $(test_tok)
 	$(bin)imdb-eval --min-accuracy $(BEST_MIN_ACCURACY) $(best_model) $(test_tok)
+
+fit_tok = $(OUT)/fit.tok.gz
+valid_tok = $(OUT)/valid.tok.gz
+teacher_vocab = $(OUT)/teacher-vocab.gz
+teacher_nblr = $(OUT)/teacher-nblr.model
+teacher_dvcos = $(OUT)/teacher-dvcos.model
+teacher = $(OUT)/teacher.model
+unsup_soft = $(OUT)/unsup.soft.tok.gz
+distill_vocab = $(OUT)/distill-vocab.gz
+distill_model = $(OUT)/distill.model
+student_flags = --model nblr --config $(here)nblr.conf $(foreach s,$(DISTILL_SET),-o $(s)) \
+	  --seed $(SEED) --threads $(THREADS)
+
+# The training reviews split by movie (imdb-clean --movie-split): the teacher learns from
+# the fit part only, so the valid part measures it, and the students, as on unseen movies.
+$(fit_tok): $(DATA) | $(OUT)/.dir
+	$(bin)imdb-clean --split train --movie-split fit:$(VALID_MOVIES) -o $@ $(DATA)
+
+$(valid_tok): $(DATA) | $(OUT)/.dir
+	$(bin)imdb-clean --split train --movie-split valid:$(VALID_MOVIES) -o $@ $(DATA)
+
+$(teacher_vocab): $(fit_tok)
+	$(bin)imdb-vocab --ngrams $(NGRAMS) --min-count $(MIN_COUNT) -o $@ $(fit_tok)
+
+$(teacher_nblr): $(fit_tok) $(teacher_vocab) $(here)nblr.conf
+	$(bin)imdb-train --model nblr --vocab $(teacher_vocab) --config $(here)nblr.conf -o heldout_folds=5 \
+	  --seed $(SEED) --threads $(THREADS) -O $@ $(fit_tok)
+
+# The teacher's dvcos: inductive = 0 keeps the learned vectors; the pool has no test text
+# (and no valid text).
+$(teacher_dvcos): $(fit_tok) $(unsup_tok)
+	$(bin)imdb-train --model dvcos --valid-fraction 0 -o inductive=0 $(foreach s,$(DV_SET),-o $(s)) \
+	  --unlabelled $(unsup_tok) --seed $(SEED) --threads $(THREADS) \
+	  --curves $(OUT)/teacher-dvcos.curves.tsv -O $@ $(fit_tok)
+
+$(teacher): $(teacher_nblr) $(teacher_dvcos) $(fit_tok)
+	$(bin)imdb-train --model ensemble --member $(teacher_nblr) --member $(teacher_dvcos) \
+	  --valid-fraction 0 --seed $(SEED) -O $@ $(fit_tok)
+
+$(unsup_soft): $(teacher) $(unsup_tok)
+	$(bin)imdb-relabel --require-learned --threads $(THREADS) -o $@ $(teacher) $(unsup_tok)
+
+$(distill_vocab): $(train_tok) $(unsup_tok)
+	$(bin)imdb-vocab --ngrams $(NGRAMS) --min-count $(DISTILL_MIN_COUNT) -o $@ $(train_tok) $(unsup_tok)
+
+# The student: every labelled training review and the softly labelled unlabelled ones.
+$(distill_model): $(train_tok) $(unsup_soft) $(distill_vocab) $(here)nblr.conf
+	$(bin)imdb-train $(student_flags) --vocab $(distill_vocab) -O $@ $(train_tok) $(unsup_soft)
+
+$(OUT)/distill.metrics.json: $(distill_model) $(teacher) $(test_tok)
+	$(bin)imdb-eval --json -o $@ $(distill_model) $(test_tok)
+	for m in $(teacher) $(distill_model); do \
+	  printf '%s: ' "$$m"; $(bin)imdb-eval $$m $(test_tok) | grep -i '^accuracy'; done
+
+distill: $(OUT)/distill.metrics.json
+
+distill-gate: $(distill_model) $(test_tok)
+	$(bin)imdb-eval --min-accuracy $(DISTILL_MIN_ACCURACY) $(distill_model) $(test_tok)
+
+# Validation figures on the movie-grouped valid part (no test data): the teacher, nblr
+# on the fit part alone, and the student trained on the fit part plus the soft labels.
+$(OUT)/distill-valid.txt: $(teacher) $(teacher_nblr) $(unsup_soft) $(fit_tok) $(valid_tok) $(unsup_tok)
+	$(bin)imdb-vocab --ngrams $(NGRAMS) --min-count $(DISTILL_MIN_COUNT) -o $(OUT)/valid-student-vocab.gz \
+	  $(fit_tok) $(unsup_tok)
+	$(bin)imdb-train -q $(student_flags) --vocab $(OUT)/valid-student-vocab.gz \
+	  -O $(OUT)/valid-student.model $(fit_tok) $(unsup_soft)
+	for m in $(teacher) $(teacher_nblr) $(OUT)/valid-student.model; do \
+	  printf '%s: ' "$$m"; $(bin)imdb-eval $$m $(valid_tok) | grep -i '^accuracy'; done >$@.tmp
+	mv $@.tmp $@; cat $@
+
+distill-valid: $(OUT)/distill-valid.txt
 
 clean:
 	rm -rf $(OUT)

@@ -55,4 +55,39 @@ grep -q -- '--unlabelled wn/test\.tok\.gz' plan && fail "TRANSDUCTIVE=0 put the 
 "$IMDB_BIN/imdb-predict" --info wi/best-dvcos.model | grep -qx '  inductive = 1' ||
     fail "TRANSDUCTIVE=0: dvcos without inductive = 1"
 [ -s wi/best.model ] || fail "TRANSDUCTIVE=0 made no wi/best.model"
+# Distillation: a teacher that never sees the test text (nor the movie-grouped valid
+# part) labels the unlabelled reviews from its learned vectors, and an nblr student
+# learns from them. The fixture has no url lists, so an extracted copy gets made-up ones
+# (review i of each side is about movie i / 7).
+command -v tar >/dev/null || { echo "ok (distill skipped: no tar)"; exit 0; }
+tar -xzf "$FIXTURES/mini-aclImdb.tar.gz"
+for side in pos neg; do
+    awk 'BEGIN { for (i = 0; i < 12500; i++) printf "http://www.imdb.com/title/tt%07d/usercomments\n", int(i / 7) }' \
+        >aclImdb/train/urls_$side.txt
+done
+drun() { make -s -f "$mk" IMDB_BIN="$IMDB_BIN" DATA=aclImdb DV_SET="$dvset" DISTILL_MIN_COUNT=1 "$@"; }
+drun OUT=wd distill distill-valid >log 2>&1 || { cat log; fail "target distill failed"; }
+for f in fit.tok.gz valid.tok.gz teacher-nblr.model teacher-dvcos.model teacher.model unsup.soft.tok.gz \
+         distill-vocab.gz distill.model distill.metrics.json distill-valid.txt; do
+    [ -s "wd/$f" ] || fail "target distill did not make $f"
+done
+grep -q '"accuracy"' wd/distill.metrics.json || fail "distill metrics JSON lacks accuracy"
+[ "$(grep -c 'accuracy' wd/distill-valid.txt)" -eq 3 ] || { cat wd/distill-valid.txt; fail "distill-valid figures"; }
+grep -q 'relabelled: [0-9]* from learned document vectors, 0 inferred' log || { cat log; fail "relabel summary"; }
+"$IMDB_BIN/imdb-predict" --info wd/teacher-dvcos.model | grep -qx '  inductive = 0' ||
+    fail "the teacher's dvcos does not keep its learned vectors"
+"$IMDB_BIN/imdb-predict" --info wd/distill.model | grep -qx '  soft_temperature = 1' ||
+    fail "the student did not train on soft labels"
+gzip -dc wd/unsup.soft.tok.gz | head -n 1 | grep -q '^#imdb-tokens 2 ' || fail "soft stream is not version 2"
+gzip -dc wd/unsup.soft.tok.gz | tail -n +2 | cut -f1 | grep -qv '^[01]\.[0-9]*$' && fail "soft stream has a non-soft label"
+# The student saw every training review; the teacher only the fit part.
+n_train=$(gzip -dc wd/train.tok.gz | tail -n +2 | wc -l) n_fit=$(gzip -dc wd/fit.tok.gz | tail -n +2 | wc -l)
+[ "$n_fit" -lt "$n_train" ] || fail "the fit part is not smaller than train"
+# Nothing of test, and no valid text, takes part before the evaluations.
+drun -n OUT=wdn distill >plan 2>&1 || { cat plan; fail "make -n distill"; }
+grep -v 'imdb-eval ' plan | grep -v -- '--split test' | grep -q 'test\.tok' &&
+    { cat plan; fail "distill reads the test tokens before evaluation"; }
+grep 'imdb-train\|imdb-relabel' plan | grep -q 'valid\.tok' && { cat plan; fail "the teacher reads the valid part"; }
+drun OUT=wd DISTILL_MIN_ACCURACY=0.999 distill-gate >log 2>&1 && fail "distill-gate passed a near-impossible floor"
+grep -q 'below the required minimum' log || { cat log; fail "distill-gate message"; }
 echo ok

@@ -56,6 +56,7 @@ static void make_corpus(void)
     size_t cap = NDOCS * 64;
     docs.n = NDOCS;
     docs.label = malloc(NDOCS * sizeof *docs.label);
+    docs.target = malloc(NDOCS * sizeof *docs.target);
     docs.id = malloc(NDOCS * sizeof *docs.id);
     docs.off = malloc((NDOCS + 1) * sizeof *docs.off);
     docs.tok = malloc(cap * sizeof *docs.tok);
@@ -64,6 +65,7 @@ static void make_corpus(void)
     for (int i = 0; i < NDOCS; i++) {
         int pos = i % 2, len = 3 + (int)rng_below(&r, 40);
         docs.label[i] = pos ? TOKIO_POS : TOKIO_NEG;
+        docs.target[i] = (float)pos;
         docs.id[i] = "doc";
         for (int t = 0; t < len; t++) {
             uint32_t u = rng_below(&r, 10);
