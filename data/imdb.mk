@@ -61,8 +61,8 @@ TRANSDUCTIVE ?= 1
 DV_SET ?=
 BEST_MIN_ACCURACY ?= 0.5
 DV_MIN_ACCURACY ?= 0.5
-DISTILL_SET ?= soft_temperature=1 soft_min_confidence=0
-DISTILL_MIN_COUNT ?= 3
+DISTILL_SET ?= soft_hard=1 soft_min_confidence=0.7
+DISTILL_MIN_COUNT ?= 5
 DISTILL_MIN_ACCURACY ?= 0.5
 VALID_MOVIES ?= 0.2
 IMDB_BIN ?=
