@@ -102,6 +102,10 @@ done
 shift   # the host
 [ "\$1" != -- ] || shift
 cd "$SCRATCH/worker-home" || exit 255
+# sshd sets SHELL to the login shell; parallel's remote worker runs the job with \$SHELL
+# and, with SHELL unset (as under some CI runners), silently runs nothing and exits 0.
+SHELL=/bin/sh
+export SHELL
 exec sh -c "\$*"
 EOS
     chmod +x localssh
