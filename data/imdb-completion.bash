@@ -1,6 +1,6 @@
 # imdb-completion.bash — bash completion for the imdb tools: imdb-clean, imdb-vocab,
-# imdb-train, imdb-eval, imdb-predict and imdb-serve (see imdb-predict(1), BASH
-# COMPLETION). make install puts it in bash-completion's completions directory, once per
+# imdb-train, imdb-eval, imdb-predict, imdb-serve and imdb-relabel (see imdb-predict(1),
+# BASH COMPLETION). make install puts it in bash-completion's completions directory, once per
 # tool name, so bash-completion loads it the first time one of them is completed; or
 # source it from ~/.bashrc.
 #
@@ -128,4 +128,4 @@ _imdb() {
     return 0
 }
 
-complete -F _imdb imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve
+complete -F _imdb imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve imdb-relabel

@@ -14,7 +14,9 @@ fi
 
 # shellcheck source=../data/imdb-completion.bash
 . "$IMDB_SRCDIR/data/imdb-completion.bash"
-complete -p imdb-predict | grep -q -- '-F _imdb' || fail "imdb-predict has no completion"
+for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve imdb-relabel; do
+    complete -p "$t" 2>/dev/null | grep -q -- '-F _imdb' || fail "$t has no completion"
+done
 
 # comp WORD...: complete the last WORD of the command line WORD...; the answers, sorted,
 # one a line, in `got`.
@@ -35,7 +37,7 @@ want() {
 # another tool's, "imdb-clean --shard") is offered
 # after "-", and nothing else is. The options come from --help itself, so this fails only
 # when a help line has a shape the completion does not read: then it names the option.
-for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve; do
+for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve imdb-relabel; do
     "$t" --help >help.txt
     { sed -E 's/imdb-[a-z]+ --[a-z0-9][-a-z0-9]*//g' help.txt |
           grep -oE -- '(^|[^-[:alnum:]])--[a-z0-9][-a-z0-9]*' | sed 's/^[^-]*//'

@@ -88,9 +88,11 @@ man --warnings -l "$(man -w imdb-predict)" 2>"$scratch/man.err" >/dev/null
 [ ! -s "$scratch/man.err" ] || { cat "$scratch/man.err"; fail "imdb-predict(1) renders with warnings"; }
 echo "man -w imdb-predict: $(man -w imdb-predict)"
 # Bash completion, loaded as bash-completion would, by command name.
-comp=/usr/share/bash-completion/completions/imdb-predict
-[ -f "$comp" ] || fail "no completion in $comp"
-bash -c ". $comp && complete -p imdb-predict" >/dev/null || fail "$comp does not define a completion"
+for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve imdb-relabel; do
+    comp=/usr/share/bash-completion/completions/$t
+    [ -f "$comp" ] || fail "no completion in $comp"
+    bash -c ". $comp && complete -p $t" >/dev/null 2>&1 || fail "$comp does not define a completion for $t"
+done
 
 fixture=$top/tests/fixtures/mini-aclImdb.tar.gz
 tarball=${IMDB_TARBALL:-$top/../shared/data/aclImdb_v1.tar.gz}
