@@ -73,16 +73,16 @@ expect_code 200
 labels
 grep -q explain body && fail "explain false still explains: $(cat body)"
 
-# The page: the bytes of src/page.html, as HTML, with a strict CSP; HEAD too.
+# The page: the bytes of lib/serve/page.html, as HTML, with a strict CSP; HEAD too.
 req GET /
 expect_code 200
-same body "$IMDB_SRCDIR/src/page.html"
+same body "$IMDB_SRCDIR/lib/serve/page.html"
 [ "$(header Content-Type)" = "text/html; charset=utf-8" ] || fail "page Content-Type: $(header Content-Type)"
 header Content-Security-Policy | grep -q "default-src 'none'" || fail "no CSP on the page"
 grep -Eqi '<(script|link|img)[^>]* (src|href)=' body && fail "the page loads an external asset"
 req HEAD /
 expect_code 200
-[ "$(header Content-Length)" -eq "$(wc -c <"$IMDB_SRCDIR/src/page.html")" ] || fail "HEAD / Content-Length"
+[ "$(header Content-Length)" -eq "$(wc -c <"$IMDB_SRCDIR/lib/serve/page.html")" ] || fail "HEAD / Content-Length"
 
 # Keep-alive: two requests, one connection.
 conns=$(curl -s --max-time 10 -o /dev/null -o /dev/null -w '%{num_connects}\n' "$URL/health" "$URL/health" | tr '\n' ' ')

@@ -1,4 +1,4 @@
-// page.mjs — imdb-serve's web page (src/page.html) in real headless Chromium, driven by
+// page.mjs — imdb-serve's web page (lib/serve/page.html) in real headless Chromium, driven by
 // playwright-core. Run by tests/browser/page.sh, which starts the server and passes:
 //   node page.mjs URL SERVER_PID OUTDIR EXPECTED
 // where EXPECTED is imdb-predict's "LABEL<TAB>P" for the review typed below. Checks: the
