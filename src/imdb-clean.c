@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         case OPT_PATTERN:
             if (!*optarg) cli_usage_error("the token pattern must not be empty");
             free(ts.pattern);
-            ts.pattern = xstrdup(optarg);
+            ts.pattern = imdb_xstrdup(optarg);
             break;
         case OPT_NO_HTML: ts.html = 0; break;
         case OPT_NO_NFKC: ts.nfkc = 0; break;

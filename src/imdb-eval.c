@@ -136,7 +136,7 @@ static void categories_add(categories *c, const char *id, int correct)
     }
     if (2 * (c->nv + 1) > c->nslot) {
         size_t ns = c->nslot ? 2 * c->nslot : 64;
-        size_t *slot = xcalloc(ns, sizeof *slot);
+        size_t *slot = imdb_xcalloc(ns, sizeof *slot);
         for (size_t k = 0; k < c->nv; k++) {
             size_t h = hash_name(c->names.p + c->v[k].name_off, c->v[k].name_len) & (ns - 1);
             while (slot[h]) h = (h + 1) & (ns - 1);
@@ -157,7 +157,7 @@ static void categories_add(categories *c, const char *id, int correct)
     }
     if (c->nv == c->capv) {
         c->capv = c->capv ? 2 * c->capv : 64;
-        c->v = xrealloc(c->v, c->capv * sizeof *c->v);
+        c->v = imdb_xrealloc(c->v, c->capv * sizeof *c->v);
     }
     c->v[c->nv] = (category){imdb_arena_add(&c->names, name, len), len, 1, correct != 0};
     c->slot[h] = ++c->nv;
@@ -222,7 +222,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
             return;
         }
         b->cap = 2 * (b->n + (size_t)k + 64);
-        b->p = xrealloc(b->p, b->cap);
+        b->p = imdb_xrealloc(b->p, b->cap);
     }
 }
 
@@ -344,8 +344,8 @@ int main(int argc, char **argv)
     imdb_err e = {0, ""};
     outfile *out = NULL, *errs = NULL;
     tokio_reader *r = NULL;
-    batch *b = xcalloc(1, sizeof *b);
-    worker *ws = xcalloc((size_t)nthreads, sizeof *ws);
+    batch *b = imdb_xcalloc(1, sizeof *b);
+    worker *ws = imdb_xcalloc((size_t)nthreads, sizeof *ws);
     int *labels = NULL;
     double *probs = NULL;
     size_t n = 0, cap = 0, unlabelled = 0;
@@ -414,8 +414,8 @@ int main(int argc, char **argv)
 
             if (n + b->n > cap) {
                 while (n + b->n > cap) cap = cap ? cap * 2 : 1 << 16;
-                labels = xrealloc(labels, cap * sizeof *labels);
-                probs = xrealloc(probs, cap * sizeof *probs);
+                labels = imdb_xrealloc(labels, cap * sizeof *labels);
+                probs = imdb_xrealloc(probs, cap * sizeof *probs);
             }
             for (size_t i = 0; i < b->n; i++) {
                 labels[n + i] = b->label[i];

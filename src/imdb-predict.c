@@ -98,7 +98,7 @@ static void sb_reserve(sbuf *b, size_t more)
     if (b->len + more <= b->cap) return;
     size_t cap = b->cap ? b->cap : 4096;
     while (b->len + more > cap) cap *= 2;
-    b->p = xrealloc(b->p, cap);
+    b->p = imdb_xrealloc(b->p, cap);
     b->cap = cap;
 }
 
@@ -204,7 +204,7 @@ static void add_ngram(sbuf *b, const char *const *toks, const clf_contrib *c, in
     if (json) {
         /* Re-emit the joined n-gram as a JSON string. */
         size_t n = b->len - start;
-        char *tmp = xstrndup(b->p + start, n);
+        char *tmp = imdb_xstrndup(b->p + start, n);
         b->len = start;
         sb_json_str(b, tmp, n);
         free(tmp);
@@ -367,7 +367,7 @@ static void check_settings(const clf *model, tokio_reader *r)
 static int run_files(char *const *files, size_t nfiles, worker *ws, int nthreads,
                      const opts *o, size_t *count, imdb_err *e)
 {
-    batch *b = xcalloc(1, sizeof *b);
+    batch *b = imdb_xcalloc(1, sizeof *b);
     lineio *in = NULL;
     tokio_reader *tr = NULL;
     int rc = -1;
@@ -604,7 +604,7 @@ int main(int argc, char **argv)
     o.multi_file = nfiles > 1;
 
     imdb_err e = {0, ""};
-    worker *ws = xcalloc((size_t)nthreads, sizeof *ws);
+    worker *ws = imdb_xcalloc((size_t)nthreads, sizeof *ws);
     size_t count = 0;
     clf *model = clf_load(model_path, &e);
     if (!model) goto fail;
@@ -630,7 +630,7 @@ int main(int argc, char **argv)
         cli_msg("%s: %s model loaded in %.3f s", model_path, clf_kind(model), clf_load_seconds(model));
     for (long t = 0; t < (interactive ? 1 : nthreads); t++) {
         if (!o.tokens && !(ws[t].cleaner = clf_cleaner(model, &e))) goto fail;
-        if (o.explain_k) ws[t].contrib = xcalloc((size_t)o.explain_k, sizeof *ws[t].contrib);
+        if (o.explain_k) ws[t].contrib = imdb_xcalloc((size_t)o.explain_k, sizeof *ws[t].contrib);
     }
 
     double t0 = imdb_now();

@@ -87,7 +87,7 @@ static void score_chunk(void *ctx, int thread, size_t c)
         /* tokio_split writes NULs into its input; the batch keeps the text for writing. */
         if (b->len[i] + 1 > j->scap[thread]) {
             j->scap[thread] = b->len[i] + 1;
-            *j->scratch[thread] = xrealloc(*j->scratch[thread], j->scap[thread]);
+            *j->scratch[thread] = imdb_xrealloc(*j->scratch[thread], j->scap[thread]);
         }
         char *copy = *j->scratch[thread];
         memcpy(copy, b->text[i], b->len[i] + 1);
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     clf *model = NULL;
     outfile *out = NULL;
     tokio_reader *r = NULL;
-    batch *b = xcalloc(1, sizeof *b);
+    batch *b = imdb_xcalloc(1, sizeof *b);
     job j = { .b = b, .keep = keep };
     char *scratch[256] = { 0 };
     for (int t = 0; t < threads; t++) j.scratch[t] = &scratch[t];
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
         /* One header for the output: the teacher's settings (those of the first stream with
          * --force), version 2. */
         if (!header) {
-            header = xstrdup(s && force ? s : clf_clean(model));
+            header = imdb_xstrdup(s && force ? s : clf_clean(model));
             if (tokio_write_header_soft(out, header, &e) < 0) goto fail;
         }
         int more = 1;
@@ -185,9 +185,9 @@ int main(int argc, char **argv)
                 if (got < 0) goto fail;
                 if (got == 0) { more = 0; break; }
                 size_t i = b->n++;
-                b->text[i] = xstrndup(d.text, d.text_len);
+                b->text[i] = imdb_xstrndup(d.text, d.text_len);
                 b->len[i] = d.text_len;
-                b->id[i] = xstrdup(d.id);
+                b->id[i] = imdb_xstrdup(d.id);
                 b->lineno[i] = d.lineno;
                 b->label[i] = d.soft ? -3 : d.label;   /* -3: an earlier soft label, relabelled */
             }

@@ -1,6 +1,6 @@
 /* imdb-train — labelled token streams (+ vocabulary) to one model file. */
 #include "cli.h"
-#include "config.h"
+#include "conf.h"
 #include "linear.h"
 #include "modelio.h"
 #include "text.h"
@@ -80,25 +80,25 @@ static void usage(void)
 static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
                                              "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
 
-static int known(const config *cfg, const trainer *t, imdb_err *e)
+static int known(const conf *cfg, const trainer *t, imdb_err *e)
 {
     size_t n = 0;
     const char *all[128];
     for (int i = 0; generic_keys[i]; i++) all[n++] = generic_keys[i];
     for (int i = 0; t->keys[i] && n < 127; i++) all[n++] = t->keys[i];
     all[n] = NULL;
-    return config_check_known(cfg, all, e);
+    return conf_check_known(cfg, all, e);
 }
 
 /* Append path to the space-separated member list and set "members" to it. */
-static void add_member(config *cli, char **list, size_t *len, const char *path)
+static void add_member(conf *cli, char **list, size_t *len, const char *path)
 {
     size_t l = strlen(path);
-    *list = xrealloc(*list, *len + l + 2);
+    *list = imdb_xrealloc(*list, *len + l + 2);
     if (*len) (*list)[(*len)++] = ' ';
     memcpy(*list + *len, path, l + 1);
     *len += l;
-    config_set(cli, "members", *list);
+    conf_set(cli, "members", *list);
 }
 
 /* --files-from FILE: append its lines (paths, one a line; empty lines skipped) to *v. */
@@ -112,8 +112,8 @@ static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
     while ((len = getline(&line, &cap, f)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (len == 0) continue;
-        *v = xrealloc(*v, (*n + 1) * sizeof **v);
-        (*v)[(*n)++] = xstrdup(line);
+        *v = imdb_xrealloc(*v, (*n + 1) * sizeof **v);
+        (*v)[(*n)++] = imdb_xstrdup(line);
     }
     int bad = ferror(f);
     free(line);
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     imdb_err err = { 0 };
-    config *cfg = config_new(), *cli = config_new();
+    conf *cfg = conf_new(), *cli = conf_new();
     const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
     const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
     long ckpt_every = 0;
@@ -168,12 +168,12 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:m:V:O:c:o:qv", longopts, NULL)) != -1) {
         switch (c) {
-        case 'k': config_set(cli, "model", optarg); break;
+        case 'k': conf_set(cli, "model", optarg); break;
         case 'm':
             /* -m FILE names a model file, as in every tool; -m KIND is the old spelling of
              * --kind, kept for scripts (so "-m ensemble -m a.model -m b.model" still works). */
             if (train_find(optarg)) {
-                config_set(cli, "model", optarg);
+                conf_set(cli, "model", optarg);
                 break;
             }
             /* fall through */
@@ -185,9 +185,9 @@ int main(int argc, char **argv)
         case 'O': out_path = optarg; break;
         case 'c': config_path = optarg; break;
         case 'o': sets[nsets++] = optarg; break;
-        case OPT_VALID: cli_double("--valid-fraction", optarg, 0, 0.9); config_set(cli, "valid_fraction", optarg); break;
-        case OPT_SEED: cli_long("--seed", optarg, 0, 0x7fffffffL); config_set(cli, "seed", optarg); break;
-        case OPT_THREADS: cli_long("--threads", optarg, 1, 256); config_set(cli, "threads", optarg); break;
+        case OPT_VALID: cli_double("--valid-fraction", optarg, 0, 0.9); conf_set(cli, "valid_fraction", optarg); break;
+        case OPT_SEED: cli_long("--seed", optarg, 0, 0x7fffffffL); conf_set(cli, "seed", optarg); break;
+        case OPT_THREADS: cli_long("--threads", optarg, 1, 256); conf_set(cli, "threads", optarg); break;
         case OPT_CURVES: curves = optarg; break;
         case OPT_RUNS: runs_dir = optarg; break;
         case OPT_UNLAB: unlab_paths[nunlab++] = optarg; break;
@@ -208,28 +208,28 @@ int main(int argc, char **argv)
     if (!out_path) cli_usage_error("no output model file given (-O MODEL)");
     if (average) {
         if (optind >= argc) cli_usage_error("--average needs the nblr MODEL files to average");
-        config_free(cfg);
-        config_free(cli);
+        conf_free(cfg);
+        conf_free(cli);
         free(members);
         if (linear_average((const char *const *)argv + optind, (size_t)(argc - optind), out_path, &err) < 0)
             cli_die(&err);
         return IMDB_EXIT_OK;
     }
     /* Precedence: config file < command-line options < -o KEY=VALUE. */
-    if (config_path && config_read_file(cfg, config_path, &err) < 0) cli_die(&err);
-    char *cli_text = config_format(cli);
+    if (config_path && conf_read_file(cfg, config_path, &err) < 0) cli_die(&err);
+    char *cli_text = conf_format(cli);
     for (char *line = strtok(cli_text, "\n"); line; line = strtok(NULL, "\n")) {
         char *eq = strstr(line, " = ");
-        if (eq) { *eq = '\0'; config_set(cfg, line, eq + 3); }
+        if (eq) { *eq = '\0'; conf_set(cfg, line, eq + 3); }
     }
     free(cli_text);
-    config_free(cli);
+    conf_free(cli);
     free(members);
     for (int i = 0; i < nsets; i++)
-        if (config_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
+        if (conf_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
 
     const char *kind;
-    config_string(cfg, "model", "nblr", &kind);
+    conf_string(cfg, "model", "nblr", &kind);
     const trainer *t = train_find(kind);
     if (!t) cli_usage_error("unknown model kind '%s'", kind);
     if (first_member && strcmp(t->kind, "ensemble") != 0 && access(first_member, F_OK) != 0)
@@ -240,14 +240,14 @@ int main(int argc, char **argv)
     if (known(cfg, t, &err) < 0) cli_usage_error("%s", err.msg);
     double valid_fraction, soft_t, soft_conf;
     long seed, threads, soft_hard;
-    if (config_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, &err) < 0 ||
-        config_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, &err) < 0 ||
-        config_long(cfg, "threads", 1, 1, 256, &threads, &err) < 0)
+    if (conf_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, &err) < 0 ||
+        conf_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, &err) < 0 ||
+        conf_long(cfg, "threads", 1, 1, 256, &threads, &err) < 0)
         cli_usage_error("%s", err.msg);
 
     vocab *voc = NULL;
     if (vocab_path && !(voc = vocab_read(vocab_path, &err))) cli_die(&err);
-    char *clean = voc && vocab_clean(voc) ? xstrdup(vocab_clean(voc)) : NULL;
+    char *clean = voc && vocab_clean(voc) ? imdb_xstrdup(vocab_clean(voc)) : NULL;
 
     /* Kinds that write their own output (word2vec) learn from text alone: they keep every
      * document, need no labelled ones, and do not wait on stdin when --unlabelled is given. */
@@ -256,8 +256,8 @@ int main(int argc, char **argv)
     char **inputs = NULL;
     size_t nin = 0;
     for (int i = optind; i < argc; i++) {
-        inputs = xrealloc(inputs, (nin + 1) * sizeof *inputs);
-        inputs[nin++] = xstrdup(argv[i]);
+        inputs = imdb_xrealloc(inputs, (nin + 1) * sizeof *inputs);
+        inputs[nin++] = imdb_xstrdup(argv[i]);
     }
     for (int i = 0; i < nlists; i++)
         if (read_list(lists[i], &inputs, &nin, &err) < 0) cli_die(&err);
@@ -272,9 +272,9 @@ int main(int argc, char **argv)
     /* The soft settings are read (and so recorded in the model) only when there are soft
      * labels, so a model of hard labels is the same, byte for byte, as before they existed. */
     if (docs.nsoft) {
-        if (config_double(cfg, "soft_temperature", 1, 0.01, 100, &soft_t, &err) < 0 ||
-            config_double(cfg, "soft_min_confidence", 0, 0, 1, &soft_conf, &err) < 0 ||
-            config_long(cfg, "soft_hard", 0, 0, 1, &soft_hard, &err) < 0)
+        if (conf_double(cfg, "soft_temperature", 1, 0.01, 100, &soft_t, &err) < 0 ||
+            conf_double(cfg, "soft_min_confidence", 0, 0, 1, &soft_conf, &err) < 0 ||
+            conf_long(cfg, "soft_hard", 0, 0, 1, &soft_hard, &err) < 0)
             cli_usage_error("%s", err.msg);
         size_t nsoft = docs.nsoft, dropped = train_docs_soften(&docs, soft_t, soft_conf, (int)soft_hard);
         if (cli_verbose >= 0)
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
     char *ckpt_default = NULL;
     if (!ckpt) {
         size_t l = strlen(out_path) + 6;
-        ckpt_default = xmalloc(l);
+        ckpt_default = imdb_xmalloc(l);
         snprintf(ckpt_default, l, "%s.ckpt", out_path);
         ckpt = ckpt_default;
     }
@@ -320,7 +320,7 @@ int main(int argc, char **argv)
     if (!standalone && !(w = modelio_create(out_path, &err))) cli_die(&err);
     /* --runs-dir: an MLflow run named after the output file, in the experiment named by
      * MLFLOW_EXPERIMENT_NAME (as MLflow's own clients read it), else "Default". */
-    char *given = config_format(cfg);
+    char *given = conf_format(cfg);
     const char *slash = strrchr(out_path, '/');
     trainlog_run run = { .dir = runs_dir, .experiment = getenv("MLFLOW_EXPERIMENT_NAME"),
                          .name = strcmp(out_path, "-") == 0 ? t->kind : slash ? slash + 1 : out_path,
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
         modelio_abort(w);
         cli_die(&err);
     }
-    char *params = config_format(cfg);
+    char *params = conf_format(cfg);
     if (w && (modelio_add_str(w, "kind", t->kind, &err) < 0 || modelio_add_str(w, "params", params, &err) < 0 ||
               modelio_add_str(w, "clean", clean, &err) < 0)) {
         trainlog_abort(ctx.log);
@@ -351,6 +351,6 @@ int main(int argc, char **argv)
     train_docs_free(&unlab);
     free(ckpt_default);
     vocab_free(voc);
-    config_free(cfg);
+    conf_free(cfg);
     return IMDB_EXIT_OK;
 }

@@ -88,7 +88,7 @@ static int count_streams(vocab *v, const char *const *inputs, size_t ninputs, im
         char *settings = text_settings_canonical(tokio_settings(r));
         if (f == 0) {
             first = settings;
-            first_name = xstrdup(tokio_name(r));
+            first_name = imdb_xstrdup(tokio_name(r));
             vocab_set_clean(v, first);
         } else {
             int same = same_settings(settings, first);

@@ -40,21 +40,21 @@ static void *work(void *arg)
 static double run(int B, int T, int C, int H, int reps, int nth, const int32_t *len, rng *r)
 {
     int G = 4 * H;
-    float *x = xmalloc((size_t)B * T * C * sizeof(float)), *dx = xcalloc((size_t)B * T * C, sizeof(float));
-    float *wx = xmalloc((size_t)G * C * sizeof(float)), *wh = xmalloc((size_t)G * H * sizeof(float));
-    float *bias = xmalloc((size_t)G * sizeof(float)), *hl = xmalloc((size_t)B * H * sizeof(float));
-    float *dhl = xmalloc((size_t)B * H * sizeof(float));
+    float *x = imdb_xmalloc((size_t)B * T * C * sizeof(float)), *dx = imdb_xcalloc((size_t)B * T * C, sizeof(float));
+    float *wx = imdb_xmalloc((size_t)G * C * sizeof(float)), *wh = imdb_xmalloc((size_t)G * H * sizeof(float));
+    float *bias = imdb_xmalloc((size_t)G * sizeof(float)), *hl = imdb_xmalloc((size_t)B * H * sizeof(float));
+    float *dhl = imdb_xmalloc((size_t)B * H * sizeof(float));
     params_uniform(x, (size_t)B * T * C, 1.0f, r);
     params_uniform(dhl, (size_t)B * H, 0.1f, r);
     lstm_init(wx, wh, bias, C, H, r);
-    job *jobs = xcalloc((size_t)nth, sizeof *jobs);
-    pthread_t *tid = xcalloc((size_t)nth, sizeof *tid);
+    job *jobs = imdb_xcalloc((size_t)nth, sizeof *jobs);
+    pthread_t *tid = imdb_xcalloc((size_t)nth, sizeof *tid);
     for (int i = 0, b0 = 0; i < nth; i++) {
         job *j = &jobs[i];
         int nb = B / nth + (i < B % nth);
         *j = (job){nb, T, C, H, x + (size_t)b0 * T * C, wx, wh, bias, dhl + (size_t)b0 * H, len + b0,
-                   dx + (size_t)b0 * T * C, xcalloc((size_t)G * C, sizeof(float)),
-                   xcalloc((size_t)G * H, sizeof(float)), xcalloc(G, sizeof(float)), hl + (size_t)b0 * H,
+                   dx + (size_t)b0 * T * C, imdb_xcalloc((size_t)G * C, sizeof(float)),
+                   imdb_xcalloc((size_t)G * H, sizeof(float)), imdb_xcalloc(G, sizeof(float)), hl + (size_t)b0 * H,
                    {0}};
         lstm_cache_init(&j->k, nb, T, H);
         b0 += nb;
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     }
     rng r;
     rng_seed(&r, 1);
-    int32_t *len = xmalloc((size_t)B * sizeof *len);
+    int32_t *len = imdb_xmalloc((size_t)B * sizeof *len);
     printf("blas: %s\n", blas_backend());
     printf("lstm B=%d T=%d C=%d H=%d, forward+backward, %d thread%s, best of %d\n",
            B, T, C, H, nth, nth > 1 ? "s" : "", reps);

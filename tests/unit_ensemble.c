@@ -110,8 +110,8 @@ int main(void)
     clean_other = text_settings_format(&ts);
     text_settings_free(&ts);
 
-    char *m1 = xstrdup(in_dir("m1")), *m2 = xstrdup(in_dir("m2")), *m3 = xstrdup(in_dir("m3"));
-    char *mo = xstrdup(in_dir("other-clean")), *ens = xstrdup(in_dir("ens"));
+    char *m1 = imdb_xstrdup(in_dir("m1")), *m2 = imdb_xstrdup(in_dir("m2")), *m3 = imdb_xstrdup(in_dir("m3"));
+    char *mo = imdb_xstrdup(in_dir("other-clean")), *ens = imdb_xstrdup(in_dir("ens"));
     write_const(m1, 1.5f, clean_default);
     write_const(m2, -0.25f, clean_default);
     write_const(m3, 20.0f, clean_default);   /* P(pos) above 1 - 1e-6: clamped */
@@ -169,7 +169,7 @@ int main(void)
     expect_fail(ens, ":member.1: cleaning settings differ");
 
     /* A member that is itself an ensemble is refused before it is loaded. */
-    char *inner = xstrdup(in_dir("inner"));
+    char *inner = imdb_xstrdup(in_dir("inner"));
     const char *two[] = { m1, m2 };
     write_ens(inner, two, 2, 2, wb, 0, clean_default);
     const char *nested[] = { m1, inner };

@@ -137,14 +137,14 @@ static void test_embed(void)
     float *w = frand(V * C, 1), *out = frand(B * T * C, 1), *r = frand(B * T * C, 1);
     float *g0 = frand(V * C, 1), *g = fcopy(g0, V * C);
     double *wd = dcopy(w, V * C), ref[B * T * C];
-    embed_forward(out, ids, w, B * T, C, V);
+    layer_embed_forward(out, ids, w, B * T, C, V);
     for (int i = 0; i < B * T; i++)
         for (int k = 0; k < C; k++)
             ref[i * C + k] = ids[i] >= 0 && ids[i] < V ? wd[ids[i] * C + k] : 0.0;
     check_forward("embed", out, ref, B * T * C);
     rowset rs;
     rowset_init(&rs, V);
-    embed_backward(g, &rs, r, ids, B * T, C, V);
+    layer_embed_backward(g, &rs, r, ids, B * T, C, V);
     embed_ctx c = {ids, wd, r, B * T, C, V};
     check_grad("embed", "weight", wd, V * C, g, g0, embed_loss, &c);
     int want[V] = {1, 1, 1, 1, 0, 0, 1}, ok = rs.n == 5;
@@ -191,12 +191,12 @@ static void test_embbag(void)
     float *g0 = frand(V * C, 1), *g = fcopy(g0, V * C);
     double *wd = dcopy(w, V * C), ref[B * C];
     bag_ctx c = {ids, off, wd, r, B, C, V};
-    embbag_forward(out, ids, off, B, w, C, V);
+    layer_embbag_forward(out, ids, off, B, w, C, V);
     bag_ref(ref, &c);
     check_forward("embbag", out, ref, B * C);
     rowset rs;
     rowset_init(&rs, V);
-    embbag_backward(g, &rs, r, ids, off, B, C, V);
+    layer_embbag_backward(g, &rs, r, ids, off, B, C, V);
     check_grad("embbag", "weight", wd, V * C, g, g0, bag_loss, &c);
     expect(rs.n == 6, "embbag: rowset lists the 6 rows used");
     rowset_free(&rs);
@@ -235,11 +235,11 @@ static void test_dense(int N, int C, int OC, int with_bias)
     float *gx = fcopy(gx0, N * C), *gw = fcopy(gw0, OC * C), *gb = fcopy(gb0, OC);
     dense_ctx c = {dcopy(x, N * C), dcopy(w, OC * C), with_bias ? dcopy(b, OC) : NULL, r, N, C, OC};
     double *ref = malloc((size_t)N * OC * sizeof *ref);
-    dense_forward(out, x, w, with_bias ? b : NULL, N, C, OC);
+    layer_dense_forward(out, x, w, with_bias ? b : NULL, N, C, OC);
     dense_ref(ref, &c);
     const char *name = with_bias ? "dense" : "dense-nob";
     check_forward(name, out, ref, N * OC);
-    dense_backward(gx, gw, with_bias ? gb : NULL, r, x, w, N, C, OC);
+    layer_dense_backward(gx, gw, with_bias ? gb : NULL, r, x, w, N, C, OC);
     check_grad(name, "inp", c.x, N * C, gx, gx0, dense_loss, &c);
     check_grad(name, "weight", c.w, OC * C, gw, gw0, dense_loss, &c);
     if (with_bias) check_grad(name, "bias", c.b, OC, gb, gb0, dense_loss, &c);
@@ -279,10 +279,10 @@ static void test_act(int kind)
     uint8_t mask[N];
     float p = 0.3f;
     switch (kind) {
-    case 0: relu_forward(y, x, N); relu_backward(g, r, y, N); break;
-    case 1: sigmoid_forward(y, x, N); sigmoid_backward(g, r, y, N); break;
-    case 2: tanh_forward(y, x, N); tanh_backward(g, r, y, N); break;
-    default: dropout_forward(y, mask, x, N, p, &R); dropout_backward(g, r, mask, N, p); break;
+    case 0: layer_relu_forward(y, x, N); layer_relu_backward(g, r, y, N); break;
+    case 1: layer_sigmoid_forward(y, x, N); layer_sigmoid_backward(g, r, y, N); break;
+    case 2: layer_tanh_forward(y, x, N); layer_tanh_backward(g, r, y, N); break;
+    default: layer_dropout_forward(y, mask, x, N, p, &R); layer_dropout_backward(g, r, mask, N, p); break;
     }
     act_ctx c = {dcopy(x, N), r, N, kind, mask, p};
     double ref[N];
@@ -300,8 +300,8 @@ static void test_dropout_stats(void)
     rng a, b;
     rng_seed(&a, 7);
     rng_seed(&b, 7);
-    dropout_forward(y, m, x, N, 0.25f, &a);
-    dropout_forward(y2, m2, x, N, 0.25f, &b);
+    layer_dropout_forward(y, m, x, N, 0.25f, &a);
+    layer_dropout_forward(y2, m2, x, N, 0.25f, &b);
     size_t kept = 0;
     int scaled = 1;
     for (size_t i = 0; i < N; i++) {
@@ -313,7 +313,7 @@ static void test_dropout_stats(void)
     printf("  dropout p=0.25: kept %.4f of units (expected 0.75)\n", frac);
     expect(fabs(frac - 0.75) < 0.01 && scaled, "dropout: keep rate and 1/(1-p) scaling");
     expect(!memcmp(y, y2, N * sizeof *y) && !memcmp(m, m2, N), "dropout: same seed, same mask");
-    dropout_forward(y, m, x, N, 0.25f, NULL);
+    layer_dropout_forward(y, m, x, N, 0.25f, NULL);
     int id = !memcmp(y, x, N * sizeof *y);
     for (size_t i = 0; i < N; i++) id &= m[i] == 1;
     expect(id, "dropout: inference (no rng) is the identity");
@@ -341,21 +341,21 @@ static void test_bce(void)
     float *z = frand(N, 6), *y = frand(N, 1), *g0 = frand(N, 1), *g = fcopy(g0, N);
     for (int i = 0; i < N; i++) y[i] = i % 5 == 4 ? 0.3f : (float)(i & 1);   /* soft labels too */
     bce_ctx c = {dcopy(z, N), y, N};
-    double l = bce_forward_backward(g, z, y, N, N);
+    double l = layer_bce_forward_backward(g, z, y, N, N);
     double lref = bce_loss(&c);
     float lf = (float)l;
     check_forward("bce", &lf, &lref, 1);
     check_grad("bce", "logits", c.z, N, g, g0, bce_loss, &c);
     /* Extreme logits: exact values, no overflow, gradients at the limits. */
     float zz[4] = {1000.0f, -1000.0f, 80.0f, -80.0f}, yy[4] = {0, 0, 1, 1}, gg[4] = {0};
-    double big = bce_forward_backward(gg, zz, yy, 4, 1.0);
+    double big = layer_bce_forward_backward(gg, zz, yy, 4, 1.0);
     int ok = fabs(big - (1000.0 + 0.0 + 0.0 + 80.0)) < 1e-9 && fabs(gg[0] - 1.0f) < 1e-6
              && fabs(gg[1]) < 1e-6 && fabs(gg[2]) < 1e-6 && fabs(gg[3] + 1.0f) < 1e-6;
     printf("  bce at |z| = 1000, 80: loss %.6f (expected 1080), grads %g %g %g %g\n",
            big, gg[0], gg[1], gg[2], gg[3]);
     expect(ok, "bce: stable at extreme logits");
     float tiny[1] = {1e-4f}, ty[1] = {1.0f};
-    double lt = bce_forward_backward(NULL, tiny, ty, 1, 1.0);
+    double lt = layer_bce_forward_backward(NULL, tiny, ty, 1, 1.0);
     expect(fabs(lt - log1p(exp(-(double)tiny[0]))) < 1e-12, "bce: accurate near z = 0");
     free(z); free(y); free(g0); free(g); free(c.z);
 }
@@ -411,17 +411,17 @@ static void test_seq(int kind)
     seq_ctx c = {dcopy(x, nin), r, len, B, T, C, kind};
     double *ref = malloc(nout * sizeof *ref);
     seq_ref(ref, &c);
-    if (kind == 0) { seq_reverse_forward(out, x, len, B, T, C); seq_reverse_backward(g, r, len, B, T, C); }
-    if (kind == 1) { maxpool_forward(out, am, x, len, B, T, C); maxpool_backward(g, r, am, B, T, C); }
-    if (kind == 2) { meanpool_forward(out, x, len, B, T, C); meanpool_backward(g, r, len, B, T, C); }
+    if (kind == 0) { layer_seq_reverse_forward(out, x, len, B, T, C); layer_seq_reverse_backward(g, r, len, B, T, C); }
+    if (kind == 1) { layer_maxpool_forward(out, am, x, len, B, T, C); layer_maxpool_backward(g, r, am, B, T, C); }
+    if (kind == 2) { layer_meanpool_forward(out, x, len, B, T, C); layer_meanpool_backward(g, r, len, B, T, C); }
     check_forward(names[kind], out, ref, nout);
     check_grad(names[kind], "inp", c.x, nin, g, g0, seq_loss, &c);
     if (kind == 0) {
         int32_t ids[B * T], rid[B * T];
         for (int i = 0; i < B * T; i++) ids[i] = i;
-        seq_reverse_ids(rid, ids, len, B, T);
+        layer_seq_reverse_ids(rid, ids, len, B, T);
         expect(rid[0] == 4 && rid[4] == 0 && rid[5] == 6 && rid[6] == 5 && rid[7] == -1 && rid[10] == -1,
-               "seq_reverse_ids: reversed within lengths, -1 after");
+               "layer_seq_reverse_ids: reversed within lengths, -1 after");
     }
     free(x); free(out); free(r); free(g0); free(g); free(c.x); free(ref);
 }
@@ -430,8 +430,8 @@ static void test_maxpool_ties(void)
 {
     float x[4 * 2] = {1, 5, 3, 5, 3, 2, 3, 5}, out[2], d[8] = {0}, g[2] = {1, 1};
     int32_t n[1] = {4}, am[2];
-    maxpool_forward(out, am, x, n, 1, 4, 2);
-    maxpool_backward(d, g, am, 1, 4, 2);
+    layer_maxpool_forward(out, am, x, n, 1, 4, 2);
+    layer_maxpool_backward(d, g, am, 1, 4, 2);
     expect(out[0] == 3 && out[1] == 5 && am[0] == 1 && am[1] == 0 && d[2] == 1 && d[1] == 1 && d[4] == 0,
            "maxpool: ties go to the first position");
 }
@@ -442,8 +442,8 @@ static void test_concat(void)
     float *a = frand(N * C1, 1), *b = frand(N * C2, 1), out[N * (C1 + C2)];
     float *r = frand(N * (C1 + C2), 1), *ga = frand(N * C1, 1), *gb = frand(N * C2, 1);
     float *ga0 = fcopy(ga, N * C1), *gb0 = fcopy(gb, N * C2);
-    concat_forward(out, a, b, N, C1, C2);
-    concat_backward(ga, gb, r, N, C1, C2);
+    layer_concat_forward(out, a, b, N, C1, C2);
+    layer_concat_backward(ga, gb, r, N, C1, C2);
     int ok = 1;
     for (int i = 0; i < N; i++) {
         for (int k = 0; k < C1; k++)
@@ -802,22 +802,22 @@ static void test_bilstm(void)
     rowset rs;
     rowset_init(&rs, V);
 
-    embed_forward(x, ids, W(P_EMB), B * T, C, V);
-    seq_reverse_forward(xr, x, len, B, T, C);
-    seq_reverse_ids(rids, ids, len, B, T);          /* same thing, through the ids */
+    layer_embed_forward(x, ids, W(P_EMB), B * T, C, V);
+    layer_seq_reverse_forward(xr, x, len, B, T, C);
+    layer_seq_reverse_ids(rids, ids, len, B, T);          /* same thing, through the ids */
     float xr2[B * T * C];
-    embed_forward(xr2, rids, W(P_EMB), B * T, C, V);
+    layer_embed_forward(xr2, rids, W(P_EMB), B * T, C, V);
     lstm_forward(&k1, h1, x, len, W(P_FWX), W(P_FWH), W(P_FB), B, T, C, H);
     lstm_forward(&k2, h2, xr, len, W(P_RWX), W(P_RWH), W(P_RB), B, T, C, H);
-    concat_forward(cat, h1, h2, B, H, H);
-    dense_forward(z, cat, W(P_OW), W(P_OB), B, 2 * H, 1);
-    double loss = bce_forward_backward(dz, z, y, B, B);
-    dense_backward(dcat, D(P_OW), D(P_OB), dz, cat, W(P_OW), B, 2 * H, 1);
-    concat_backward(dh1, dh2, dcat, B, H, H);
+    layer_concat_forward(cat, h1, h2, B, H, H);
+    layer_dense_forward(z, cat, W(P_OW), W(P_OB), B, 2 * H, 1);
+    double loss = layer_bce_forward_backward(dz, z, y, B, B);
+    layer_dense_backward(dcat, D(P_OW), D(P_OB), dz, cat, W(P_OW), B, 2 * H, 1);
+    layer_concat_backward(dh1, dh2, dcat, B, H, H);
     lstm_backward(dx, D(P_FWX), D(P_FWH), D(P_FB), &k1, NULL, dh1, x, len, W(P_FWX), W(P_FWH), B, T, C, H);
     lstm_backward(dxr, D(P_RWX), D(P_RWH), D(P_RB), &k2, NULL, dh2, xr, len, W(P_RWX), W(P_RWH), B, T, C, H);
-    seq_reverse_backward(dx, dxr, len, B, T, C);
-    embed_backward(D(P_EMB), &rs, dx, ids, B * T, C, V);
+    layer_seq_reverse_backward(dx, dxr, len, B, T, C);
+    layer_embed_backward(D(P_EMB), &rs, dx, ids, B * T, C, V);
 
     double *wd = dcopy(p.data, p.total);
     bi_ctx c = {&p, wd, ids, len, y};
@@ -849,8 +849,8 @@ static void model_run(uint64_t seed, float *hl_out)
     params_normal(emb, V * C, 0.1f, &r);
     lstm_init(wx, wh, bias, C, H, &r);
     for (int i = 0; i < B * T; i++) ids[i] = (int32_t)rng_below(&r, V);
-    embed_forward(x, ids, emb, B * T, C, V);
-    dropout_forward(y, mask, x, B * T * C, 0.5f, &r);
+    layer_embed_forward(x, ids, emb, B * T, C, V);
+    layer_dropout_forward(y, mask, x, B * T * C, 0.5f, &r);
     lstm_cache k;
     lstm_cache_init(&k, B, T, H);
     lstm_forward(&k, hl_out, y, len, wx, wh, bias, B, T, C, H);

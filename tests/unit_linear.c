@@ -27,7 +27,7 @@ int main(void)
     feat_table t;
     feat_table_init(&t, 4096);
     uint32_t nfeat = 0;
-    float *w = xmalloc(NW * NW * NW * 3 * sizeof *w);
+    float *w = imdb_xmalloc(NW * NW * NW * 3 * sizeof *w);
     char text[64];
     for (size_t a = 0; a < NW; a++)
         for (size_t b = 0; b <= NW; b++)
@@ -45,8 +45,8 @@ int main(void)
     linear_model_set_weights(&m, w);
     m.bias = 0.25f;
     double worst = 0;
-    const char **doc = xmalloc(3000 * sizeof *doc);
-    clf_contrib *ex = xmalloc(3 * 3000 * sizeof *ex);
+    const char **doc = imdb_xmalloc(3000 * sizeof *doc);
+    clf_contrib *ex = imdb_xmalloc(3 * 3000 * sizeof *ex);
     for (int trial = 0; trial < 300; trial++) {
         size_t n = trial == 0 ? 0 : trial < 250 ? rng_below(&g, 60) : 600 + rng_below(&g, 2000);
         for (size_t i = 0; i < n; i++) doc[i] = words[rng_below(&g, NW)];

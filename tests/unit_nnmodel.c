@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "config.h"
+#include "conf.h"
 #include "layers.h"
 #include "modelio.h"
 #include "nnmodel.h"
@@ -90,8 +90,8 @@ static const trainer *trainer_of(const char *kind)
 static int train_model(const char *kind, const char *const *set, int threads, const char *path,
                        double *first, double *last, double *vacc, imdb_err *e)
 {
-    config *cfg = config_new();
-    for (int i = 0; set[i]; i++) config_set_arg(cfg, set[i], e);
+    conf *cfg = conf_new();
+    for (int i = 0; set[i]; i++) conf_set_arg(cfg, set[i], e);
     char curves[256];
     snprintf(curves, sizeof curves, "%s/curves.tsv", tmpdir);
     train_docs unlab = { 0 };
@@ -102,7 +102,7 @@ static int train_model(const char *kind, const char *const *set, int threads, co
     modelio_writer *w = modelio_create(path, e);
     int rc = trainer_of(kind)->train(&ctx, w, e);
     if (rc == 0) {
-        char *params = config_format(cfg);
+        char *params = conf_format(cfg);
         modelio_add_str(w, "kind", kind, e);
         modelio_add_str(w, "params", params, e);
         modelio_add_str(w, "clean", "settings", e);
@@ -127,7 +127,7 @@ static int train_model(const char *kind, const char *const *set, int threads, co
     }
     free(ctx.tr);
     free(ctx.va);
-    config_free(cfg);
+    conf_free(cfg);
     return rc;
 }
 
@@ -151,7 +151,7 @@ static double batch_loss(const nnmodel_arch *a, const nnmodel_hyper *h, const pa
     float logits[8];
     if (grad) return a->step(h, p, w, ws, b, 0, 0, logits, grad, rs, b->B);
     a->step(h, p, w, ws, b, 0, 0, logits, NULL, NULL, 1);
-    return bce_forward_backward(NULL, logits, b->y, b->B, b->B);
+    return layer_bce_forward_backward(NULL, logits, b->y, b->B, b->B);
 }
 
 static void gradcheck(const nnmodel_hyper *h, const char *what)
@@ -425,7 +425,7 @@ int main(void)
         size_t keep = docs.n;
         docs.n = 1;     /* one document, held out for validation: nothing to train on */
         const char *s4[] = { NULL };
-        config *cfg = config_new();
+        conf *cfg = conf_new();
         train_docs unlab = { 0 };
         train_ctx ctx = { .cfg = cfg, .docs = &docs, .unlab = &unlab, .seed = 3, .threads = 1 };
         train_split(&ctx, 0.9);
@@ -437,7 +437,7 @@ int main(void)
         modelio_abort(w);
         trainlog_abort(ctx.log);
         free(ctx.tr); free(ctx.va);
-        config_free(cfg);
+        conf_free(cfg);
         docs.n = keep;
     }
 

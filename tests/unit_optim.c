@@ -241,15 +241,15 @@ static double train_logreg(uint64_t seed, float *w_out)
         int at = (int)(step % (N / BS)) * BS;
         memset(g, 0, p.total * sizeof *g);
         memset(dz, 0, sizeof dz);
-        dense_forward(z, x + at * C, params_at(&p, p.data, iw), params_at(&p, p.data, ib), BS, C, 1);
-        bce_forward_backward(dz, z, y + at, BS, BS);
-        dense_backward(NULL, params_at(&p, g, iw), params_at(&p, g, ib), dz, x + at * C,
+        layer_dense_forward(z, x + at * C, params_at(&p, p.data, iw), params_at(&p, p.data, ib), BS, C, 1);
+        layer_bce_forward_backward(dz, z, y + at, BS, BS);
+        layer_dense_backward(NULL, params_at(&p, g, iw), params_at(&p, g, ib), dz, x + at * C,
                        params_at(&p, p.data, iw), BS, C, 1);
         optim_clip(g, p.total, 5.0, NULL, 0);
         optim_step(&o, p.data, g, (float)optim_lr(&sch, step), NULL, 0);
     }
     float zall[N];
-    dense_forward(zall, x, params_at(&p, p.data, iw), params_at(&p, p.data, ib), N, C, 1);
+    layer_dense_forward(zall, x, params_at(&p, p.data, iw), params_at(&p, p.data, ib), N, C, 1);
     int correct = 0;
     for (int i = 0; i < N; i++) correct += (zall[i] > 0.0f) == (y[i] > 0.5f);
     memcpy(w_out, params_at(&p, p.data, iw), C * sizeof *w_out);

@@ -43,7 +43,7 @@ clf *clf_open(modelio *m, imdb_err *e)
 {
     double t0 = imdb_now();
     const char *path = modelio_name(m);
-    clf *c = xcalloc(1, sizeof *c);
+    clf *c = imdb_xcalloc(1, sizeof *c);
     c->file = m;
     c->kind = modelio_get_str(c->file, "kind");
     c->params = modelio_get_str(c->file, "params");

@@ -106,7 +106,7 @@ static float *big_floats(size_t n)
 {
     size_t bytes = (n ? n : 1) * sizeof(float);
     void *p = NULL;
-    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return xmalloc(bytes);
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return imdb_xmalloc(bytes);
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE);
 #endif
@@ -127,27 +127,27 @@ static const char *const dvcos_keys[] = {
     "valid_unseen", "unit", "inductive", NULL
 };
 
-static int read_opts(config *c, dv_opts *o, imdb_err *e)
+static int read_opts(conf *c, dv_opts *o, imdb_err *e)
 {
     long dim, ngrams, negative, epochs, infer_epochs, decay, normalize, folds, unseen, unit, inductive;
-    if (config_long(c, "dim", 100, 1, 4096, &dim, e) < 0 ||
-        config_long(c, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
-        config_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
-        config_long(c, "negative", 5, 1, MAX_NEG, &negative, e) < 0 ||
-        config_double(c, "scale", 6, 0.01, 100, &o->scale, e) < 0 ||
-        config_long(c, "epochs", 30, 1, 10000, &epochs, e) < 0 ||
-        config_double(c, "lr", 0.02, 1e-7, 10, &o->lr, e) < 0 ||
-        config_long(c, "decay", 1, 0, 1, &decay, e) < 0 ||
-        config_double(c, "sample", 1e-4, 0, 1, &o->sample, e) < 0 ||
-        config_double(c, "neg_power", 0.75, 0, 2, &o->neg_power, e) < 0 ||
-        config_long(c, "infer_epochs", 5, 1, 10000, &infer_epochs, e) < 0 ||
-        config_double(c, "infer_lr", 0.05, 1e-7, 10, &o->infer_lr, e) < 0 ||
-        config_long(c, "normalize", 1, 0, 1, &normalize, e) < 0 ||
-        config_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
-        config_long(c, "heldout_folds", 5, 0, 20, &folds, e) < 0 ||
-        config_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0 ||
-        config_long(c, "unit", 1, 0, 1, &unit, e) < 0 ||
-        config_long(c, "inductive", 0, 0, 1, &inductive, e) < 0)
+    if (conf_long(c, "dim", 100, 1, 4096, &dim, e) < 0 ||
+        conf_long(c, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
+        conf_long(c, "min_count", 2, 1, 1000000000L, &o->min_count, e) < 0 ||
+        conf_long(c, "negative", 5, 1, MAX_NEG, &negative, e) < 0 ||
+        conf_double(c, "scale", 6, 0.01, 100, &o->scale, e) < 0 ||
+        conf_long(c, "epochs", 30, 1, 10000, &epochs, e) < 0 ||
+        conf_double(c, "lr", 0.02, 1e-7, 10, &o->lr, e) < 0 ||
+        conf_long(c, "decay", 1, 0, 1, &decay, e) < 0 ||
+        conf_double(c, "sample", 1e-4, 0, 1, &o->sample, e) < 0 ||
+        conf_double(c, "neg_power", 0.75, 0, 2, &o->neg_power, e) < 0 ||
+        conf_long(c, "infer_epochs", 5, 1, 10000, &infer_epochs, e) < 0 ||
+        conf_double(c, "infer_lr", 0.05, 1e-7, 10, &o->infer_lr, e) < 0 ||
+        conf_long(c, "normalize", 1, 0, 1, &normalize, e) < 0 ||
+        conf_double(c, "head_lambda", 1, 1e-9, 1e9, &o->head_lambda, e) < 0 ||
+        conf_long(c, "heldout_folds", 5, 0, 20, &folds, e) < 0 ||
+        conf_long(c, "valid_unseen", 0, 0, 1, &unseen, e) < 0 ||
+        conf_long(c, "unit", 1, 0, 1, &unit, e) < 0 ||
+        conf_long(c, "inductive", 0, 0, 1, &inductive, e) < 0)
         return -1;
     if (folds == 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 0 (none) or 2 to 20");
     o->dim = (int)dim;
@@ -188,10 +188,10 @@ typedef struct dv_alias { uint32_t cut; int32_t alias; } dv_alias;
 
 static void alias_build(const double *p, size_t V, dv_alias *t)
 {
-    uint32_t *cut = xmalloc((V ? V : 1) * sizeof *cut);
-    int32_t *alias = xmalloc((V ? V : 1) * sizeof *alias);
-    double z = 0, *q = xmalloc(V * sizeof *q);
-    size_t *small = xmalloc(V * sizeof *small), *large = xmalloc(V * sizeof *large), ns = 0, nl = 0;
+    uint32_t *cut = imdb_xmalloc((V ? V : 1) * sizeof *cut);
+    int32_t *alias = imdb_xmalloc((V ? V : 1) * sizeof *alias);
+    double z = 0, *q = imdb_xmalloc(V * sizeof *q);
+    size_t *small = imdb_xmalloc(V * sizeof *small), *large = imdb_xmalloc(V * sizeof *large), ns = 0, nl = 0;
     for (size_t i = 0; i < V; i++) z += p[i];
     for (size_t i = 0; i < V; i++) {
         q[i] = p[i] * (double)V / z;
@@ -256,13 +256,13 @@ static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
         total += nt * (size_t)o->ngrams;
     }
     c->n = n;
-    c->off = xmalloc((n + 1) * sizeof *c->off);
-    c->ids = xmalloc((total ? total : 1) * sizeof *c->ids);
-    uint64_t *th = xmalloc((maxtok + 1) * sizeof *th), *ng = xmalloc((maxtok * o->ngrams + 1) * sizeof *ng);
+    c->off = imdb_xmalloc((n + 1) * sizeof *c->off);
+    c->ids = imdb_xmalloc((total ? total : 1) * sizeof *c->ids);
+    uint64_t *th = imdb_xmalloc((maxtok + 1) * sizeof *th), *ng = imdb_xmalloc((maxtok * o->ngrams + 1) * sizeof *ng);
     feat_table all;
     feat_table_init(&all, 1u << 20);
     size_t cap = 1u << 20, m = 0;
-    uint64_t *cnt = xmalloc(cap * sizeof *cnt), *key = xmalloc(cap * sizeof *key);
+    uint64_t *cnt = imdb_xmalloc(cap * sizeof *cnt), *key = imdb_xmalloc(cap * sizeof *key);
     progress *pb = cli_verbose >= 0 ? progress_new("dvcos: counting n-grams", n, "docs") : NULL;
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
@@ -275,8 +275,8 @@ static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
             if (id < 0) {
                 if (m == cap) {
                     cap *= 2;
-                    cnt = xrealloc(cnt, cap * sizeof *cnt);
-                    key = xrealloc(key, cap * sizeof *key);
+                    cnt = imdb_xrealloc(cnt, cap * sizeof *cnt);
+                    key = imdb_xrealloc(key, cap * sizeof *key);
                 }
                 cnt[m] = 0;
                 key[m] = ng[j];
@@ -290,10 +290,10 @@ static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
     c->off[n] = at;
     progress_end(pb);
     feat_table_free(&all);
-    int32_t *remap = xmalloc((m ? m : 1) * sizeof *remap);
+    int32_t *remap = imdb_xmalloc((m ? m : 1) * sizeof *remap);
     c->V = 0;
     for (size_t j = 0; j < m; j++) remap[j] = cnt[j] >= (uint64_t)o->min_count ? (int32_t)c->V++ : -1;
-    c->count = xmalloc((c->V ? c->V : 1) * sizeof *c->count);
+    c->count = imdb_xmalloc((c->V ? c->V : 1) * sizeof *c->count);
     feat_table_init(&c->keys, c->V);
     for (size_t j = 0; j < m; j++)
         if (remap[j] >= 0) {
@@ -471,7 +471,7 @@ static void head_score(const train_ctx *ctx, const logreg *m, const float *xva, 
 /* Head rows of the learned vectors of docs (n), malloc'd. */
 static float *learned_rows(const float *D, const uint32_t *docs, size_t n, const dv_opts *o)
 {
-    float *x = xmalloc((n + 1) * (size_t)o->dim * sizeof *x);
+    float *x = imdb_xmalloc((n + 1) * (size_t)o->dim * sizeof *x);
     head_rows(D, docs, n, o->dim, o->normalize, x);
     return x;
 }
@@ -577,10 +577,10 @@ static double dv_prob(const dv_model *m, const char *const *toks, size_t ntok, i
     const float *known = allow_lookup && m->ndocs ? dv_lookup(m, doc_key(toks, ntok)) : NULL;
     if (known) return dv_head(m, known);
     size_t k = ntok * (size_t)m->ngrams + 1;
-    uint64_t *th = xmalloc((ntok + 1) * sizeof *th), *ng = xmalloc(k * sizeof *ng);
-    int32_t *ids = xmalloc(k * sizeof *ids);
-    float *h = xmalloc((size_t)m->dim * sizeof *h);
-    float *work = xmalloc(scratch_words(m->dim, k, m->negative) * sizeof *work);
+    uint64_t *th = imdb_xmalloc((ntok + 1) * sizeof *th), *ng = imdb_xmalloc(k * sizeof *ng);
+    int32_t *ids = imdb_xmalloc(k * sizeof *ids);
+    float *h = imdb_xmalloc((size_t)m->dim * sizeof *h);
+    float *work = imdb_xmalloc(scratch_words(m->dim, k, m->negative) * sizeof *work);
     size_t n = dv_ids(m, toks, ntok, th, ng, ids);
     dv_infer(m, ids, n, h, work);
     double p = dv_head(m, h);
@@ -632,10 +632,10 @@ static void infer_chunk(void *arg, int thread, size_t chunk)
 static float *inferred_rows(const dv_model *m, const corpus *c, const uint32_t *docs, size_t n, int threads,
                             size_t maxdoc, const char *what, const dv_opts *o, double *secs)
 {
-    float *inf = xmalloc((n + 1) * (size_t)o->dim * sizeof *inf);
+    float *inf = imdb_xmalloc((n + 1) * (size_t)o->dim * sizeof *inf);
     infer_job j = { .m = m, .c = c, .docs = docs, .n = n, .out = inf };
-    j.work = xmalloc((size_t)threads * sizeof *j.work);
-    for (int t = 0; t < threads; t++) j.work[t] = xmalloc(scratch_words(o->dim, maxdoc, o->negative) * sizeof(float));
+    j.work = imdb_xmalloc((size_t)threads * sizeof *j.work);
+    for (int t = 0; t < threads; t++) j.work[t] = imdb_xmalloc(scratch_words(o->dim, maxdoc, o->negative) * sizeof(float));
     j.pb = cli_verbose >= 0 ? progress_new(what, n, "docs") : NULL;
     double t1 = imdb_now();
     pool_for(threads, (n + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
@@ -659,13 +659,13 @@ static int cmp_dkey(const void *a, const void *b)
 static int cross_fit(const float *x, const int *y, size_t n, int dim, int K, double lambda, uint64_t seed,
                      double *prob, imdb_err *e)
 {
-    uint32_t *perm = xmalloc(n * sizeof *perm);
+    uint32_t *perm = imdb_xmalloc(n * sizeof *perm);
     for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
     rng fr;
     rng_split(&fr, seed, 0xf01d);
     rng_shuffle_u32(&fr, perm, n);
-    float *xf = xmalloc(n * (size_t)dim * sizeof *xf);
-    int *yf = xmalloc(n * sizeof *yf), rc = 0;
+    float *xf = imdb_xmalloc(n * (size_t)dim * sizeof *xf);
+    int *yf = imdb_xmalloc(n * sizeof *yf), rc = 0;
     for (int f = 0; f < K && rc == 0; f++) {
         size_t nf = 0;
         for (size_t i = 0; i < n; i++)
@@ -692,10 +692,10 @@ static size_t doc_table(const train_ctx *ctx, const corpus *c, const dv_opts *o,
                         uint64_t **keys_out, float **dvec_out)
 {
     const int dim = o->dim;
-    char *skip = xcalloc(c->n + 1, 1);
+    char *skip = imdb_xcalloc(c->n + 1, 1);
     if (o->valid_unseen)
         for (size_t i = 0; i < ctx->nva; i++) skip[ctx->va[i]] = 1;
-    dkey *dk = xmalloc((c->n + 1) * sizeof *dk);
+    dkey *dk = imdb_xmalloc((c->n + 1) * sizeof *dk);
     size_t nd = 0;
     for (size_t i = 0; i < c->n && !o->inductive; i++)
         if (!skip[i]) {
@@ -709,8 +709,8 @@ static size_t doc_table(const train_ctx *ctx, const corpus *c, const dv_opts *o,
     size_t u = 0;
     for (size_t i = 0; i < nd; i++)
         if (u == 0 || dk[i].key != dk[u - 1].key) dk[u++] = dk[i];
-    uint64_t *keys = xmalloc((u + 1) * sizeof *keys);
-    float *dvec = xmalloc((u + 1) * (size_t)dim * sizeof *dvec);
+    uint64_t *keys = imdb_xmalloc((u + 1) * sizeof *keys);
+    float *dvec = imdb_xmalloc((u + 1) * (size_t)dim * sizeof *dvec);
     for (size_t i = 0; i < u; i++) {
         keys[i] = dk[i].key;
         memcpy(dvec + i * dim, D + (size_t)dk[i].doc * dim, (size_t)dim * sizeof *dvec);
@@ -767,23 +767,23 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         for (uint64_t t = 0; t < c.V; t++) unit_row(s.W + t * dim, dim);
         for (size_t i = 0; i < c.n; i++) unit_row(s.D + i * dim, dim);
     }
-    double *p = xmalloc(c.V * sizeof *p), total = 0;
+    double *p = imdb_xmalloc(c.V * sizeof *p), total = 0;
     for (uint64_t t = 0; t < c.V; t++) { p[t] = pow((double)c.count[t], o.neg_power); total += (double)c.count[t]; }
-    s.alias = xmalloc(c.V * sizeof *s.alias);
+    s.alias = imdb_xmalloc(c.V * sizeof *s.alias);
     alias_build(p, c.V, s.alias);
     free(p);
     if (o.sample > 0) {   /* word2vec's rule */
-        s.keep = xmalloc(c.V * sizeof *s.keep);
+        s.keep = imdb_xmalloc(c.V * sizeof *s.keep);
         for (uint64_t t = 0; t < c.V; t++) {
             double f = (double)c.count[t] / (o.sample * total);
             s.keep[t] = (float)fmin(1, (sqrt(f) + 1) / f);
         }
     }
     /* Documents of each epoch: all, less the validation part when valid_unseen. */
-    char *skip = xcalloc(c.n + 1, 1);
+    char *skip = imdb_xcalloc(c.n + 1, 1);
     if (o.valid_unseen)
         for (size_t i = 0; i < ctx->nva; i++) skip[ctx->va[i]] = 1;
-    s.order = xmalloc((c.n + 1) * sizeof *s.order);
+    s.order = imdb_xmalloc((c.n + 1) * sizeof *s.order);
     for (size_t i = 0; i < c.n; i++)
         if (!skip[i]) s.order[s.norder++] = (uint32_t)i;
     free(skip);
@@ -791,12 +791,12 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     size_t maxdoc = 0;
     for (size_t i = 0; i < c.n; i++)
         if (c.off[i + 1] - c.off[i] > maxdoc) maxdoc = c.off[i + 1] - c.off[i];
-    s.scratch = xmalloc((size_t)ctx->threads * sizeof *s.scratch);
+    s.scratch = imdb_xmalloc((size_t)ctx->threads * sizeof *s.scratch);
     s.maxdoc = maxdoc;
-    for (int t = 0; t < ctx->threads; t++) s.scratch[t] = xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
-    s.loss = xmalloc((s.nchunks + 1) * sizeof *s.loss);
-    s.pairs = xmalloc((s.nchunks + 1) * sizeof *s.pairs);
-    int *y = xmalloc((ctx->ntr + 1) * sizeof *y);   /* the training part's labels */
+    for (int t = 0; t < ctx->threads; t++) s.scratch[t] = imdb_xmalloc(scratch_words(dim, maxdoc, o.negative) * sizeof(float));
+    s.loss = imdb_xmalloc((s.nchunks + 1) * sizeof *s.loss);
+    s.pairs = imdb_xmalloc((s.nchunks + 1) * sizeof *s.pairs);
+    int *y = imdb_xmalloc((ctx->ntr + 1) * sizeof *y);   /* the training part's labels */
     for (size_t i = 0; i < ctx->ntr; i++) y[i] = ctx->docs->label[ctx->tr[i]] == TOKIO_POS;
     int rc = 0;
     for (s.epoch = 0; s.epoch < o.epochs && rc == 0; s.epoch++) {
@@ -833,8 +833,8 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     dv_model m = { .dim = dim, .ngrams = o.ngrams, .negative = o.negative, .infer_epochs = o.infer_epochs,
                    .normalize = o.normalize, .unit = o.unit, .scale = (float)o.scale, .infer_lr = (float)o.infer_lr,
                    .V = c.V, .seed = ctx->seed, .keys = c.keys, .alias = s.alias };
-    int8_t *q = xmalloc(c.V * (size_t)dim);
-    float *qs = xmalloc(c.V * sizeof *qs);
+    int8_t *q = imdb_xmalloc(c.V * (size_t)dim);
+    float *qs = imdb_xmalloc(c.V * sizeof *qs);
     quantize(s.W, c.V, dim, q, qs);
     m.q = q;
     m.qs = qs;
@@ -884,7 +884,7 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         free(inf);
     }
     /* Its weights for the model; held-out predictions by cross-fitting. */
-    double *hw = xmalloc(((size_t)dim + 1) * sizeof *hw);
+    double *hw = imdb_xmalloc(((size_t)dim + 1) * sizeof *hw);
     if (rc == 0) {
         memcpy(hw, head.w, (size_t)dim * sizeof *hw);
         hw[dim] = head.b;
@@ -892,7 +892,7 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     logreg_free(&head);
     double *prob = NULL;
     if (rc == 0 && o.heldout_folds > 0 && ctx->ntr >= (size_t)o.heldout_folds) {
-        prob = xmalloc(ctx->ntr * sizeof *prob);
+        prob = imdb_xmalloc(ctx->ntr * sizeof *prob);
         if (cross_fit(x, y, ctx->ntr, dim, o.heldout_folds, o.head_lambda, ctx->seed, prob, e) < 0) rc = -1;
     }
     free(x);
@@ -944,7 +944,7 @@ static void *dv_load(const modelio *mf, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header missing or of the wrong size", modelio_name(mf));
         return NULL;
     }
-    dv_model *m = xcalloc(1, sizeof *m);
+    dv_model *m = imdb_xcalloc(1, sizeof *m);
     m->dim = (int)get_u32le(h);
     m->ngrams = (int)get_u32le(h + 4);
     m->negative = (int)get_u32le(h + 8);

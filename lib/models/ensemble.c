@@ -54,7 +54,7 @@ static void *ens_load(const modelio *mf, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: ensemble ens.w section is corrupt", name);
         return NULL;
     }
-    ens *s = xcalloc(1, sizeof *s);
+    ens *s = imdb_xcalloc(1, sizeof *s);
     for (uint32_t i = 0; i <= k; i++) {
         uint64_t bits = get_u64le(h + 8 + 8 * (size_t)i);
         double v;
@@ -191,7 +191,7 @@ static char *param(const char *params, const char *key)
     for (const char *p = params; p && *p; ) {
         size_t n = strcspn(p, "\n");
         if (n > kl + 3 && strncmp(p, key, kl) == 0 && strncmp(p + kl, " = ", 3) == 0)
-            return xstrndup(p + kl + 3, n - kl - 3);
+            return imdb_xstrndup(p + kl + 3, n - kl - 3);
         p += n + (p[n] == '\n');
     }
     return NULL;
@@ -234,13 +234,13 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     const char *list;
     double lambda, vf;
-    config_string(ctx->cfg, "members", "", &list);
-    if (config_double(ctx->cfg, "stack_lambda", 1.0, 1e-9, 1e9, &lambda, e) < 0 ||
-        config_double(ctx->cfg, "valid_fraction", 0.1, 0, 0.9, &vf, e) < 0)
+    conf_string(ctx->cfg, "members", "", &list);
+    if (conf_double(ctx->cfg, "stack_lambda", 1.0, 1e-9, 1e9, &lambda, e) < 0 ||
+        conf_double(ctx->cfg, "valid_fraction", 0.1, 0, 0.9, &vf, e) < 0)
         return -1;
     member mem[ENSEMBLE_MAX_MEMBERS];
     int k = 0, rc = -1;
-    char *copy = xstrdup(list), *kinds = NULL, *want = NULL;
+    char *copy = imdb_xstrdup(list), *kinds = NULL, *want = NULL;
     const train_docs *d = ctx->docs;
     float *x = NULL;
     int *y = NULL;
@@ -302,7 +302,7 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     }
 
     /* Where each member's held-out predictions come from. */
-    in_va = xcalloc(d->n + 1, 1);
+    in_va = imdb_xcalloc(d->n + 1, 1);
     for (size_t s = 0; s < ctx->nva; s++) in_va[ctx->va[s]] = 1;
     for (int i = 0; i < k; i++) {
         if (mem[i].heldout || same_split(&mem[i], vf, (long)ctx->seed)) continue;
@@ -319,9 +319,9 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     }
 
     /* The stacker's rows: labelled documents with a held-out prediction from every member. */
-    x = xmalloc((d->n + 1) * (size_t)k * sizeof *x);
-    y = xmalloc((d->n + 1) * sizeof *y);
-    double *p = xmalloc((size_t)k * sizeof *p);
+    x = imdb_xmalloc((d->n + 1) * (size_t)k * sizeof *x);
+    y = imdb_xmalloc((d->n + 1) * sizeof *y);
+    double *p = imdb_xmalloc((size_t)k * sizeof *p);
     size_t n = 0, npos = 0;
     for (size_t i = 0; i < d->n; i++) {
         int label = d->label[i] == TOKIO_POS, have = 1;
@@ -367,8 +367,8 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
      * not fitted on (rows i % CV_FOLDS == f), then the final stacker is fitted on all. */
     double cv_loss = NAN, cv_acc = NAN;
     if (n >= 2 * CV_FOLDS) {
-        float *xf = xmalloc(n * (size_t)k * sizeof *xf);
-        int *yf = xmalloc(n * sizeof *yf);
+        float *xf = imdb_xmalloc(n * (size_t)k * sizeof *xf);
+        int *yf = imdb_xmalloc(n * sizeof *yf);
         double L = 0;
         size_t ok = 0, cnt = 0;
         for (int f = 0; f < CV_FOLDS; f++) {
@@ -406,7 +406,7 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (trainlog_epoch(ctx->log, 1, 1, L / (double)n, cv_loss, cv_acc, e) < 0) goto done;
 
     /* Sections: the stacker, then every member's file. */
-    unsigned char *ws = xcalloc(1, 8 + 8 * (size_t)k + 8);
+    unsigned char *ws = imdb_xcalloc(1, 8 + 8 * (size_t)k + 8);
     put_u32le(ws, (uint32_t)k);
     for (int j = 0; j <= k; j++) {
         double v = j < k ? lr.w[j] : lr.b;
@@ -423,13 +423,13 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         if (modelio_add(w, sec, mem[j].bytes, mem[j].size, e) < 0) goto done;
     }
     /* Recorded in the params section, so that imdb-predict --info shows the kinds. */
-    kinds = xmalloc(klen + 1);
+    kinds = imdb_xmalloc(klen + 1);
     kinds[0] = '\0';
     for (int j = 0; j < k; j++) {
         if (j) strcat(kinds, " ");
         strcat(kinds, clf_kind(mem[j].c));
     }
-    config_set(ctx->cfg, "member_kinds", kinds);
+    conf_set(ctx->cfg, "member_kinds", kinds);
     rc = 0;
 done:
     for (int j = 0; j < k; j++) {

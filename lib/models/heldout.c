@@ -23,7 +23,7 @@ static int cmp_rec(const void *a, const void *b)
 int heldout_add(modelio_writer *w, const train_docs *d, const uint32_t *docs, const double *prob,
                 size_t n, imdb_err *e)
 {
-    rec *r = xmalloc((n ? n : 1) * sizeof *r);
+    rec *r = imdb_xmalloc((n ? n : 1) * sizeof *r);
     for (size_t i = 0; i < n; i++) {
         const char *id = d->id[docs[i]];
         double p = prob[i];
@@ -44,7 +44,7 @@ int heldout_add(modelio_writer *w, const train_docs *d, const uint32_t *docs, co
         if (j == i + 1) r[k++] = r[i];
         i = j;
     }
-    unsigned char *buf = xmalloc(8 + k * HELDOUT_RECORD);
+    unsigned char *buf = imdb_xmalloc(8 + k * HELDOUT_RECORD);
     put_u64le(buf, k);
     for (size_t i = 0; i < k; i++) {
         unsigned char *p = buf + 8 + i * HELDOUT_RECORD;

@@ -16,7 +16,7 @@
 
 void linear_model_init(linear_model *m, int ngrams, const feat_table *t)
 {
-    linear_slot *slots = xcalloc((size_t)t->cap, sizeof *slots);
+    linear_slot *slots = imdb_xcalloc((size_t)t->cap, sizeof *slots);
     for (uint64_t i = 0; i < t->cap; i++)
         if (t->keys[i]) slots[i] = (linear_slot){ t->keys[i], t->vals[i], 0 };
     *m = (linear_model){ .ngrams = ngrams, .nfeat = (uint32_t)t->n, .slots = slots, .cap = t->cap,
@@ -131,25 +131,25 @@ static lscratch *lscratch_get(size_t ntok, size_t nf)
     pthread_once(&scratch_once, scratch_key_init);
     lscratch *s = pthread_getspecific(scratch_key);
     if (!s) {
-        s = xcalloc(1, sizeof *s);
+        s = imdb_xcalloc(1, sizeof *s);
         if (pthread_setspecific(scratch_key, s) != 0) abort();
     }
     if (ntok > s->tcap) {
         s->tcap = ntok + ntok / 2;
         free(s->th);
-        s->th = xmalloc(s->tcap * sizeof *s->th);
+        s->th = imdb_xmalloc(s->tcap * sizeof *s->th);
     }
     if (nf > s->fcap) {
         s->fcap = nf + nf / 2;
         free(s->key); free(s->home);
-        s->key = xmalloc(s->fcap * sizeof *s->key);
-        s->home = xmalloc(s->fcap * sizeof *s->home);
+        s->key = imdb_xmalloc(s->fcap * sizeof *s->key);
+        s->home = imdb_xmalloc(s->fcap * sizeof *s->home);
     }
     if (s->scap < 2 * nf || s->scap < 64) {
         size_t cap = 64;
         while (cap < 2 * nf) cap *= 2;
         free(s->set);
-        s->set = xcalloc(cap, sizeof *s->set);   /* generation 0: never current */
+        s->set = imdb_xcalloc(cap, sizeof *s->set);   /* generation 0: never current */
         s->scap = cap;
         s->gen = 0;
     }
@@ -235,7 +235,7 @@ static size_t sort_unique(uint32_t *a, size_t n)
 
 double linear_logit_naive(const linear_model *m, const char *const *toks, size_t ntok)
 {
-    uint32_t *idx = xmalloc((ntok * (size_t)m->ngrams + 1) * sizeof *idx);
+    uint32_t *idx = imdb_xmalloc((ntok * (size_t)m->ngrams + 1) * sizeof *idx);
     size_t k = 0;
     for (size_t i = 0; i < ntok; i++) {
         size_t len = 0;
@@ -243,7 +243,7 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
         for (int n = 1; n <= m->ngrams && i + (size_t)n <= ntok; n++) {
             const char *t = toks[i + (size_t)n - 1];
             size_t tl = strlen(t);
-            text = xrealloc(text, len + tl + 2);
+            text = imdb_xrealloc(text, len + tl + 2);
             if (n > 1) text[len++] = ' ';
             memcpy(text + len, t, tl);
             len += tl;
@@ -254,7 +254,7 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
     }
     k = sort_unique(idx, k);
     /* Weights by index, from a plain scan of the slots. */
-    float *w = xcalloc(m->nfeat + 1, sizeof *w);
+    float *w = imdb_xcalloc(m->nfeat + 1, sizeof *w);
     for (uint64_t i = 0; i < m->cap; i++)
         if (m->slots[i].key) w[m->slots[i].idx] = m->slots[i].w;
     double z = m->bias;
@@ -267,8 +267,8 @@ double linear_logit_naive(const linear_model *m, const char *const *toks, size_t
 size_t linear_features(const linear_model *m, const char *const *toks, size_t ntok, uint32_t *idx)
 {
     size_t nf = ntok * (size_t)m->ngrams;
-    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
-    const linear_slot **hit = xmalloc((nf ? nf : 1) * sizeof *hit);
+    uint64_t *th = imdb_xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = imdb_xmalloc((nf ? nf : 1) * sizeof *nh);
+    const linear_slot **hit = imdb_xmalloc((nf ? nf : 1) * sizeof *hit);
     size_t k = lookup_all(m, toks, ntok, th, nh, hit, NULL, NULL);
     for (size_t i = 0; i < k; i++) idx[i] = (uint32_t)hit[i]->idx;
     free(hit);
@@ -332,7 +332,7 @@ static void *lin_load(const modelio *mf, imdb_err *e)
                   (unsigned long long)used, (unsigned long long)H.nkeys);
         return NULL;
     }
-    linear_model *m = xcalloc(1, sizeof *m);
+    linear_model *m = imdb_xcalloc(1, sizeof *m);
     *m = (linear_model){ .ngrams = (int)H.ngrams, .nfeat = H.nfeat, .bias = H.bias, .slots = slots,
                          .cap = H.cap };
     return m;
@@ -363,16 +363,16 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
 {
     const linear_model *m = state;
     size_t nf = ntok * (size_t)m->ngrams;
-    uint64_t *th = xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = xmalloc((nf ? nf : 1) * sizeof *nh);
-    const linear_slot **hit = xmalloc((nf ? nf : 1) * sizeof *hit);
-    uint32_t *pos = xmalloc((nf ? nf : 1) * sizeof *pos);
-    int *len = xmalloc((nf ? nf : 1) * sizeof *len);
+    uint64_t *th = imdb_xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = imdb_xmalloc((nf ? nf : 1) * sizeof *nh);
+    const linear_slot **hit = imdb_xmalloc((nf ? nf : 1) * sizeof *hit);
+    uint32_t *pos = imdb_xmalloc((nf ? nf : 1) * sizeof *pos);
+    int *len = imdb_xmalloc((nf ? nf : 1) * sizeof *len);
     size_t setcap = 16;
     while (setcap < 2 * nf) setcap *= 2;
-    uint32_t *set = xmalloc(setcap * sizeof *set);
+    uint32_t *set = imdb_xmalloc(setcap * sizeof *set);
     memset(set, 0xff, setcap * sizeof *set);
     size_t n = lookup_all(m, toks, ntok, th, nh, hit, pos, len), nc = 0;
-    clf_contrib *all = xmalloc((n ? n : 1) * sizeof *all);
+    clf_contrib *all = imdb_xmalloc((n ? n : 1) * sizeof *all);
     for (size_t i = 0; i < n; i++)
         if (set_add(set, setcap, (uint32_t)hit[i]->idx))   /* first occurrence of each feature */
             all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = hit[i]->w };
@@ -412,9 +412,9 @@ static void *feat_worker(void *arg)
     feat_job *j = arg;
     for (size_t i = j->from; i < j->to; i++) {
         size_t nt = j->d->off[i + 1] - j->d->off[i];
-        uint32_t *buf = xmalloc((nt * (size_t)j->m->ngrams + 1) * sizeof *buf);
+        uint32_t *buf = imdb_xmalloc((nt * (size_t)j->m->ngrams + 1) * sizeof *buf);
         j->len[i] = linear_features(j->m, j->d->tok + j->d->off[i], nt, buf);
-        j->rows[i] = xrealloc(buf, (j->len[i] + 1) * sizeof *buf);
+        j->rows[i] = imdb_xrealloc(buf, (j->len[i] + 1) * sizeof *buf);
     }
     return NULL;
 }
@@ -422,11 +422,11 @@ static void *feat_worker(void *arg)
 /* Features of every document, in parallel; the result does not depend on threads. */
 static void extract(const linear_model *m, const train_docs *d, int threads, csr *out)
 {
-    uint32_t **rows = xmalloc((d->n + 1) * sizeof *rows);
-    size_t *len = xmalloc((d->n + 1) * sizeof *len);
+    uint32_t **rows = imdb_xmalloc((d->n + 1) * sizeof *rows);
+    size_t *len = imdb_xmalloc((d->n + 1) * sizeof *len);
     if (threads < 1) threads = 1;
-    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
-    feat_job *jobs = xmalloc((size_t)threads * sizeof *jobs);
+    pthread_t *tid = imdb_xmalloc((size_t)threads * sizeof *tid);
+    feat_job *jobs = imdb_xmalloc((size_t)threads * sizeof *jobs);
     for (int t = 0; t < threads; t++) {
         jobs[t] = (feat_job){ m, d, d->n * (size_t)t / (size_t)threads,
                               d->n * (size_t)(t + 1) / (size_t)threads, rows, len };
@@ -435,10 +435,10 @@ static void extract(const linear_model *m, const train_docs *d, int threads, csr
     feat_worker(&jobs[0]);
     for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
     out->n = d->n;
-    out->off = xmalloc((d->n + 1) * sizeof *out->off);
+    out->off = imdb_xmalloc((d->n + 1) * sizeof *out->off);
     out->off[0] = 0;
     for (size_t i = 0; i < d->n; i++) out->off[i + 1] = out->off[i] + len[i];
-    out->idx = xmalloc((out->off[d->n] + 1) * sizeof *out->idx);
+    out->idx = imdb_xmalloc((out->off[d->n] + 1) * sizeof *out->idx);
     for (size_t i = 0; i < d->n; i++) {
         memcpy(out->idx + out->off[i], rows[i], len[i] * sizeof *rows[i]);
         free(rows[i]);
@@ -497,7 +497,7 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
     /* NB log-count ratios from the training part only. */
-    double *P = xcalloc(nfeat, sizeof *P), *N = xcalloc(nfeat, sizeof *N);
+    double *P = imdb_xcalloc(nfeat, sizeof *P), *N = imdb_xcalloc(nfeat, sizeof *N);
     for (size_t s = 0; s < ntr; s++) {
         size_t i = tr[s];
         double ti = t[i];
@@ -508,7 +508,7 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     }
     double sp = 0, sn = 0;
     for (uint32_t f = 0; f < nfeat; f++) { sp += alpha + P[f]; sn += alpha + N[f]; }
-    double *r = xmalloc(nfeat * sizeof *r);
+    double *r = imdb_xmalloc(nfeat * sizeof *r);
     for (uint32_t f = 0; f < nfeat; f++)
         r[f] = log((alpha + P[f]) / sp) - log((alpha + N[f]) / sn);
     free(P);
@@ -517,8 +517,8 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     /* The instances: document, sign and box C_k (see above). */
     size_t l = 0;
     for (size_t s = 0; s < ntr; s++) l += (t[tr[s]] > 0 && t[tr[s]] < 1) ? 2 : 1;
-    uint32_t *doc = xmalloc((l + 1) * sizeof *doc);
-    double *ys = xmalloc((l + 1) * sizeof *ys), *Cs = xmalloc((l + 1) * sizeof *Cs);
+    uint32_t *doc = imdb_xmalloc((l + 1) * sizeof *doc);
+    double *ys = imdb_xmalloc((l + 1) * sizeof *ys), *Cs = imdb_xmalloc((l + 1) * sizeof *Cs);
     for (size_t s = 0, k = 0; s < ntr; s++) {
         double ti = t[tr[s]];
         if (ti > 0) { doc[k] = tr[s]; ys[k] = 1; Cs[k++] = ti < 1 ? C0 * ti : C0; }
@@ -528,9 +528,9 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
      * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
      * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
-    double *u = xcalloc(nfeat, sizeof *u), ub = 0;
-    double *alph = xmalloc((2 * l + 1) * sizeof *alph), *xx = xmalloc((l + 1) * sizeof *xx);
-    double *off = xcalloc(X->n + 1, sizeof *off);   /* prior * sum of r over the document */
+    double *u = imdb_xcalloc(nfeat, sizeof *u), ub = 0;
+    double *alph = imdb_xmalloc((2 * l + 1) * sizeof *alph), *xx = imdb_xmalloc((l + 1) * sizeof *xx);
+    double *off = imdb_xcalloc(X->n + 1, sizeof *off);   /* prior * sum of r over the document */
     for (size_t i = 0; i < X->n; i++)
         for (size_t p = X->off[i]; p < X->off[i + 1]; p++) off[i] += prior * r[X->idx[p]];
     for (size_t s = 0; s < l; s++) {
@@ -547,12 +547,12 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
         ub += ys[s] * alph[2 * s];
         xx[s] = q;
     }
-    uint32_t *order = xmalloc((l + 1) * sizeof *order);
+    uint32_t *order = imdb_xmalloc((l + 1) * sizeof *order);
     for (size_t s = 0; s < l; s++) order[s] = (uint32_t)s;
     rng g;
     rng_split(&g, seed, stream);
     /* v = u * r is what scoring uses; keep the best by validation loss. */
-    double *v = xmalloc(nfeat * sizeof *v);
+    double *v = imdb_xmalloc(nfeat * sizeof *v);
     double best_loss = INFINITY, innereps = 1e-2, innereps_min = fmin(1e-8, tol);
     int best_epoch = 0, since = 0, rc = 0;
     *best_b = 0;
@@ -647,8 +647,8 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
     if (ntr < (size_t)K)
         return imdb_fail(e, IMDB_EXIT_DATA, "heldout_folds = %ld needs at least %ld training documents, "
                          "there are %zu", K, K, ntr);
-    uint32_t *docs = xmalloc((n + 1) * sizeof *docs), *fit_tr = xmalloc((ntr + 1) * sizeof *fit_tr);
-    double *prob = xmalloc((n + 1) * sizeof *prob), *fw = xmalloc(nfeat * sizeof *fw);
+    uint32_t *docs = imdb_xmalloc((n + 1) * sizeof *docs), *fit_tr = imdb_xmalloc((ntr + 1) * sizeof *fit_tr);
+    double *prob = imdb_xmalloc((n + 1) * sizeof *prob), *fw = imdb_xmalloc(nfeat * sizeof *fw);
     memcpy(docs, ctx->tr, ntr * sizeof *docs);
     rng g;
     rng_split(&g, ctx->seed, 0xf01d);
@@ -689,19 +689,19 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
 
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
-    config *cfg = ctx->cfg;
+    conf *cfg = ctx->cfg;
     long ngrams, min_df, folds;
     lin_set S;
-    if (config_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
-        config_double(cfg, "alpha", 1.0, 1e-6, 1e6, &S.alpha, e) < 0 ||
-        config_double(cfg, "c", 0.1, 1e-9, 1e9, &S.C, e) < 0 ||
-        config_double(cfg, "prior", 0.05, -100, 100, &S.prior, e) < 0 ||
-        config_double(cfg, "beta", 1.0, 0, 1, &S.beta, e) < 0 ||
-        config_long(cfg, "epochs", 30, 1, 100000, &S.epochs, e) < 0 ||
-        config_long(cfg, "patience", 3, 1, 100000, &S.patience, e) < 0 ||
-        config_double(cfg, "tol", 0.01, 0, 1e9, &S.tol, e) < 0 ||
-        config_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0 ||
-        config_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0)
+    if (conf_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
+        conf_double(cfg, "alpha", 1.0, 1e-6, 1e6, &S.alpha, e) < 0 ||
+        conf_double(cfg, "c", 0.1, 1e-9, 1e9, &S.C, e) < 0 ||
+        conf_double(cfg, "prior", 0.05, -100, 100, &S.prior, e) < 0 ||
+        conf_double(cfg, "beta", 1.0, 0, 1, &S.beta, e) < 0 ||
+        conf_long(cfg, "epochs", 30, 1, 100000, &S.epochs, e) < 0 ||
+        conf_long(cfg, "patience", 3, 1, 100000, &S.patience, e) < 0 ||
+        conf_double(cfg, "tol", 0.01, 0, 1e9, &S.tol, e) < 0 ||
+        conf_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0 ||
+        conf_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0)
         return -1;
     if (folds == 1)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 1 is not allowed (0 for none, or 2 to 20)");
@@ -719,7 +719,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 #define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
     for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
     feat_table_init(&table, nkeep);
-    uint32_t *vocab_of = xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
+    uint32_t *vocab_of = imdb_xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
     for (size_t i = 0; i < vn; i++)
         if (KEEP(i) && feat_table_put(&table, vocab_hash(ctx->voc, i), (int32_t)nfeat) < 0)
             vocab_of[nfeat++] = (uint32_t)i;
@@ -736,10 +736,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     const train_docs *d = ctx->docs;
     csr X;
     extract(&m, d, ctx->threads, &X);
-    double *y = xmalloc((d->n + 1) * sizeof *y);   /* targets, P(pos) */
+    double *y = imdb_xmalloc((d->n + 1) * sizeof *y);   /* targets, P(pos) */
     for (size_t i = 0; i < d->n; i++) y[i] = d->target[i];
 
-    double *best = xmalloc(m.nfeat * sizeof *best), best_b;
+    double *best = imdb_xmalloc(m.nfeat * sizeof *best), best_b;
     int best_epoch, rc = 0;
     float *wf = NULL;
     char *vtext = NULL;
@@ -749,7 +749,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (cli_verbose >= 0) cli_msg("nblr: %u features, best epoch %d", m.nfeat, best_epoch);
 
     /* Sections: header, slots (hash, index, weight), vocabulary text. */
-    wf = xmalloc(m.nfeat * sizeof *wf);
+    wf = imdb_xmalloc(m.nfeat * sizeof *wf);
     for (uint32_t f = 0; f < m.nfeat; f++) wf[f] = (float)best[f];
     linear_model_set_weights(&m, wf);
     unsigned char h[HDR_SIZE];
@@ -763,7 +763,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     put_u64le(h + 20, m.nfeat);
     size_t vlen = 0;
     for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
-    vtext = xmalloc(vlen + 1);
+    vtext = imdb_xmalloc(vlen + 1);
     char *vp = vtext;
     for (uint32_t f = 0; f < m.nfeat; f++) {
         const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
@@ -807,7 +807,7 @@ const trainer linear_trainer = {
  * and the bias become the mean over the models (summed in double). */
 int linear_average(const char *const *paths, size_t n, const char *out, imdb_err *e)
 {
-    modelio **mf = xcalloc(n ? n : 1, sizeof *mf);
+    modelio **mf = imdb_xcalloc(n ? n : 1, sizeof *mf);
     const linear_slot *slots0 = NULL;
     const void *voc0 = NULL;
     const unsigned char *h0 = NULL;
@@ -842,7 +842,7 @@ int linear_average(const char *const *paths, size_t n, const char *out, imdb_err
             h0 = h; slots0 = s; ss0 = ss; voc0 = v; vs0 = vs; clean0 = clean;
             if (!clean0) { imdb_fail(e, IMDB_EXIT_DATA, "%s: model file lacks its clean section", paths[i]); goto done; }
             params = modelio_get_str(mf[0], "params");
-            avg = xmalloc(ss ? ss : 1);
+            avg = imdb_xmalloc(ss ? ss : 1);
             memcpy(avg, s, ss);
             for (size_t k = 0; k < ss / sizeof *avg; k++) avg[k].w = 0;
             continue;
@@ -862,7 +862,7 @@ int linear_average(const char *const *paths, size_t n, const char *out, imdb_err
     }
     /* Mean weights: sum in double per slot, one model at a time. */
     size_t ns = ss0 / sizeof *avg;
-    double *sum = xcalloc(ns ? ns : 1, sizeof *sum);
+    double *sum = imdb_xcalloc(ns ? ns : 1, sizeof *sum);
     for (size_t i = 0; i < n; i++) {
         size_t ss;
         const linear_slot *s = modelio_get(mf[i], "nblr.slots", &ss);
@@ -879,7 +879,7 @@ int linear_average(const char *const *paths, size_t n, const char *out, imdb_err
     /* The first model's settings, and which models were averaged. */
     size_t plen = (params ? strlen(params) : 0) + 32;
     for (size_t i = 0; i < n; i++) plen += strlen(paths[i]) + 1;
-    char *p2 = xmalloc(plen);
+    char *p2 = imdb_xmalloc(plen);
     size_t at = (size_t)snprintf(p2, plen, "%s", params ? params : "");
     if (at && p2[at - 1] != '\n') p2[at++] = '\n';
     at += (size_t)snprintf(p2 + at, plen - at, "average_of =");
@@ -909,7 +909,7 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
                     double *w, double *b)
 {
     csr X = { n, (size_t *)off, (uint32_t *)idx };
-    uint32_t *tr = xmalloc((n + 1) * sizeof *tr);
+    uint32_t *tr = imdb_xmalloc((n + 1) * sizeof *tr);
     for (size_t i = 0; i < n; i++) tr[i] = (uint32_t)i;
     lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
     int ep;

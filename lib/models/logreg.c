@@ -63,12 +63,12 @@ static int cholesky_solve(double *A, double *g, size_t k)
 int logreg_fit(logreg *m, const float *x, const int *y, size_t n, size_t d, double lambda, imdb_err *e)
 {
     m->d = d;
-    m->w = xcalloc(d ? d : 1, sizeof *m->w);
+    m->w = imdb_xcalloc(d ? d : 1, sizeof *m->w);
     m->b = 0;
     if (n == 0) return imdb_fail(e, IMDB_EXIT_DATA, "logistic regression: no training rows");
     size_t k = d + 1;
-    double *H = xmalloc(k * k * sizeof *H), *g = xmalloc(k * sizeof *g), *xi = xmalloc(k * sizeof *xi);
-    double *w1 = xmalloc(k * sizeof *w1);
+    double *H = imdb_xmalloc(k * k * sizeof *H), *g = imdb_xmalloc(k * sizeof *g), *xi = imdb_xmalloc(k * sizeof *xi);
+    double *w1 = imdb_xmalloc(k * sizeof *w1);
     double f = objective(m->w, m->b, x, y, n, d, lambda);
     int ok = 0;
     for (int it = 0; it < MAX_NEWTON && isfinite(f); it++) {
@@ -123,9 +123,9 @@ void logreg_fit_gd(logreg *m, const float *x, const int *y, size_t n, size_t d, 
                    int iters, double lr)
 {
     m->d = d;
-    m->w = xcalloc(d ? d : 1, sizeof *m->w);
+    m->w = imdb_xcalloc(d ? d : 1, sizeof *m->w);
     m->b = 0;
-    double *gw = xmalloc((d ? d : 1) * sizeof *gw);
+    double *gw = imdb_xmalloc((d ? d : 1) * sizeof *gw);
     for (int it = 0; it < iters; it++) {
         double gb = 0;
         for (size_t j = 0; j < d; j++) gw[j] = lambda * m->w[j];

@@ -41,7 +41,7 @@ static double auc_sorted(const int *label, const double *prob, size_t n)
     }
     if (npos == 0 || nneg == 0) return NAN;
 
-    scored *s = xmalloc(n * sizeof *s);
+    scored *s = imdb_xmalloc(n * sizeof *s);
     for (size_t i = 0; i < n; i++) {
         s[i].p = key(prob[i]);
         s[i].label = label[i] ? 1 : 0;

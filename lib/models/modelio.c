@@ -92,7 +92,7 @@ modelio_writer *modelio_create(const char *path, imdb_err *e)
     outfile *o = outfile_open(path, 0, e);
     if (!o) return NULL;
     if (outfile_refuse_tty(o, e) < 0) { outfile_abort(o); return NULL; }
-    modelio_writer *w = xcalloc(1, sizeof *w);
+    modelio_writer *w = imdb_xcalloc(1, sizeof *w);
     w->out = o;
     return w;
 }
@@ -109,7 +109,7 @@ int modelio_add(modelio_writer *w, const char *name, const void *data, size_t si
     section *s = &w->sec[w->n++];
     memset(s->name, 0, NAMELEN);
     memcpy(s->name, name, strlen(name));
-    s->data = xmalloc(size);
+    s->data = imdb_xmalloc(size);
     if (size) memcpy(s->data, data, size);
     s->size = size;
     return 0;
@@ -143,7 +143,7 @@ int modelio_commit(modelio_writer *w, imdb_err *e)
     put_u32le(head + 12, (uint32_t)w->n);
     if (put(w, &crc, head, 16, e) < 0) goto done;
     uint64_t off = 16 + (uint64_t)w->n * DIRENT;
-    uint64_t *offs = xmalloc(sizeof *offs * (size_t)(w->n + 1));
+    uint64_t *offs = imdb_xmalloc(sizeof *offs * (size_t)(w->n + 1));
     for (int i = 0; i < w->n; i++) {
         off = (off + ALIGN - 1) / ALIGN * ALIGN;
         offs[i] = off;
@@ -301,8 +301,8 @@ fail:
 
 modelio *modelio_open(const char *path, imdb_err *e)
 {
-    modelio *m = xcalloc(1, sizeof *m);
-    m->path = xstrdup(path);
+    modelio *m = imdb_xcalloc(1, sizeof *m);
+    m->path = imdb_xstrdup(path);
     if (load_bytes(m, e) < 0 || parse(m, e) < 0) {
         modelio_close(m);
         return NULL;
@@ -312,8 +312,8 @@ modelio *modelio_open(const char *path, imdb_err *e)
 
 modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_err *e)
 {
-    modelio *m = xcalloc(1, sizeof *m);
-    m->path = xstrdup(name);
+    modelio *m = imdb_xcalloc(1, sizeof *m);
+    m->path = imdb_xstrdup(name);
     m->size = size;
     if ((uintptr_t)data % ALIGN == 0) {
         m->base = (unsigned char *)(uintptr_t)data;   /* only read, never written */
@@ -344,7 +344,7 @@ char *modelio_get_str(const modelio *m, const char *name)
 {
     size_t n;
     const char *p = modelio_get(m, name, &n);
-    return p ? xstrndup(p, n) : NULL;
+    return p ? imdb_xstrndup(p, n) : NULL;
 }
 
 const char *modelio_name(const modelio *m) { return m->path; }

@@ -7,7 +7,7 @@
  *              then the section data, each section starting at a multiple of 64
  *   end - 4    u32 CRC-32 (zlib) of every byte before it
  * All integers little-endian. Every model has sections "kind" (e.g. "nblr"), "params"
- * (effective settings, config_format text) and "clean" (text_settings_format); the rest
+ * (effective settings, conf_format text) and "clean" (text_settings_format); the rest
  * belong to the model kind. The loader maps the file, checks magic, version (newer is
  * refused), that every section lies inside the file, and the CRC, before anything else. */
 #ifndef IMDB_MODELIO_H

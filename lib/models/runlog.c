@@ -41,7 +41,7 @@ static long long now_ms(void)
 static char *join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    char *s = xmalloc(la + lb + 2);
+    char *s = imdb_xmalloc(la + lb + 2);
     memcpy(s, a, la);
     s[la] = '/';
     memcpy(s + la + 1, b, lb + 1);
@@ -57,7 +57,7 @@ static int make_dir(const char *path, imdb_err *e)
 /* mkdir -p */
 static int make_dirs(const char *path, imdb_err *e)
 {
-    char *p = xstrdup(path);
+    char *p = imdb_xstrdup(path);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/') continue;
         *s = '\0';
@@ -100,7 +100,7 @@ static void yaml_quote(char *out, size_t cap, const char *s)
 static char *file_uri(const char *abs)
 {
     size_t n = strlen(abs);
-    char *u = xmalloc(7 + 3 * n + 1), *p = u;
+    char *u = imdb_xmalloc(7 + 3 * n + 1), *p = u;
     memcpy(p, "file://", 7);
     p += 7;
     for (const unsigned char *s = (const unsigned char *)abs; *s; s++) {
@@ -129,7 +129,7 @@ static char *yaml_get(const char *path, const char *key)
         v[strcspn(v, "\r\n")] = '\0';
         size_t l = strlen(v);
         if (l >= 2 && v[0] == '\'' && v[l - 1] == '\'') {
-            val = xmalloc(l);
+            val = imdb_xmalloc(l);
             size_t k = 0;
             for (size_t i = 1; i + 1 < l; i++) {
                 val[k++] = v[i];
@@ -137,9 +137,9 @@ static char *yaml_get(const char *path, const char *key)
             }
             val[k] = '\0';
         } else if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
-            val = xstrndup(v + 1, l - 2);
+            val = imdb_xstrndup(v + 1, l - 2);
         } else {
-            val = xstrdup(v);
+            val = imdb_xstrdup(v);
         }
         break;
     }
@@ -156,7 +156,7 @@ static int write_experiment_meta(const char *root_abs, const char *dir, const ch
     long long t = now_ms();
     char *meta = join(dir, "meta.yaml");
     size_t cap = strlen(uri) + 2048;
-    char *text = xmalloc(cap);
+    char *text = imdb_xmalloc(cap);
     int n = snprintf(text, cap,
                      "artifact_location: %s\ncreation_time: %lld\nexperiment_id: %s\n"
                      "last_update_time: %lld\nlifecycle_stage: active\nname: %s\n",
@@ -173,7 +173,7 @@ static int write_experiment_meta(const char *root_abs, const char *dir, const ch
 static int find_experiment(const char *root, const char *root_abs, const char *name, char **id, imdb_err *e)
 {
     if (strcmp(name, "Default") == 0) {
-        *id = xstrdup("0");
+        *id = imdb_xstrdup("0");
         return 0;   /* created by runlog_start */
     }
     for (int attempt = 0; attempt < 100; attempt++) {
@@ -191,7 +191,7 @@ static int find_experiment(const char *root, const char *root_abs, const char *n
             free(meta);
             free(sub);
             if (match) {
-                *id = xstrdup(de->d_name);
+                *id = imdb_xstrdup(de->d_name);
                 closedir(d);
                 return 0;
             }
@@ -213,7 +213,7 @@ static int find_experiment(const char *root, const char *root_abs, const char *n
         int rc = write_experiment_meta(root_abs, dir, buf, name, e);
         free(dir);
         if (rc < 0) return -1;
-        *id = xstrdup(buf);
+        *id = imdb_xstrdup(buf);
         return 0;
     }
     return imdb_fail(e, IMDB_EXIT_IO, "%s: cannot create the experiment '%s'", root, name);
@@ -246,7 +246,7 @@ static int write_run_meta(runlog *r, int status, long long end_ms, imdb_err *e)
     if (end_ms < 0) snprintf(end, sizeof end, "null");
     else snprintf(end, sizeof end, "%lld", end_ms);
     size_t cap = strlen(r->artifact_uri) + 4096;
-    char *text = xmalloc(cap);
+    char *text = imdb_xmalloc(cap);
     int n = snprintf(text, cap,
                      "artifact_uri: %s\nend_time: %s\nentry_point_name: ''\nexperiment_id: %s\n"
                      "lifecycle_stage: active\nrun_id: %s\nrun_name: %s\nrun_uuid: %s\n"
@@ -275,7 +275,7 @@ static void runlog_free(runlog *r)
  * them even quoted). */
 static char *one_line(const char *s, size_t max)
 {
-    char *c = xstrndup(s, max);
+    char *c = imdb_xstrndup(s, max);
     for (unsigned char *p = (unsigned char *)c; *p; p++)
         if (*p < 0x20 || *p == 0x7f) *p = ' ';
     return c;
@@ -292,7 +292,7 @@ runlog *runlog_start(const char *dir, const char *experiment, const char *run_na
                   experiment);
         return NULL;
     }
-    runlog *r = xcalloc(1, sizeof *r);
+    runlog *r = imdb_xcalloc(1, sizeof *r);
     char *abs = NULL, *trash = NULL, *def = NULL, *defmeta = NULL;
     if (make_dirs(dir, e) < 0) goto fail;
     if (!(abs = realpath(dir, NULL))) {
@@ -402,7 +402,7 @@ int runlog_param(runlog *r, const char *key, const char *value, imdb_err *e)
 
 int runlog_params_text(runlog *r, const char *text, imdb_err *e)
 {
-    char *copy = xstrdup(text);
+    char *copy = imdb_xstrdup(text);
     int rc = 0;
     for (char *line = copy, *next; line && *line && rc == 0; line = next) {
         next = strchr(line, '\n');

@@ -39,7 +39,7 @@ const char *runlog_path(const runlog *r);  /* DIR/EXP/RUN */
  * 250 bytes (IMDB_EXIT_USAGE otherwise). A param or tag file is replaced if it exists. */
 int runlog_tag(runlog *r, const char *key, const char *value, imdb_err *e);
 int runlog_param(runlog *r, const char *key, const char *value, imdb_err *e);
-/* One param per "key = value" line of text (config_format's output). */
+/* One param per "key = value" line of text (conf_format's output). */
 int runlog_params_text(runlog *r, const char *text, imdb_err *e);
 /* Append "TIMESTAMP VALUE STEP" to metrics/name; NaN values are skipped. */
 int runlog_metric(runlog *r, const char *name, double value, long step, imdb_err *e);

@@ -37,17 +37,17 @@ static void push_doc(train_docs *d, int label, double target, const char *id, ch
 {
     if (d->n + 1 >= d->cap_docs) {
         d->cap_docs = d->cap_docs ? d->cap_docs * 2 : 1024;
-        d->label = xrealloc(d->label, d->cap_docs * sizeof *d->label);
-        d->target = xrealloc(d->target, d->cap_docs * sizeof *d->target);
-        d->id = xrealloc(d->id, d->cap_docs * sizeof *d->id);
-        d->off = xrealloc(d->off, (d->cap_docs + 1) * sizeof *d->off);
+        d->label = imdb_xrealloc(d->label, d->cap_docs * sizeof *d->label);
+        d->target = imdb_xrealloc(d->target, d->cap_docs * sizeof *d->target);
+        d->id = imdb_xrealloc(d->id, d->cap_docs * sizeof *d->id);
+        d->off = imdb_xrealloc(d->off, (d->cap_docs + 1) * sizeof *d->off);
         if (d->n == 0) d->off[0] = 0;
     }
     /* Copy the text into the arena; tokens become NUL-terminated in place. Token pointers
      * are stored as arena offsets until the end, since the arena may move. */
     if (d->arena_len + len + 1 > d->arena_cap) {
         while (d->arena_len + len + 1 > d->arena_cap) d->arena_cap = d->arena_cap ? d->arena_cap * 2 : 1 << 20;
-        d->arena = xrealloc(d->arena, d->arena_cap);
+        d->arena = imdb_xrealloc(d->arena, d->arena_cap);
     }
     char *p = d->arena + d->arena_len, *end = p + len;
     memcpy(p, text, len);
@@ -61,7 +61,7 @@ static void push_doc(train_docs *d, int label, double target, const char *id, ch
         *q = '\0';
         if (ntok == d->cap_tok) {
             d->cap_tok = d->cap_tok ? d->cap_tok * 2 : 1 << 16;
-            d->tok = xrealloc(d->tok, d->cap_tok * sizeof *d->tok);
+            d->tok = imdb_xrealloc(d->tok, d->cap_tok * sizeof *d->tok);
         }
         d->tok[ntok++] = (const char *)(uintptr_t)(p - d->arena);
         p = q + 1;
@@ -69,7 +69,7 @@ static void push_doc(train_docs *d, int label, double target, const char *id, ch
     d->arena_len += len + 1;
     d->label[d->n] = label;
     d->target[d->n] = (float)target;
-    d->id[d->n] = xstrdup(id);
+    d->id[d->n] = imdb_xstrdup(id);
     d->n++;
     d->off[d->n] = ntok;
 }
@@ -86,7 +86,7 @@ int train_docs_read(train_docs *d, const char *path, int labelled, char **clean,
         tokio_close(r);
         return -1;
     }
-    if (s && !*clean) *clean = xstrdup(s);
+    if (s && !*clean) *clean = imdb_xstrdup(s);
     /* Token pointers are arena offsets while reading (see push_doc); rebase before and after. */
     size_t ntok0 = d->n ? d->off[d->n] : 0;
     for (size_t i = 0; i < ntok0; i++) d->tok[i] = (const char *)(uintptr_t)(d->tok[i] - d->arena);
@@ -97,7 +97,7 @@ int train_docs_read(train_docs *d, const char *path, int labelled, char **clean,
         if (labelled == 0 && doc.label != TOKIO_UNLABELLED) continue;
         if (doc.soft && d->nsoft++ == 0) {
             size_t l = strlen(path) + 24;
-            d->soft_at = xmalloc(l);
+            d->soft_at = imdb_xmalloc(l);
             snprintf(d->soft_at, l, "%s:%ld", path, doc.lineno);
         }
         push_doc(d, doc.label, doc.prob, doc.id, doc.text, doc.text_len);
@@ -120,16 +120,16 @@ static int cmp_doc_id(const void *pa, const void *pb)
 void train_docs_sort_by_id(train_docs *d)
 {
     if (d->n < 2) return;
-    size_t n = d->n, *perm = xmalloc(n * sizeof *perm);
+    size_t n = d->n, *perm = imdb_xmalloc(n * sizeof *perm);
     for (size_t i = 0; i < n; i++) perm[i] = i;
     sort_docs = d;
     qsort(perm, n, sizeof *perm, cmp_doc_id);
     sort_docs = NULL;
-    int *label = xmalloc(d->cap_docs * sizeof *label);
-    float *target = xmalloc(d->cap_docs * sizeof *target);
-    char **id = xmalloc(d->cap_docs * sizeof *id);
-    size_t *off = xmalloc((d->cap_docs + 1) * sizeof *off);
-    const char **tok = xmalloc((d->cap_tok ? d->cap_tok : 1) * sizeof *tok);
+    int *label = imdb_xmalloc(d->cap_docs * sizeof *label);
+    float *target = imdb_xmalloc(d->cap_docs * sizeof *target);
+    char **id = imdb_xmalloc(d->cap_docs * sizeof *id);
+    size_t *off = imdb_xmalloc((d->cap_docs + 1) * sizeof *off);
+    const char **tok = imdb_xmalloc((d->cap_tok ? d->cap_tok : 1) * sizeof *tok);
     off[0] = 0;
     for (size_t i = 0; i < n; i++) {
         size_t j = perm[i], len = d->off[j + 1] - d->off[j];
@@ -199,7 +199,7 @@ size_t train_docs_soften(train_docs *d, double temperature, double min_confidenc
 void train_split(train_ctx *ctx, double valid_fraction)
 {
     size_t n = ctx->docs->n;
-    uint32_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
+    uint32_t *idx = imdb_xmalloc((n ? n : 1) * sizeof *idx);
     for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
     rng r;
     rng_split(&r, ctx->seed, 0x5711);
@@ -208,8 +208,8 @@ void train_split(train_ctx *ctx, double valid_fraction)
     if (nva > n) nva = n;
     free(ctx->va);
     free(ctx->tr);
-    ctx->va = xmalloc((nva ? nva : 1) * sizeof *ctx->va);
-    ctx->tr = xmalloc((n - nva ? n - nva : 1) * sizeof *ctx->tr);
+    ctx->va = imdb_xmalloc((nva ? nva : 1) * sizeof *ctx->va);
+    ctx->tr = imdb_xmalloc((n - nva ? n - nva : 1) * sizeof *ctx->tr);
     memcpy(ctx->va, idx, nva * sizeof *idx);
     memcpy(ctx->tr, idx + nva, (n - nva) * sizeof *idx);
     ctx->nva = nva;

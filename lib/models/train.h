@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "util.h"
-#include "config.h"
+#include "conf.h"
 #include "vocab.h"
 #include "modelio.h"
 #include "trainlog.h"
@@ -45,7 +45,7 @@ void train_docs_sort_by_id(train_docs *d);
 size_t train_docs_soften(train_docs *d, double temperature, double min_confidence, int hard);
 
 typedef struct train_ctx {
-    config *cfg;             /* settings; typed getters record the effective values */
+    conf *cfg;             /* settings; typed getters record the effective values */
     const vocab *voc;        /* may be NULL for kinds that build their own */
     const char *clean;       /* cleaning settings of the training streams */
     train_docs *docs;        /* labelled training documents */

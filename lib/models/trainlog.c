@@ -23,7 +23,7 @@ static void curve_add(trainlog *l, const char *s, size_t n)
 {
     if (l->curve_len + n + 1 > l->curve_cap) {
         while (l->curve_len + n + 1 > l->curve_cap) l->curve_cap = l->curve_cap ? 2 * l->curve_cap : 4096;
-        l->curve = xrealloc(l->curve, l->curve_cap);
+        l->curve = imdb_xrealloc(l->curve, l->curve_cap);
     }
     memcpy(l->curve + l->curve_len, s, n);
     l->curve_len += n;
@@ -38,7 +38,7 @@ static void trainlog_free(trainlog *l)
 
 trainlog *trainlog_new(const char *curves, const trainlog_run *run, imdb_err *e)
 {
-    trainlog *l = xcalloc(1, sizeof *l);
+    trainlog *l = imdb_xcalloc(1, sizeof *l);
     l->start = imdb_now();
     curve_add(l, CURVES_HEADER, strlen(CURVES_HEADER));
     if (curves) {

@@ -14,7 +14,7 @@ typedef struct trainlog_run {
     const char *experiment;   /* NULL or "": "Default" (id 0) */
     const char *name;         /* run name (tag mlflow.runName) */
     const char *kind;         /* model kind: param "model" is in params; also tag "model_kind" */
-    const char *params;       /* the settings as given (config_format text), logged at once */
+    const char *params;       /* the settings as given (conf_format text), logged at once */
 } trainlog_run;
 
 /* curves may be NULL (no TSV), run may be NULL (no MLflow record). The TSV has the header
@@ -24,7 +24,7 @@ trainlog *trainlog_new(const char *curves, const trainlog_run *run, imdb_err *e)
  * of the MLflow metrics). */
 int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,
                    double valid_acc, imdb_err *e);
-/* Commits the TSV; in the MLflow run, logs params (the effective settings, config_format
+/* Commits the TSV; in the MLflow run, logs params (the effective settings, conf_format
  * text; NULL for none), stores the file artifact (the model; NULL for none) and the curve,
  * and marks the run FINISHED. Frees l, also on error. */
 int trainlog_finish(trainlog *l, const char *params, const char *artifact, imdb_err *e);

@@ -22,7 +22,7 @@ void lstm_cache_init(lstm_cache *k, int max_b, int max_t, int H)
     memset(k, 0, sizeof *k);
     size_t P = (size_t)max_b * max_t, h = (size_t)H;
     size_t n = P * 4 * h + 3 * P * h + (size_t)max_b * 4 * h + 2 * (size_t)max_b * h;
-    k->block = xmalloc((n ? n : 1) * sizeof(float));
+    k->block = imdb_xmalloc((n ? n : 1) * sizeof(float));
     float *p = k->block;
     k->gates = p; p += P * 4 * h;
     k->c = p; p += P * h;
@@ -140,9 +140,9 @@ static void cell_forward(float *restrict a, const float *restrict r, const float
     for (; j < H; j++) {
         float zi = a[j], zf = a[H + j], zg = a[2 * H + j], zo = a[3 * H + j];
         if (r) { zi += r[j]; zf += r[H + j]; zg += r[2 * H + j]; zo += r[3 * H + j]; }
-        float i = sigmoidf(zi), f = sigmoidf(zf), g = tanhf_fast(zg), o = sigmoidf(zo);
+        float i = layer_sigmoidf(zi), f = layer_sigmoidf(zf), g = layer_tanhf(zg), o = layer_sigmoidf(zo);
         float cv = i * g + (cprev ? f * cprev[j] : 0.0f);
-        float tv = tanhf_fast(cv);
+        float tv = layer_tanhf(cv);
         a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
         c[j] = cv;
         tc[j] = tv;

@@ -12,10 +12,10 @@
  * time step over the sequences still running — sorting the batch by length, longest
  * first, lets that sgemm shrink as sequences end; the saved activations are time-major
  * so that each step works on contiguous memory; no allocation per step.
- * A BiLSTM is two of these, the second on seq_reverse_forward'ed input (layers.h): its
+ * A BiLSTM is two of these, the second on layer_seq_reverse_forward'ed input (layers.h): its
  * hlast summarizes the sequence from the first word; its h is in reversed order, which
  * pooling over time does not mind (the valid positions are still [0, len)), and which
- * seq_reverse_forward undoes when per-position states must line up. A cache belongs to
+ * layer_seq_reverse_forward undoes when per-position states must line up. A cache belongs to
  * one thread at a time; the functions themselves are reentrant. */
 #ifndef IMDB_LAYER_LSTM_H
 #define IMDB_LAYER_LSTM_H

@@ -10,7 +10,7 @@ static inline int valid_id(int32_t id, int V) { return id >= 0 && id < V; }
 
 static inline int clamp_len(int32_t len, int T) { return len < 0 ? 0 : len > T ? T : len; }
 
-void embed_forward(float *out, const int32_t *ids, const float *w, size_t N, int C, int V)
+void layer_embed_forward(float *out, const int32_t *ids, const float *w, size_t N, int C, int V)
 {
     for (size_t i = 0; i < N; i++) {
         float *o = out + i * C;
@@ -19,7 +19,7 @@ void embed_forward(float *out, const int32_t *ids, const float *w, size_t N, int
     }
 }
 
-void embed_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
+void layer_embed_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
                     size_t N, int C, int V)
 {
     for (size_t i = 0; i < N; i++) {
@@ -38,7 +38,7 @@ static int bag_count(const int32_t *ids, int64_t lo, int64_t hi, int V)
     return n;
 }
 
-void embbag_forward(float *out, const int32_t *ids, const int64_t *off, int B,
+void layer_embbag_forward(float *out, const int32_t *ids, const int64_t *off, int B,
                     const float *w, int C, int V)
 {
     for (int b = 0; b < B; b++) {
@@ -56,7 +56,7 @@ void embbag_forward(float *out, const int32_t *ids, const int64_t *off, int B,
     }
 }
 
-void embbag_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
+void layer_embbag_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
                      const int64_t *off, int B, int C, int V)
 {
     for (int b = 0; b < B; b++) {
@@ -73,7 +73,7 @@ void embbag_backward(float *dw, rowset *touched, const float *dout, const int32_
     }
 }
 
-void dense_forward(float *out, const float *inp, const float *w, const float *bias,
+void layer_dense_forward(float *out, const float *inp, const float *w, const float *bias,
                    int N, int C, int OC)
 {
     if (bias) {
@@ -82,7 +82,7 @@ void dense_forward(float *out, const float *inp, const float *w, const float *bi
     blas_sgemm(BLAS_N, BLAS_T, N, OC, C, 1.0f, inp, C, w, C, bias ? 1.0f : 0.0f, out, OC);
 }
 
-void dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void layer_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
                     const float *inp, const float *w, int N, int C, int OC)
 {
     if (dinp) blas_sgemm(BLAS_N, BLAS_N, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
@@ -95,37 +95,37 @@ void dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
     }
 }
 
-void relu_forward(float *out, const float *inp, size_t n)
+void layer_relu_forward(float *out, const float *inp, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-void relu_backward(float *dinp, const float *dout, const float *y, size_t n)
+void layer_relu_backward(float *dinp, const float *dout, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) dinp[i] += y[i] > 0.0f ? dout[i] : 0.0f;
 }
 
-void sigmoid_forward(float *out, const float *inp, size_t n)
+void layer_sigmoid_forward(float *out, const float *inp, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = sigmoidf(inp[i]);
+    for (size_t i = 0; i < n; i++) out[i] = layer_sigmoidf(inp[i]);
 }
 
-void sigmoid_backward(float *dinp, const float *dout, const float *y, size_t n)
+void layer_sigmoid_backward(float *dinp, const float *dout, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * y[i] * (1.0f - y[i]);
 }
 
-void tanh_forward(float *out, const float *inp, size_t n)
+void layer_tanh_forward(float *out, const float *inp, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
 }
 
-void tanh_backward(float *dinp, const float *dout, const float *y, size_t n)
+void layer_tanh_backward(float *dinp, const float *dout, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - y[i] * y[i]);
 }
 
-void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p, rng *r)
+void layer_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p, rng *r)
 {
     if (!r || p <= 0.0f) {
         if (out != inp) memmove(out, inp, n * sizeof *out);
@@ -140,24 +140,24 @@ void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, floa
     }
 }
 
-void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p)
+void layer_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p)
 {
     float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
     for (size_t i = 0; i < n; i++) dinp[i] += mask[i] ? dout[i] * scale : 0.0f;
 }
 
-double bce_forward_backward(float *dz, const float *z, const float *y, int n, double norm)
+double layer_bce_forward_backward(float *dz, const float *z, const float *y, int n, double norm)
 {
     double loss = 0.0;
     for (int i = 0; i < n; i++) {
         double zi = z[i], yi = y[i];
         loss += (zi > 0.0 ? zi : 0.0) - zi * yi + log1p(exp(-fabs(zi)));
-        if (dz) dz[i] += (float)(((double)sigmoidf(z[i]) - yi) / norm);
+        if (dz) dz[i] += (float)(((double)layer_sigmoidf(z[i]) - yi) / norm);
     }
     return loss / norm;
 }
 
-void seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B, int T, int C)
+void layer_seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
         int L = clamp_len(len[b], T);
@@ -168,7 +168,7 @@ void seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B
     }
 }
 
-void seq_reverse_backward(float *dinp, const float *dout, const int32_t *len, int B, int T, int C)
+void layer_seq_reverse_backward(float *dinp, const float *dout, const int32_t *len, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
         int L = clamp_len(len[b], T);
@@ -180,7 +180,7 @@ void seq_reverse_backward(float *dinp, const float *dout, const int32_t *len, in
     }
 }
 
-void seq_reverse_ids(int32_t *out, const int32_t *ids, const int32_t *len, int B, int T)
+void layer_seq_reverse_ids(int32_t *out, const int32_t *ids, const int32_t *len, int B, int T)
 {
     for (int b = 0; b < B; b++) {
         int L = clamp_len(len[b], T);
@@ -189,7 +189,7 @@ void seq_reverse_ids(int32_t *out, const int32_t *ids, const int32_t *len, int B
     }
 }
 
-void maxpool_forward(float *out, int32_t *argmax, const float *inp, const int32_t *n,
+void layer_maxpool_forward(float *out, int32_t *argmax, const float *inp, const int32_t *n,
                      int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
@@ -210,7 +210,7 @@ void maxpool_forward(float *out, int32_t *argmax, const float *inp, const int32_
     }
 }
 
-void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int B, int T, int C)
+void layer_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
@@ -220,7 +220,7 @@ void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int
     }
 }
 
-void meanpool_forward(float *out, const float *inp, const int32_t *n, int B, int T, int C)
+void layer_meanpool_forward(float *out, const float *inp, const int32_t *n, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
         int L = clamp_len(n[b], T);
@@ -234,7 +234,7 @@ void meanpool_forward(float *out, const float *inp, const int32_t *n, int B, int
     }
 }
 
-void meanpool_backward(float *dinp, const float *dout, const int32_t *n, int B, int T, int C)
+void layer_meanpool_backward(float *dinp, const float *dout, const int32_t *n, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {
         int L = clamp_len(n[b], T);
@@ -248,7 +248,7 @@ void meanpool_backward(float *dinp, const float *dout, const int32_t *n, int B, 
     }
 }
 
-void concat_forward(float *out, const float *a, const float *b, size_t N, int C1, int C2)
+void layer_concat_forward(float *out, const float *a, const float *b, size_t N, int C1, int C2)
 {
     size_t C = (size_t)C1 + C2;
     for (size_t i = 0; i < N; i++) {
@@ -257,7 +257,7 @@ void concat_forward(float *out, const float *a, const float *b, size_t N, int C1
     }
 }
 
-void concat_backward(float *da, float *db, const float *dout, size_t N, int C1, int C2)
+void layer_concat_backward(float *da, float *db, const float *dout, size_t N, int C1, int C2)
 {
     size_t C = (size_t)C1 + C2;
     for (size_t i = 0; i < N; i++) {

@@ -19,39 +19,39 @@
 
 /* Embedding lookup. ids (N) (N = B*T), w (V,C), out (N,C). An id outside [0, V) (say -1
  * for padding or an unknown word) gives a zero row and receives no gradient. */
-void embed_forward(float *out, const int32_t *ids, const float *w, size_t N, int C, int V);
+void layer_embed_forward(float *out, const int32_t *ids, const float *w, size_t N, int C, int V);
 /* dw (V,C) += scattered dout (N,C). If touched is not NULL (a rowset over V rows), every
  * row that received a gradient is added to it. */
-void embed_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
+void layer_embed_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
                     size_t N, int C, int V);
 
 /* Mean of a bag of embeddings per document (fastText's hidden layer). Document b is
  * ids[off[b] .. off[b+1]) (off has B+1 entries, non-decreasing); ids outside [0, V) are
  * skipped and not counted; an empty bag gives zeros. w (V,C), out (B,C). */
-void embbag_forward(float *out, const int32_t *ids, const int64_t *off, int B,
+void layer_embbag_forward(float *out, const int32_t *ids, const int64_t *off, int B,
                     const float *w, int C, int V);
-void embbag_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
+void layer_embbag_backward(float *dw, rowset *touched, const float *dout, const int32_t *ids,
                      const int64_t *off, int B, int C, int V);
 
 /* Dense layer: out = inp w^T + bias. inp (N,C), w (OC,C), bias (OC) or NULL,
  * out (N,OC). One sgemm each way. */
-void dense_forward(float *out, const float *inp, const float *w, const float *bias,
+void layer_dense_forward(float *out, const float *inp, const float *w, const float *bias,
                    int N, int C, int OC);
 /* dinp (N,C) += dout w; dw (OC,C) += dout^T inp; dbias (OC) += column sums of dout. */
-void dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
+void layer_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
                     const float *inp, const float *w, int N, int C, int OC);
 
 /* Pointwise activations over n floats; out may equal inp. The backward passes take the
  * forward OUTPUT y (not the input) and add dout * f'(.) into dinp. */
-void relu_forward(float *out, const float *inp, size_t n);
-void relu_backward(float *dinp, const float *dout, const float *y, size_t n);
-void sigmoid_forward(float *out, const float *inp, size_t n);
-void sigmoid_backward(float *dinp, const float *dout, const float *y, size_t n);
-void tanh_forward(float *out, const float *inp, size_t n);
-void tanh_backward(float *dinp, const float *dout, const float *y, size_t n);
+void layer_relu_forward(float *out, const float *inp, size_t n);
+void layer_relu_backward(float *dinp, const float *dout, const float *y, size_t n);
+void layer_sigmoid_forward(float *out, const float *inp, size_t n);
+void layer_sigmoid_backward(float *dinp, const float *dout, const float *y, size_t n);
+void layer_tanh_forward(float *out, const float *inp, size_t n);
+void layer_tanh_backward(float *dinp, const float *dout, const float *y, size_t n);
 
 /* The logistic function without overflow for any finite x. */
-static inline float sigmoidf(float x)
+static inline float layer_sigmoidf(float x)
 {
     if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
     float e = expf(x);
@@ -61,7 +61,7 @@ static inline float sigmoidf(float x)
 /* tanh through one expf: glibc's tanhf goes through expm1f and was 40% of an LSTM
  * step. Absolute error ~1e-7 (relative accuracy is lost below |x| ~ 1e-3, where
  * nothing downstream can tell). */
-static inline float tanhf_fast(float x)
+static inline float layer_tanhf(float x)
 {
     float e = expf(-2.0f * fabsf(x));
     return copysignf((1.0f - e) / (1.0f + e), x);
@@ -71,36 +71,36 @@ static inline float tanhf_fast(float x)
  * 1 / (1 - p), so inference is the identity. mask (n) records the kept units (1/0) for
  * the backward pass. r == NULL or p <= 0 means inference: out = inp, mask all 1.
  * p >= 1 drops everything. out may equal inp. */
-void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p, rng *r);
-void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
+void layer_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p, rng *r);
+void layer_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
 
 /* Fused sigmoid + binary cross-entropy on logits z (n) with targets y (n) in [0, 1]:
  * returns sum_i [softplus(z_i) - y_i z_i] / norm, computed as
  * max(z,0) - z y + log1p(exp(-|z|)), which neither overflows nor loses precision.
  * If dz is not NULL, dz (n) += (sigmoid(z_i) - y_i) / norm. norm is normally n; a batch
  * split over threads passes the whole batch size so the parts add up to the mean. */
-double bce_forward_backward(float *dz, const float *z, const float *y, int n, double norm);
+double layer_bce_forward_backward(float *dz, const float *z, const float *y, int n, double norm);
 
 /* Sequences reversed within their lengths: out[b,t] = inp[b, len[b]-1-t] for t < len[b],
  * 0 for padding. inp, out (B,T,C), out != inp. The backward of a reversal is a
  * reversal: dinp[b, len-1-t] += dout[b,t]. A BiLSTM runs its second LSTM on the reversed
  * input; the padded positions of the result stay at the end. */
-void seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B, int T, int C);
-void seq_reverse_backward(float *dinp, const float *dout, const int32_t *len, int B, int T, int C);
+void layer_seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B, int T, int C);
+void layer_seq_reverse_backward(float *dinp, const float *dout, const int32_t *len, int B, int T, int C);
 /* The same for token ids (B,T); padding becomes -1. */
-void seq_reverse_ids(int32_t *out, const int32_t *ids, const int32_t *len, int B, int T);
+void layer_seq_reverse_ids(int32_t *out, const int32_t *ids, const int32_t *len, int B, int T);
 
 /* Max over time of the first n[b] positions of each sequence (padding excluded).
  * inp (B,T,C), out (B,C), argmax (B,C) keeps the winning position for the backward
  * (first maximum on ties; -1 and out 0 when n[b] == 0). */
-void maxpool_forward(float *out, int32_t *argmax, const float *inp, const int32_t *n,
+void layer_maxpool_forward(float *out, int32_t *argmax, const float *inp, const int32_t *n,
                      int B, int T, int C);
-void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int B, int T, int C);
+void layer_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, int B, int T, int C);
 /* Mean over time of the first n[b] positions; out 0 when n[b] == 0. */
-void meanpool_forward(float *out, const float *inp, const int32_t *n, int B, int T, int C);
-void meanpool_backward(float *dinp, const float *dout, const int32_t *n, int B, int T, int C);
+void layer_meanpool_forward(float *out, const float *inp, const int32_t *n, int B, int T, int C);
+void layer_meanpool_backward(float *dinp, const float *dout, const int32_t *n, int B, int T, int C);
 
 /* Concatenation along channels: out (N, C1+C2) = [a (N,C1) | b (N,C2)]. */
-void concat_forward(float *out, const float *a, const float *b, size_t N, int C1, int C2);
-void concat_backward(float *da, float *db, const float *dout, size_t N, int C1, int C2);
+void layer_concat_forward(float *out, const float *a, const float *b, size_t N, int C1, int C2);
+void layer_concat_backward(float *da, float *db, const float *dout, size_t N, int C1, int C2);
 #endif

@@ -35,8 +35,8 @@ void optim_init(optim *o, const optim_cfg *cfg, size_t n)
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
-    o->m = xcalloc(n ? n : 1, sizeof *o->m);
-    if (cfg->kind == OPTIM_ADAM) o->v = xcalloc(n ? n : 1, sizeof *o->v);
+    o->m = imdb_xcalloc(n ? n : 1, sizeof *o->m);
+    if (cfg->kind == OPTIM_ADAM) o->v = imdb_xcalloc(n ? n : 1, sizeof *o->v);
 }
 
 void optim_free(optim *o)

@@ -4,7 +4,7 @@
  * clipping (Pascanu et al. 2013); learning-rate schedules; a non-finite check.
  *
  * Every call walks the whole block in one loop, except "sparse" tensors: big embedding
- * tables where only the rows listed in a rowset (filled by embed_backward) received a
+ * tables where only the rows listed in a rowset (filled by layer_embed_backward) received a
  * gradient this step. For those, zeroing, norms and updates touch only the listed rows
  * ("lazy" Adam: an untouched row keeps its moments and weights, and its weight decay
  * waits until it is touched). With every row touched, lazy and dense updates agree

@@ -12,7 +12,7 @@ int params_add(params *p, const char *name, size_t rows, size_t cols)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 8;
-        p->t = xrealloc(p->t, (size_t)p->cap * sizeof *p->t);
+        p->t = imdb_xrealloc(p->t, (size_t)p->cap * sizeof *p->t);
     }
     params_tensor *t = &p->t[p->n];
     memset(t, 0, sizeof *t);
@@ -29,7 +29,7 @@ static float *aligned_block(size_t n)
     size_t bytes = (n ? n : 1) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;      /* aligned_alloc wants a multiple of the alignment */
     float *x = aligned_alloc(64, bytes);
-    if (!x) x = xmalloc(bytes);          /* aborts with a message */
+    if (!x) x = imdb_xmalloc(bytes);          /* aborts with a message */
     memset(x, 0, bytes);
     return x;
 }
@@ -78,8 +78,8 @@ float params_glorot(size_t fan_in, size_t fan_out)
 
 void rowset_init(rowset *s, size_t nrows)
 {
-    s->rows = xmalloc((nrows ? nrows : 1) * sizeof *s->rows);
-    s->mark = xcalloc(nrows ? nrows : 1, 1);
+    s->rows = imdb_xmalloc((nrows ? nrows : 1) * sizeof *s->rows);
+    s->mark = imdb_xcalloc(nrows ? nrows : 1, 1);
     s->n = 0;
     s->nrows = nrows;
 }

@@ -51,7 +51,7 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-/* The page, generated from page.html by src/serve.am. */
+/* The page, generated from page.html by lib/serve/local.am. */
 extern const unsigned char http_page_html[];
 extern const size_t http_page_html_len;
 
@@ -67,7 +67,7 @@ static void sb_add(sbuf *b, const char *s, size_t n)
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (b->len + n + 1 > cap) cap *= 2;
-        b->p = xrealloc(b->p, cap);
+        b->p = imdb_xrealloc(b->p, cap);
         b->cap = cap;
     }
     memcpy(b->p + b->len, s, n);
@@ -88,7 +88,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         sb_add(b, small, (size_t)n);
         return;
     }
-    char *big = xmalloc((size_t)n + 1);
+    char *big = imdb_xmalloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -145,7 +145,7 @@ static model_ref *model_load(const char *path, imdb_err *e)
 {
     clf *c = clf_load(path, e);
     if (!c) return NULL;
-    model_ref *m = xcalloc(1, sizeof *m);
+    model_ref *m = imdb_xcalloc(1, sizeof *m);
     m->c = c;
     atomic_init(&m->refs, 1);
     m->loaded_at = wall_now();
@@ -229,7 +229,7 @@ static worker *worker_get(http_server *s, const model_ref *m, imdb_err *e)
 {
     worker *w = pthread_getspecific(s->worker_key);
     if (!w) {
-        w = xcalloc(1, sizeof *w);
+        w = imdb_xcalloc(1, sizeof *w);
         if (pthread_setspecific(s->worker_key, w) != 0) {
             free(w);
             imdb_fail(e, IMDB_EXIT_INTERNAL, "cannot set thread-specific data");
@@ -403,7 +403,7 @@ static enum MHD_Result respond_json(http_server *s, struct MHD_Connection *conn,
     json_decref(v);
     if (!text) return MHD_NO;
     size_t n = strlen(text);
-    char *body = xrealloc(text, n + 2);
+    char *body = imdb_xrealloc(text, n + 2);
     body[n++] = '\n';
     body[n] = '\0';
     return respond(s, conn, r, status, "application/json", body, n, MHD_RESPMEM_MUST_FREE, allow);
@@ -728,7 +728,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req *r = *con_cls;
     if (!r) {
         /* The headers are in: decide everything that does not need the body. */
-        r = xcalloc(1, sizeof *r);
+        r = imdb_xcalloc(1, sizeof *r);
         r->t0 = imdb_now();
         *con_cls = r;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -787,7 +787,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             size_t cap = r->cap ? r->cap : 4096;
             while (cap < r->len + n) cap *= 2;
             if (cap > s->cfg.max_body) cap = s->cfg.max_body;
-            r->body = xrealloc(r->body, cap);
+            r->body = imdb_xrealloc(r->body, cap);
             r->cap = cap;
         }
         memcpy(r->body + r->len, data, n);
@@ -991,7 +991,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     conn_state *cs = NULL;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        cs = xcalloc(1, sizeof *cs);
+        cs = imdb_xcalloc(1, sizeof *cs);
         cs->fd = ci ? ci->connect_fd : -1;
         if (s->cfg.request_timeout && cs->fd >= 0) cs->deadline = imdb_now() + s->cfg.request_timeout;
         *socket_context = cs;
@@ -1093,7 +1093,7 @@ static void *acceptor(void *arg)
 
 http_server *http_start(const http_config *cfg, imdb_err *e)
 {
-    http_server *s = xcalloc(1, sizeof *s);
+    http_server *s = imdb_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     if (s->cfg.threads < 1) s->cfg.threads = 1;
     if (s->cfg.max_connections < (unsigned)s->cfg.threads) s->cfg.max_connections = (unsigned)s->cfg.threads;

@@ -55,8 +55,8 @@ size_t feat_ngrams(const uint64_t *tok, size_t ntok, int maxn, uint64_t *out)
 
 static void table_alloc(feat_table *t, uint64_t cap)
 {
-    t->keys = xcalloc((size_t)cap, sizeof *t->keys);
-    t->vals = xmalloc((size_t)cap * sizeof *t->vals);
+    t->keys = imdb_xcalloc((size_t)cap, sizeof *t->keys);
+    t->vals = imdb_xmalloc((size_t)cap * sizeof *t->vals);
     memset(t->vals, 0xff, (size_t)cap * sizeof *t->vals);
     t->cap = cap;
     t->n = 0;

@@ -36,11 +36,11 @@ lineio *lineio_open(const char *path, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    lineio *r = xcalloc(1, sizeof *r);
+    lineio *r = imdb_xcalloc(1, sizeof *r);
     r->fd = fd;
-    r->name = xstrdup(strcmp(path, "-") == 0 ? "(standard input)" : path);
+    r->name = imdb_xstrdup(strcmp(path, "-") == 0 ? "(standard input)" : path);
     r->cap = 2 * BLOCK;
-    r->buf = xmalloc(r->cap + 1);
+    r->buf = imdb_xmalloc(r->cap + 1);
     r->max_line = (size_t)256 << 20;
     return r;
 }
@@ -67,7 +67,7 @@ static ssize_t read_some(lineio *r, void *p, size_t n, imdb_err *e)
 /* Look at the first two bytes to choose plain or gzip. */
 static int decide(lineio *r, imdb_err *e)
 {
-    r->raw = xmalloc(BLOCK);
+    r->raw = imdb_xmalloc(BLOCK);
     while (r->raw_len < 2) {
         ssize_t k = read_some(r, r->raw + r->raw_len, BLOCK - r->raw_len, e);
         if (k < 0) return -1;
@@ -132,7 +132,7 @@ static int fill(lineio *r, imdb_err *e)
     }
     if (r->cap - r->end < BLOCK) {
         r->cap = r->cap * 2;
-        r->buf = xrealloc(r->buf, r->cap + 1);
+        r->buf = imdb_xrealloc(r->buf, r->cap + 1);
     }
     if (r->mode == 0 && decide(r, e) < 0) return -1;
     ssize_t n;
@@ -199,7 +199,7 @@ int lineio_slurp(lineio *r, char **buf, size_t *len, imdb_err *e)
     while ((got = fill(r, e)) > 0) {}
     if (got < 0) return -1;
     size_t n = r->end - r->pos;
-    *buf = xmalloc(n + 1);
+    *buf = imdb_xmalloc(n + 1);
     memcpy(*buf, r->buf + r->pos, n);
     (*buf)[n] = '\0';
     *len = n;

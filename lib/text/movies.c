@@ -32,9 +32,9 @@ static int parse(movies *m, int side, const char *name, const char *text, size_t
             return imdb_fail(e, IMDB_EXIT_DATA, "%s:%zu: no movie (expected a URL with /title/ID/)", name, lineno);
         if (m->n[side] == cap) {
             cap = cap ? 2 * cap : 16384;
-            m->ids[side] = xrealloc(m->ids[side], cap * sizeof *m->ids[side]);
+            m->ids[side] = imdb_xrealloc(m->ids[side], cap * sizeof *m->ids[side]);
         }
-        m->ids[side][m->n[side]++] = xstrndup(t, k);
+        m->ids[side][m->n[side]++] = imdb_xstrndup(t, k);
         p = nl + 1;
     }
     return 0;
@@ -45,10 +45,10 @@ static char *slurp(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 1 << 20, n = 0, k;
-    char *b = xmalloc(cap);
+    char *b = imdb_xmalloc(cap);
     while ((k = fread(b + n, 1, cap - n, f)) > 0) {
         n += k;
-        if (n == cap) b = xrealloc(b, cap *= 2);
+        if (n == cap) b = imdb_xrealloc(b, cap *= 2);
     }
     int bad = ferror(f);
     fclose(f);
@@ -59,8 +59,8 @@ static char *slurp(const char *path, size_t *len)
 
 movies *movies_load(const char *path, const char *split, imdb_err *e)
 {
-    movies *m = xcalloc(1, sizeof *m);
-    m->split = xstrdup(split);
+    movies *m = imdb_xcalloc(1, sizeof *m);
+    m->split = imdb_xstrdup(split);
     static const char *const side_name[2] = { "neg", "pos" };
     int found[2] = { 0, 0 };
     struct stat st;

@@ -108,7 +108,7 @@ static void set_id(rawin *r, const char *s, size_t n)
 {
     if (n + 1 > r->idcap) {
         r->idcap = n + 64;
-        r->id = xrealloc(r->id, r->idcap);
+        r->id = imdb_xrealloc(r->id, r->idcap);
     }
     memcpy(r->id, s, n);
     r->id[n] = '\0';
@@ -182,7 +182,7 @@ static int is_dir(const char *path)
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
-    char *s = xmalloc(n);
+    char *s = imdb_xmalloc(n);
     snprintf(s, n, "%s/%s", a, b);
     return s;
 }
@@ -191,9 +191,9 @@ rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_er
 {
     int is_stdin = strcmp(path, "-") == 0;
     if (fmt == RAWIN_AUTO) fmt = detect(path);
-    rawin *r = xcalloc(1, sizeof *r);
+    rawin *r = imdb_xcalloc(1, sizeof *r);
     r->fmt = fmt;
-    r->name = xstrdup(is_stdin ? "(standard input)" : path);
+    r->name = imdb_xstrdup(is_stdin ? "(standard input)" : path);
     r->split = split;
     r->cat = -1;
     if (fmt != RAWIN_ACLIMDB_TAR && fmt != RAWIN_ACLIMDB_DIR && split) {
@@ -222,8 +222,8 @@ rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_er
             goto fail;
         }
         char *t = join(path, "train"), *s = join(path, "test"), *a = join(path, "aclImdb");
-        if (is_dir(t) || is_dir(s)) r->root = xstrdup(path);
-        else if (is_dir(a)) r->root = xstrdup(a);
+        if (is_dir(t) || is_dir(s)) r->root = imdb_xstrdup(path);
+        else if (is_dir(a)) r->root = imdb_xstrdup(a);
         free(t);
         free(s);
         if (!r->root) {
@@ -342,9 +342,9 @@ static int list_cat(rawin *r, int cat, imdb_err *e)
         if (n <= 4 || strcmp(de->d_name + n - 4, ".txt") != 0 || de->d_name[0] == '.') continue;
         if (r->nfiles == cap) {
             cap = cap ? 2 * cap : 1024;
-            r->files = xrealloc(r->files, cap * sizeof *r->files);
+            r->files = imdb_xrealloc(r->files, cap * sizeof *r->files);
         }
-        r->files[r->nfiles++] = xstrdup(de->d_name);
+        r->files[r->nfiles++] = imdb_xstrdup(de->d_name);
     }
     int err = errno;
     closedir(dp);
@@ -384,7 +384,7 @@ static int read_file(rawin *r, const char *path, size_t *len, imdb_err *e)
         if (n + 65536 > r->fcap) {
             r->fcap = r->fcap ? 2 * r->fcap : 65536;
             while (r->fcap < n + 65536) r->fcap *= 2;
-            r->fbuf = xrealloc(r->fbuf, r->fcap);
+            r->fbuf = imdb_xrealloc(r->fbuf, r->fcap);
         }
         ssize_t got = read(fd, r->fbuf + n, r->fcap - n - 1);
         if (got < 0) {
@@ -420,12 +420,12 @@ static int next_dir(rawin *r, rawin_doc *d, imdb_err *e)
         size_t idn = strlen(cats[r->cat].split) + strlen(cats[r->cat].dir) + fl + 3;
         if (idn > r->idcap) {
             r->idcap = idn + 64;
-            r->id = xrealloc(r->id, r->idcap);
+            r->id = imdb_xrealloc(r->id, r->idcap);
         }
         snprintf(r->id, r->idcap, "%s/%s/%.*s", cats[r->cat].split, cats[r->cat].dir,
                  (int)(fl - 4), f);
         char *path = join(r->root, r->id);
-        path = xrealloc(path, strlen(path) + 5);
+        path = imdb_xrealloc(path, strlen(path) + 5);
         strcat(path, ".txt");
         size_t len = 0;
         int rc = read_file(r, path, &len, e);
@@ -531,7 +531,7 @@ static void rec_put(rawin *r, const char *s, size_t n)
     if (r->reclen + n + 1 > r->reccap) {
         size_t cap = r->reccap ? r->reccap : 4096;
         while (cap < r->reclen + n + 1) cap *= 2;
-        r->rec = xrealloc(r->rec, cap);
+        r->rec = imdb_xrealloc(r->rec, cap);
         r->reccap = cap;
     }
     memcpy(r->rec + r->reclen, s, n);
@@ -542,8 +542,8 @@ static void field_start(rawin *r)
 {
     if (r->nfields == r->fcap_fields) {
         r->fcap_fields = r->fcap_fields ? 2 * r->fcap_fields : 16;
-        r->foff = xrealloc(r->foff, r->fcap_fields * sizeof *r->foff);
-        r->flen = xrealloc(r->flen, r->fcap_fields * sizeof *r->flen);
+        r->foff = imdb_xrealloc(r->foff, r->fcap_fields * sizeof *r->foff);
+        r->flen = imdb_xrealloc(r->flen, r->fcap_fields * sizeof *r->flen);
     }
     r->foff[r->nfields] = r->reclen;
     r->flen[r->nfields] = 0;

@@ -111,9 +111,9 @@ tar_reader *tar_open(const char *path, imdb_err *e)
         return NULL;
     }
     gzbuffer(gz, 256 * 1024);
-    tar_reader *t = xcalloc(1, sizeof *t);
+    tar_reader *t = imdb_xcalloc(1, sizeof *t);
     t->gz = gz;
-    t->path = xstrdup(is_stdin ? "(standard input)" : path);
+    t->path = imdb_xstrdup(is_stdin ? "(standard input)" : path);
     return t;
 }
 
@@ -188,7 +188,7 @@ static char *read_meta(tar_reader *t, uint64_t size, imdb_err *e)
                   "(after entry '%s')", t->path, (unsigned long long)size, where(t));
         return NULL;
     }
-    char *m = xmalloc((size_t)size + 1);
+    char *m = imdb_xmalloc((size_t)size + 1);
     if (read_full(t, m, (size_t)size, e) < 0 || skip(t, (BLOCK - size % BLOCK) % BLOCK, e) < 0) {
         free(m);
         return NULL;
@@ -216,7 +216,7 @@ static int parse_pax(tar_reader *t, const char *m, size_t n, imdb_err *e)
         size_t klen = (size_t)(eq - kv);
         if (klen == 4 && memcmp(kv, "path", 4) == 0) {
             free(t->next_name);
-            t->next_name = xstrndup(eq + 1, (size_t)(end - eq - 1));
+            t->next_name = imdb_xstrndup(eq + 1, (size_t)(end - eq - 1));
         } else if (klen == 4 && memcmp(kv, "size", 4) == 0) {
             uint64_t v = 0;
             const char *p = eq + 1;
@@ -333,7 +333,7 @@ int tar_next(tar_reader *t, tar_entry *ent, imdb_err *e)
             memcpy(name + k, h, nl);
             name[k + nl] = '\0';
             free(t->name);
-            t->name = xstrdup(name);
+            t->name = imdb_xstrdup(name);
         }
         if (t->have_next_size) {
             size = t->next_size;
@@ -360,7 +360,7 @@ int tar_read(tar_reader *t, const char **data, size_t *len, size_t max, imdb_err
     if (n + 1 > t->cap) {
         t->cap = n + 1 > 65536 ? n + 1 : 65536;
         free(t->buf);
-        t->buf = xmalloc(t->cap);
+        t->buf = imdb_xmalloc(t->cap);
     }
     t->in_data = 1;
     int rc = read_full(t, t->buf, n, e);

@@ -90,7 +90,7 @@ void text_settings_default(text_settings *s)
     s->html = 1;
     s->nfkc = 1;
     s->casefold = 1;
-    s->pattern = xstrdup(TEXT_DEFAULT_PATTERN);
+    s->pattern = imdb_xstrdup(TEXT_DEFAULT_PATTERN);
 }
 
 void text_settings_free(text_settings *s)
@@ -111,7 +111,7 @@ char *text_settings_format(const text_settings *s)
 {
     const char *p = s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN;
     size_t n = strlen(p), cap = 64 + 3 * n;
-    char *out = xmalloc(cap);
+    char *out = imdb_xmalloc(cap);
     int k = snprintf(out, cap, "html=%d nfkc=%d casefold=%d pattern=",
                      s->html ? 1 : 0, s->nfkc ? 1 : 0, s->casefold ? 1 : 0);
     char *o = out + k;
@@ -178,7 +178,7 @@ int text_settings_parse(text_settings *s, const char *line, imdb_err *e)
         if (k == 1 && parse_flag("nfkc", v, vlen, &s->nfkc, e) < 0) return -1;
         if (k == 2 && parse_flag("casefold", v, vlen, &s->casefold, e) < 0) return -1;
         if (k == 3) {
-            char *pat = xmalloc(vlen + 1), *o = pat;
+            char *pat = imdb_xmalloc(vlen + 1), *o = pat;
             for (size_t i = 0; i < vlen; i++) {
                 if (v[i] != '%') {
                     *o++ = v[i];
@@ -208,7 +208,7 @@ static void grow(char **buf, size_t *cap, size_t need)
     if (need <= *cap) return;
     size_t n = *cap ? *cap : 4096;
     while (n < need) n *= 2;
-    *buf = xrealloc(*buf, n);
+    *buf = imdb_xrealloc(*buf, n);
     *cap = n;
 }
 
@@ -245,11 +245,11 @@ static int compile_pattern(text_cleaner *c, imdb_err *e)
 
 text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
 {
-    text_cleaner *c = xcalloc(1, sizeof *c);
+    text_cleaner *c = imdb_xcalloc(1, sizeof *c);
     c->s.html = s->html;
     c->s.nfkc = s->nfkc;
     c->s.casefold = s->casefold;
-    c->s.pattern = xstrdup(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
+    c->s.pattern = imdb_xstrdup(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
 
     c->fast = strcmp(c->s.pattern, TEXT_DEFAULT_PATTERN) == 0;
     /* The default pattern is matched by scan_fast, so PCRE2 compiles it only when the
@@ -605,7 +605,7 @@ static size_t normalize(text_cleaner *c, size_t n)
             if ((size_t)r > c->ucap) {
                 size_t cap = c->ucap ? c->ucap : 256;
                 while (cap < (size_t)r) cap *= 2;
-                c->u = xrealloc(c->u, cap * sizeof *c->u);
+                c->u = imdb_xrealloc(c->u, cap * sizeof *c->u);
                 c->ucap = cap;
                 continue;
             }
@@ -677,7 +677,7 @@ static unsigned uclass(text_cleaner *c, const unsigned char *t, size_t n, size_t
                            (uint32_t)(t[i + 2] & 0x3F) << 6 | (t[i + 3] & 0x3F)
                 : 0xFFFFFFFF;
     if (cp < 0x10000) {
-        if (!c->ucls) c->ucls = xcalloc(65536, 1);
+        if (!c->ucls) c->ucls = imdb_xcalloc(65536, 1);
         unsigned k = c->ucls[cp];
         if (!k) c->ucls[cp] = (unsigned char)(k = C_KNOWN | classify_cp(c, t + i, l));
         return k & (C_W | C_N);
@@ -755,7 +755,7 @@ static size_t scan_fast(text_cleaner *c, const unsigned char *t, size_t n, char 
         }
         if (ntok == c->tcap) {
             c->tcap = c->tcap ? 2 * c->tcap : 256;
-            c->toks = xrealloc(c->toks, c->tcap * sizeof *c->toks);
+            c->toks = imdb_xrealloc(c->toks, c->tcap * sizeof *c->toks);
         }
         c->toks[ntok++] = o;
         size_t len = e - i;
@@ -794,7 +794,7 @@ static size_t scan_pcre(text_cleaner *c, const char *t, size_t tn, char *o)
         }
         if (ntok == c->tcap) {
             c->tcap = c->tcap ? 2 * c->tcap : 256;
-            c->toks = xrealloc(c->toks, c->tcap * sizeof *c->toks);
+            c->toks = imdb_xrealloc(c->toks, c->tcap * sizeof *c->toks);
         }
         c->toks[ntok++] = o;
         o = put_token(o, (const unsigned char *)t + s, e - s);
@@ -856,7 +856,7 @@ char *text_settings_canonical(const char *line)
     if (!line) return NULL;
     text_settings s;
     imdb_err e;
-    char *out = text_settings_parse(&s, line, &e) == 0 ? text_settings_format(&s) : xstrdup(line);
+    char *out = text_settings_parse(&s, line, &e) == 0 ? text_settings_format(&s) : imdb_xstrdup(line);
     text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
     return out;
 }

@@ -35,7 +35,7 @@ tokio_reader *tokio_open(const char *path, imdb_err *e)
 {
     lineio *in = lineio_open(path, e);
     if (!in) return NULL;
-    tokio_reader *r = xcalloc(1, sizeof *r);
+    tokio_reader *r = imdb_xcalloc(1, sizeof *r);
     r->in = in;
     r->version = 1;
     char *line;
@@ -59,9 +59,9 @@ tokio_reader *tokio_open(const char *path, imdb_err *e)
             return NULL;
         }
         r->version = v;
-        r->settings = xstrdup(*end ? end + 1 : "");
+        r->settings = imdb_xstrdup(*end ? end + 1 : "");
     } else {
-        r->pending = xstrndup(line, len);
+        r->pending = imdb_xstrndup(line, len);
         r->pending_len = len;
         r->has_pending = 1;
     }
@@ -167,7 +167,7 @@ size_t tokio_split(char *text, size_t len, char ***toks, size_t *cap)
         if (!q) q = end;
         if (n == *cap) {
             *cap = *cap ? *cap * 2 : 256;
-            *toks = xrealloc(*toks, *cap * sizeof **toks);
+            *toks = imdb_xrealloc(*toks, *cap * sizeof **toks);
         }
         (*toks)[n++] = p;
         *q = '\0';

@@ -119,10 +119,10 @@ static int keep_error(vocab *v, int status, const char *fmt, ...)
 
 vocab *vocab_new(int maxn)
 {
-    vocab *v = xcalloc(1, sizeof *v);
+    vocab *v = imdb_xcalloc(1, sizeof *v);
     v->maxn = maxn < 1 ? 1 : maxn > VOCAB_MAX_NGRAMS ? VOCAB_MAX_NGRAMS : maxn;
     v->acap = 1 << 16;
-    v->arena = xmalloc(v->acap);
+    v->arena = imdb_xmalloc(v->acap);
     v->alen = 8;
     v->sorted = 1;    /* an empty vocabulary is trivially in order */
     return v;
@@ -151,7 +151,7 @@ const char *vocab_clean(const vocab *v) { return v->clean; }
 void vocab_set_clean(vocab *v, const char *settings)
 {
     free(v->clean);
-    v->clean = settings ? xstrdup(settings) : NULL;
+    v->clean = settings ? imdb_xstrdup(settings) : NULL;
 }
 
 int vocab_status(const vocab *v, imdb_err *e)
@@ -186,7 +186,7 @@ static void build_slots(vocab *v, size_t want)
     size_t cap = 1 << 12;
     while (cap < 2 * want) cap <<= 1;
     free(v->slots);
-    v->slots = xcalloc(cap, sizeof *v->slots);
+    v->slots = imdb_xcalloc(cap, sizeof *v->slots);
     advise_huge(v->slots, cap * sizeof *v->slots);
     v->cap = cap;
     size_t mask = cap - 1;
@@ -215,7 +215,7 @@ static rec *new_rec(vocab *v, uint64_t h, size_t len)
     }
     if (v->alen + sz > v->acap) {
         while (v->alen + sz > v->acap) v->acap *= 2;
-        v->arena = xrealloc(v->arena, v->acap);
+        v->arena = imdb_xrealloc(v->arena, v->acap);
         advise_huge(v->arena + v->alen, v->acap - v->alen);
     }
     rec *r = (rec *)(v->arena + v->alen);
@@ -292,7 +292,7 @@ static int count_one(vocab *v, uint64_t h, const char *const *toks, const size_t
     if (*s) {
         rec *r = rec_of_slot(v, *s);
         if (r->len != len || !same_tokens(r->text, toks, tl, k)) {
-            char *mine = xmalloc(len + 1);
+            char *mine = imdb_xmalloc(len + 1);
             join_tokens(mine, toks, tl, k);
             collision(v, r->text, mine);
             free(mine);
@@ -332,10 +332,10 @@ void vocab_add_doc(vocab *v, const char *const *toks, size_t ntok)
     size_t maxm = ntok * (size_t)v->maxn;
     if (maxm > v->scap) {
         v->scap = maxm > 2 * v->scap ? maxm : 2 * v->scap;
-        v->th = xrealloc(v->th, v->scap * sizeof *v->th);
-        v->tl = xrealloc(v->tl, v->scap * sizeof *v->tl);
-        v->nh = xrealloc(v->nh, v->scap * sizeof *v->nh);
-        v->nl = xrealloc(v->nl, v->scap * sizeof *v->nl);
+        v->th = imdb_xrealloc(v->th, v->scap * sizeof *v->th);
+        v->tl = imdb_xrealloc(v->tl, v->scap * sizeof *v->tl);
+        v->nh = imdb_xrealloc(v->nh, v->scap * sizeof *v->nh);
+        v->nl = imdb_xrealloc(v->nl, v->scap * sizeof *v->nl);
     }
     /* Hashes and text lengths of all n-grams first (unigrams, then bigrams, ...), so the
      * lookups below can prefetch their slots and records ahead: the table is far larger
@@ -475,7 +475,7 @@ static void sort_items(item *a, item *tmp, size_t n, const vocab *v)
 static void radix_items(item *a, item *tmp, size_t m, const vocab *v)
 {
     enum { DIGITS = 12 };   /* 8 bytes of p0, then 4 of group (most significant last) */
-    size_t (*hist)[256] = xcalloc(DIGITS, sizeof *hist);
+    size_t (*hist)[256] = imdb_xcalloc(DIGITS, sizeof *hist);
     for (size_t i = 0; i < m; i++) {
         uint64_t p = a[i].p0;
         uint32_t g = a[i].group;
@@ -529,14 +529,14 @@ static int cmp_pair_desc(const void *x, const void *y)
 static void rank_groups(item *it, size_t m, const vocab *v)
 {
     size_t cap = 1 << 10, np = 0, pcap = 256;
-    uint32_t *slot = xcalloc(cap, sizeof *slot);    /* pair index + 1 */
-    cd_pair *pairs = xmalloc(pcap * sizeof *pairs);
+    uint32_t *slot = imdb_xcalloc(cap, sizeof *slot);    /* pair index + 1 */
+    cd_pair *pairs = imdb_xmalloc(pcap * sizeof *pairs);
     for (size_t i = 0; i < m; i++) {
         const rec *r = rec_at(v, it[i].off8);
         if (2 * (np + 1) > cap) {
             free(slot);
             cap *= 2;
-            slot = xcalloc(cap, sizeof *slot);
+            slot = imdb_xcalloc(cap, sizeof *slot);
             for (size_t p = 0; p < np; p++) {
                 size_t j = (size_t)feat_chain(pairs[p].count, pairs[p].df) & (cap - 1);
                 while (slot[j]) j = (j + 1) & (cap - 1);
@@ -549,7 +549,7 @@ static void rank_groups(item *it, size_t m, const vocab *v)
         if (!slot[j]) {
             if (np == pcap) {
                 pcap *= 2;
-                pairs = xrealloc(pairs, pcap * sizeof *pairs);
+                pairs = imdb_xrealloc(pairs, pcap * sizeof *pairs);
             }
             pairs[np] = (cd_pair){r->count, r->df};
             slot[j] = (uint32_t)++np;
@@ -557,10 +557,10 @@ static void rank_groups(item *it, size_t m, const vocab *v)
         it[i].group = slot[j] - 1;
     }
     /* rank[index of pair before sorting] */
-    cd_pair *sorted = xmalloc((np ? np : 1) * sizeof *sorted);
+    cd_pair *sorted = imdb_xmalloc((np ? np : 1) * sizeof *sorted);
     memcpy(sorted, pairs, np * sizeof *pairs);
     qsort(sorted, np, sizeof *sorted, cmp_pair_desc);
-    uint32_t *rank = xmalloc((np ? np : 1) * sizeof *rank);
+    uint32_t *rank = imdb_xmalloc((np ? np : 1) * sizeof *rank);
     for (size_t r = 0; r < np; r++) {
         size_t j = (size_t)feat_chain(sorted[r].count, sorted[r].df) & (cap - 1);
         while (pairs[slot[j] - 1].count != sorted[r].count || pairs[slot[j] - 1].df != sorted[r].df)
@@ -597,7 +597,7 @@ void vocab_finish_df(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_s
     free(v->order);
     v->order = NULL;
 
-    item *it = xmalloc((v->n ? v->n : 1) * sizeof *it);
+    item *it = imdb_xmalloc((v->n ? v->n : 1) * sizeof *it);
     size_t m = 0;
     for (size_t off = 8; off < v->alen;) {
         rec *r = (rec *)(v->arena + off);
@@ -616,13 +616,13 @@ void vocab_finish_df(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_s
     size_t inorder = 1;
     while (inorder < m && item_less(&it[inorder - 1], &it[inorder], v)) inorder++;
     if (inorder < m) {
-        item *tmp = xmalloc(m * sizeof *tmp);
+        item *tmp = imdb_xmalloc(m * sizeof *tmp);
         radix_items(it, tmp, m, v);
         free(tmp);
     }
 
     size_t kept = max_size && max_size < m ? max_size : m;
-    v->order = xmalloc((kept ? kept : 1) * sizeof *v->order);
+    v->order = imdb_xmalloc((kept ? kept : 1) * sizeof *v->order);
     if (kept == v->n) {
         for (size_t i = 0; i < kept; i++) v->order[i] = it[i].off8;
     } else {
@@ -645,7 +645,7 @@ void vocab_finish_df(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_s
         v->n = kept;
         if (v->acap > 2 * dst && v->acap > (1 << 16)) {
             v->acap = dst > (1 << 16) ? dst : 1 << 16;
-            v->arena = xrealloc(v->arena, v->acap);
+            v->arena = imdb_xrealloc(v->arena, v->acap);
         }
     }
     free(it);
@@ -692,7 +692,7 @@ int vocab_write(const vocab *v, outfile *o, imdb_err *e)
         if (outfile_printf(o, e, "#clean %s\n", v->clean) < 0) return -1;
     }
     enum { BUF = 1 << 16 };
-    char *buf = xmalloc(BUF), *p = buf;
+    char *buf = imdb_xmalloc(BUF), *p = buf;
     for (size_t i = 0; i < v->n; i++) {
         const rec *r = rec_at(v, v->order[i]);
         if (i + 32 < v->n) PREFETCH(rec_at(v, v->order[i + 32]));

@@ -89,7 +89,7 @@ static int sys_fail(outfile *o, imdb_err *e, const char *what)
 
 outfile *outfile_open(const char *path, int gzip, imdb_err *e)
 {
-    outfile *o = xcalloc(1, sizeof *o);
+    outfile *o = imdb_xcalloc(1, sizeof *o);
     int to_stdout = !path || strcmp(path, "-") == 0;
     if (gzip < 0) {
         size_t l = to_stdout ? 0 : strlen(path);
@@ -103,7 +103,7 @@ outfile *outfile_open(const char *path, int gzip, imdb_err *e)
          * place, like stdout, not atomically: a temporary beside it would be a regular
          * file, and the rename would replace the device itself (as root, /dev/full or
          * /dev/null with a regular file). */
-        o->path = xstrdup(path);
+        o->path = imdb_xstrdup(path);
         o->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (o->fd < 0) {
             imdb_fail(e, IMDB_EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -112,9 +112,9 @@ outfile *outfile_open(const char *path, int gzip, imdb_err *e)
         }
         o->device = 1;
     } else {
-        o->path = xstrdup(path);
+        o->path = imdb_xstrdup(path);
         size_t l = strlen(path);
-        o->tmp = xmalloc(l + 16);
+        o->tmp = imdb_xmalloc(l + 16);
         snprintf(o->tmp, l + 16, "%s.tmp-XXXXXX", path);
         o->fd = mkstemp(o->tmp);
         if (o->fd < 0) {
@@ -142,7 +142,7 @@ outfile *outfile_open(const char *path, int gzip, imdb_err *e)
         }
         gzbuffer(o->gz, OBUF);
     }
-    o->buf = xmalloc(OBUF);
+    o->buf = imdb_xmalloc(OBUF);
     return o;
 }
 
@@ -208,7 +208,7 @@ int outfile_printf(outfile *o, imdb_err *e, const char *fmt, ...)
     va_end(ap);
     if (n < 0) return imdb_fail(e, IMDB_EXIT_INTERNAL, "bad format");
     if ((size_t)n < sizeof small) return outfile_write(o, small, (size_t)n, e);
-    char *big = xmalloc((size_t)n + 1);
+    char *big = imdb_xmalloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -18,7 +18,7 @@ struct progress {
 progress *progress_new(const char *what, uint64_t total, const char *unit)
 {
     if (cli_verbose < 0 || !isatty(STDERR_FILENO)) return NULL;
-    progress *p = xcalloc(1, sizeof *p);
+    progress *p = imdb_xcalloc(1, sizeof *p);
     snprintf(p->what, sizeof p->what, "%s", what);
     snprintf(p->unit, sizeof p->unit, "%s", unit ? unit : "");
     p->total = total;

@@ -35,32 +35,32 @@ static void oom(size_t n)
     _exit(IMDB_EXIT_INTERNAL);
 }
 
-void *xmalloc(size_t n)
+void *imdb_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) oom(n);
     return p;
 }
 
-void *xcalloc(size_t n, size_t size)
+void *imdb_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) oom(n * size);
     return p;
 }
 
-void *xrealloc(void *p, size_t n)
+void *imdb_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);
     if (!p) oom(n);
     return p;
 }
 
-char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
+char *imdb_xstrdup(const char *s) { return imdb_xstrndup(s, strlen(s)); }
 
-char *xstrndup(const char *s, size_t n)
+char *imdb_xstrndup(const char *s, size_t n)
 {
-    char *p = xmalloc(n + 1);
+    char *p = imdb_xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
@@ -70,7 +70,7 @@ size_t imdb_arena_add(imdb_arena *a, const char *s, size_t n)
 {
     if (a->used + n + 1 > a->cap) {
         while (a->used + n + 1 > a->cap) a->cap = a->cap ? a->cap * 2 : (size_t)1 << 20;
-        a->p = xrealloc(a->p, a->cap);
+        a->p = imdb_xrealloc(a->p, a->cap);
     }
     size_t off = a->used;
     memcpy(a->p + off, s, n);

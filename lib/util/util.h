@@ -34,11 +34,11 @@ int imdb_fail(imdb_err *e, int status, const char *fmt, ...)
  * IMDB_EXIT_INTERNAL, after calling the hook set by imdb_on_oom (outfile's: remove the
  * temporaries of unfinished outputs; it must not allocate). */
 void imdb_on_oom(void (*fn)(void));
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
+void *imdb_xmalloc(size_t n);
+void *imdb_xcalloc(size_t n, size_t size);
+void *imdb_xrealloc(void *p, size_t n);
+char *imdb_xstrdup(const char *s);
+char *imdb_xstrndup(const char *s, size_t n);
 
 /* A growing byte arena: strings appended NUL-terminated, addressed by offset (the
  * buffer moves as it grows). Zero-initialize; free(a->p) when done. */

@@ -68,13 +68,13 @@ static void worker_init(worker *k, const corpus *c, int max_b, float *grad)
     k->max_b = max_b;
     k->max_t = (int)nnmodel_ids_cap(h);
     size_t cap = (size_t)max_b * (size_t)k->max_t;
-    if (!c->m->arch->bag) k->ids = xmalloc(cap * sizeof *k->ids);
-    else k->flat = xmalloc(cap * sizeof *k->flat);
-    k->len = xmalloc((size_t)max_b * sizeof *k->len);
-    k->off = xmalloc(((size_t)max_b + 1) * sizeof *k->off);
-    k->y = xmalloc((size_t)max_b * sizeof *k->y);
-    k->logits = xmalloc((size_t)max_b * sizeof *k->logits);
-    k->drop = xmalloc((size_t)max_b * sizeof *k->drop);
+    if (!c->m->arch->bag) k->ids = imdb_xmalloc(cap * sizeof *k->ids);
+    else k->flat = imdb_xmalloc(cap * sizeof *k->flat);
+    k->len = imdb_xmalloc((size_t)max_b * sizeof *k->len);
+    k->off = imdb_xmalloc(((size_t)max_b + 1) * sizeof *k->off);
+    k->y = imdb_xmalloc((size_t)max_b * sizeof *k->y);
+    k->logits = imdb_xmalloc((size_t)max_b * sizeof *k->logits);
+    k->drop = imdb_xmalloc((size_t)max_b * sizeof *k->drop);
     k->ws = c->m->arch->ws_new(h, max_b, k->max_t);
     k->grad = grad;
     if (grad) rowset_init(&k->rs, nnmodel_rows(h));
@@ -126,7 +126,7 @@ static void *worker_run(void *arg)
     k->loss = m->arch->step(&m->hy, &m->p, k->w, k->ws, &nb, k->dropout, k->emb_dropout, k->logits,
                             k->drop_seed ? k->grad : NULL, k->drop_seed ? &k->rs : NULL, k->norm);
     if (!k->drop_seed) {
-        k->loss_sum = bce_forward_backward(NULL, k->logits, k->y, B, 1.0);
+        k->loss_sum = layer_bce_forward_backward(NULL, k->logits, k->y, B, 1.0);
         k->correct = 0;
         for (int b = 0; b < B; b++) k->correct += (k->logits[b] >= 0.0f) == (k->y[b] > 0.5f);
     }
@@ -181,7 +181,7 @@ static size_t plan_batches(uint32_t *order, size_t n, size_t batch, size_t bucke
     size_t chunk = bucket ? batch * bucket : batch;
     for (size_t i = 0; i < n; i += chunk) sort_by_len(order + i, (i + chunk <= n ? chunk : n - i), off);
     size_t nb = (n + batch - 1) / batch;
-    uint32_t *perm = xmalloc((nb ? nb : 1) * sizeof *perm);
+    uint32_t *perm = imdb_xmalloc((nb ? nb : 1) * sizeof *perm);
     for (size_t i = 0; i < nb; i++) perm[i] = (uint32_t)i;
     if (r) rng_shuffle_u32(r, perm, nb);
     size_t k = 0;
@@ -225,7 +225,7 @@ typedef struct tsettings {
     float dropout, emb_dropout;
 } tsettings;
 
-static int read_settings(const nnmodel_arch *a, config *cfg, nnmodel_hyper *hy, tsettings *s, imdb_err *e)
+static int read_settings(const nnmodel_arch *a, conf *cfg, nnmodel_hyper *hy, tsettings *s, imdb_err *e)
 {
     const tdefaults *d = &defaults[a->id];
     long unk, max_len, dim, decoupled;
@@ -235,26 +235,26 @@ static int read_settings(const nnmodel_arch *a, config *cfg, nnmodel_hyper *hy, 
     memset(s, 0, sizeof *s);
     hy->arch = a->id;
     hy->ngrams = 1;
-    if (config_long(cfg, "vocab_size", d->vocab_size, 1, 1L << 26, &s->vocab_size, e) < 0 ||
-        config_long(cfg, "min_count", d->min_count, 1, 1L << 40, &s->min_count, e) < 0 ||
-        config_long(cfg, "unk", d->unk, 0, 1, &unk, e) < 0 ||
-        config_long(cfg, "max_len", d->max_len, 1, NNMODEL_MAX_LEN, &max_len, e) < 0 ||
-        config_long(cfg, "dim", d->dim, 1, 4096, &dim, e) < 0 ||
-        config_long(cfg, "epochs", d->epochs, 1, 100000, &s->epochs, e) < 0 ||
-        config_long(cfg, "batch", d->batch, 1, 4096, &s->batch, e) < 0 ||
-        config_long(cfg, "patience", d->patience, 1, 100000, &s->patience, e) < 0 ||
-        config_long(cfg, "bucket", d->bucket, 0, 100000, &s->bucket, e) < 0 ||
-        config_double(cfg, "lr", d->lr, 1e-12, 1e6, &lr, e) < 0 ||
-        config_double(cfg, "lr_min", d->lr_min, 0, 1e6, &lr_min, e) < 0 ||
-        config_long(cfg, "warmup", 0, 0, 1L << 40, &s->warmup, e) < 0 ||
-        config_double(cfg, "momentum", 0, 0, 0.999, &momentum, e) < 0 ||
-        config_double(cfg, "weight_decay", d->weight_decay, 0, 1e3, &wd, e) < 0 ||
-        config_long(cfg, "decoupled", 0, 0, 1, &decoupled, e) < 0 ||
-        config_double(cfg, "clip", d->clip, 0, 1e9, &s->clip, e) < 0)
+    if (conf_long(cfg, "vocab_size", d->vocab_size, 1, 1L << 26, &s->vocab_size, e) < 0 ||
+        conf_long(cfg, "min_count", d->min_count, 1, 1L << 40, &s->min_count, e) < 0 ||
+        conf_long(cfg, "unk", d->unk, 0, 1, &unk, e) < 0 ||
+        conf_long(cfg, "max_len", d->max_len, 1, NNMODEL_MAX_LEN, &max_len, e) < 0 ||
+        conf_long(cfg, "dim", d->dim, 1, 4096, &dim, e) < 0 ||
+        conf_long(cfg, "epochs", d->epochs, 1, 100000, &s->epochs, e) < 0 ||
+        conf_long(cfg, "batch", d->batch, 1, 4096, &s->batch, e) < 0 ||
+        conf_long(cfg, "patience", d->patience, 1, 100000, &s->patience, e) < 0 ||
+        conf_long(cfg, "bucket", d->bucket, 0, 100000, &s->bucket, e) < 0 ||
+        conf_double(cfg, "lr", d->lr, 1e-12, 1e6, &lr, e) < 0 ||
+        conf_double(cfg, "lr_min", d->lr_min, 0, 1e6, &lr_min, e) < 0 ||
+        conf_long(cfg, "warmup", 0, 0, 1L << 40, &s->warmup, e) < 0 ||
+        conf_double(cfg, "momentum", 0, 0, 0.999, &momentum, e) < 0 ||
+        conf_double(cfg, "weight_decay", d->weight_decay, 0, 1e3, &wd, e) < 0 ||
+        conf_long(cfg, "decoupled", 0, 0, 1, &decoupled, e) < 0 ||
+        conf_double(cfg, "clip", d->clip, 0, 1e9, &s->clip, e) < 0)
         return -1;
-    config_string(cfg, "truncate", d->truncate, &trunc);
-    config_string(cfg, "optimizer", d->optimizer, &opt);
-    config_string(cfg, "lr_schedule", d->schedule, &sched);
+    conf_string(cfg, "truncate", d->truncate, &trunc);
+    conf_string(cfg, "optimizer", d->optimizer, &opt);
+    conf_string(cfg, "lr_schedule", d->schedule, &sched);
     hy->truncate = -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(trunc, nnmodel_truncate_names[i]) == 0) hy->truncate = i;
@@ -323,7 +323,7 @@ static int build_vocab(nnmodel *m, const train_ctx *ctx, const tsettings *s, lon
     }
     feat_table_init(&m->tab, nw + ng);
     size_t tlen = 0, kw = 0, kg = 0;
-    uint32_t *entry = xmalloc((nw + ng) * sizeof *entry);
+    uint32_t *entry = imdb_xmalloc((nw + ng) * sizeof *entry);
     for (size_t i = 0; i < vn && (kw < nw || kg < ng); i++) {
         if (vocab_count(voc, i) < (uint64_t)s->min_count) continue;
         int o = vocab_order(voc, i);
@@ -337,7 +337,7 @@ static int build_vocab(nnmodel *m, const train_ctx *ctx, const tsettings *s, lon
         entry[id < h->V ? id : h->V + (id - h->V - h->unk)] = (uint32_t)i;
         tlen += strlen(vocab_ngram(voc, i)) + 1;
     }
-    char *t = xmalloc(tlen + 1), *p = t;
+    char *t = imdb_xmalloc(tlen + 1), *p = t;
     for (size_t j = 0; j < nw + ng; j++) {
         const char *s2 = vocab_ngram(voc, entry[j]);
         size_t l = strlen(s2);
@@ -559,9 +559,9 @@ static void validate(worker *ks, int nt, const uint32_t *va, size_t nva, size_t 
 
 static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, imdb_err *e)
 {
-    config *cfg = ctx->cfg;
+    conf *cfg = ctx->cfg;
     tsettings s;
-    nnmodel *m = xcalloc(1, sizeof *m);
+    nnmodel *m = imdb_xcalloc(1, sizeof *m);
     m->arch = a;
     worker *ks = NULL;
     float *best = NULL, *grad = NULL, *y = NULL;
@@ -577,7 +577,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
 
     if (read_settings(a, cfg, &m->hy, &s, e) < 0) goto done;
     if (m->hy.ngrams > 1 && !m->hy.buckets &&
-        config_long(cfg, "ngram_vocab", 1000000, 1, 1L << 26, &ngram_max, e) < 0) goto done;
+        conf_long(cfg, "ngram_vocab", 1000000, 1, 1L << 26, &ngram_max, e) < 0) goto done;
     if (ctx->ntr == 0) {
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents to train on");
         goto done;
@@ -601,16 +601,16 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     /* Every document's ids, once. */
     const train_docs *d = ctx->docs;
     size_t nd = d->n, cap = nnmodel_ids_cap(&m->hy), total = 0;
-    off = xmalloc((nd + 1) * sizeof *off);
-    y = xmalloc((nd + 1) * sizeof *y);
-    uint64_t *hs = xmalloc((size_t)m->hy.max_len * sizeof *hs);
-    int32_t *buf = xmalloc(cap * sizeof *buf);
+    off = imdb_xmalloc((nd + 1) * sizeof *off);
+    y = imdb_xmalloc((nd + 1) * sizeof *y);
+    uint64_t *hs = imdb_xmalloc((size_t)m->hy.max_len * sizeof *hs);
+    int32_t *buf = imdb_xmalloc(cap * sizeof *buf);
     size_t idcap = 1 << 16;
-    ids = xmalloc(idcap * sizeof *ids);
+    ids = imdb_xmalloc(idcap * sizeof *ids);
     off[0] = 0;
     for (size_t i = 0; i < nd; i++) {
         size_t k = nnmodel_doc_ids(&m->hy, &m->tab, d->tok + d->off[i], d->off[i + 1] - d->off[i], hs, buf);
-        while (total + k > idcap) ids = xrealloc(ids, (idcap *= 2) * sizeof *ids);
+        while (total + k > idcap) ids = imdb_xrealloc(ids, (idcap *= 2) * sizeof *ids);
         memcpy(ids + total, buf, k * sizeof *buf);
         total += k;
         off[i + 1] = (int64_t)total;
@@ -625,7 +625,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     size_t batch = (size_t)s.batch;
     int max_b = (int)((batch + (size_t)nt - 1) / (size_t)nt);
     grad = params_mirror(&m->p);
-    ks = xcalloc((size_t)nt, sizeof *ks);
+    ks = imdb_xcalloc((size_t)nt, sizeof *ks);
     for (int t = 0; t < nt; t++) {
         worker_init(&ks[t], &c, max_b, t == 0 ? grad : params_mirror(&m->p));
         ks[t].w = w;
@@ -638,13 +638,13 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     optim_init(&o, &s.oc, m->p.total);
 
     size_t ntr = ctx->ntr;
-    order = xmalloc(ntr * sizeof *order);
-    tmp = xmalloc(ntr * sizeof *tmp);
-    start = xmalloc((ntr / batch + 2) * sizeof *start);
+    order = imdb_xmalloc(ntr * sizeof *order);
+    tmp = imdb_xmalloc(ntr * sizeof *tmp);
+    start = imdb_xmalloc((ntr / batch + 2) * sizeof *start);
     memcpy(order, ctx->tr, ntr * sizeof *order);
     size_t nbatches = (ntr + batch - 1) / batch;
     s.sched.total = (long)(nbatches * (size_t)s.epochs);
-    va = xmalloc((ctx->nva ? ctx->nva : 1) * sizeof *va);
+    va = imdb_xmalloc((ctx->nva ? ctx->nva : 1) * sizeof *va);
     memcpy(va, ctx->va, ctx->nva * sizeof *va);
     sort_by_len(va, ctx->nva, off);
 

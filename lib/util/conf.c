@@ -1,4 +1,4 @@
-/* config.c — see config.h.
+/* conf.c — see conf.h.
  *
  * A config is a small list of key/value pairs in the order they were first set (a few
  * dozen keys at most, so a linear search is the right tool). Each pair remembers where
@@ -9,7 +9,7 @@
  * character is '#' are ignored. Spaces around the key and the value are trimmed. A '#'
  * later on a line is part of the value (values may be regular expressions). Keys are
  * letters, digits, '_', '-' and '.'. */
-#include "config.h"
+#include "conf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,14 +23,14 @@ typedef struct pair {
     char *where;    /* "FILE:LINE" or NULL */
 } pair;
 
-struct config {
+struct conf {
     pair *p;
     size_t n, cap;
 };
 
-config *config_new(void) { return xcalloc(1, sizeof(config)); }
+conf *conf_new(void) { return imdb_xcalloc(1, sizeof(conf)); }
 
-void config_free(config *c)
+void conf_free(conf *c)
 {
     if (!c) return;
     for (size_t i = 0; i < c->n; i++) {
@@ -42,38 +42,38 @@ void config_free(config *c)
     free(c);
 }
 
-static pair *find(const config *c, const char *key)
+static pair *find(const conf *c, const char *key)
 {
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->p[i].key, key) == 0) return &c->p[i];
     return NULL;
 }
 
-static void set_where(config *c, const char *key, const char *value, const char *where)
+static void set_where(conf *c, const char *key, const char *value, const char *where)
 {
     pair *q = find(c, key);
     if (!q) {
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 16;
-            c->p = xrealloc(c->p, c->cap * sizeof *c->p);
+            c->p = imdb_xrealloc(c->p, c->cap * sizeof *c->p);
         }
         q = &c->p[c->n++];
-        q->key = xstrdup(key);
+        q->key = imdb_xstrdup(key);
         q->value = NULL;
         q->where = NULL;
     }
     /* value and where may point into q itself (recording an effective value back):
      * copy before freeing. */
-    char *v = xstrdup(value), *w = where ? xstrdup(where) : NULL;
+    char *v = imdb_xstrdup(value), *w = where ? imdb_xstrdup(where) : NULL;
     free(q->value);
     q->value = v;
     free(q->where);
     q->where = w;
 }
 
-void config_set(config *c, const char *key, const char *value) { set_where(c, key, value, NULL); }
+void conf_set(conf *c, const char *key, const char *value) { set_where(c, key, value, NULL); }
 
-const char *config_get(const config *c, const char *key)
+const char *conf_get(const conf *c, const char *key)
 {
     pair *q = find(c, key);
     return q ? q->value : NULL;
@@ -111,7 +111,7 @@ static int split(char *s, char **key, char **value)
     return 0;
 }
 
-int config_read_file(config *c, const char *path, imdb_err *e)
+int conf_read_file(conf *c, const char *path, imdb_err *e)
 {
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "(standard input)" : path;
@@ -138,7 +138,7 @@ int config_read_file(config *c, const char *path, imdb_err *e)
         }
         free(where);
         size_t wn = strlen(name) + 24;
-        where = xmalloc(wn);
+        where = imdb_xmalloc(wn);
         snprintf(where, wn, "%s:%ld", name, lineno);
         set_where(c, key, value, where);
     }
@@ -154,14 +154,14 @@ fail:
     return rc;
 }
 
-int config_set_arg(config *c, const char *key_eq_value, imdb_err *e)
+int conf_set_arg(conf *c, const char *key_eq_value, imdb_err *e)
 {
-    char *s = xstrdup(key_eq_value), *key, *value;
+    char *s = imdb_xstrdup(key_eq_value), *key, *value;
     int rc = strpbrk(key_eq_value, "\n\r") ? -1 : split(s, &key, &value);
     if (rc < 0)
         imdb_fail(e, IMDB_EXIT_USAGE, "bad setting '%s' (expected KEY=VALUE)", key_eq_value);
     else
-        config_set(c, key, value);
+        conf_set(c, key, value);
     free(s);
     return rc;
 }
@@ -182,7 +182,7 @@ static void format_double(char *buf, size_t n, double x)
     }
 }
 
-int config_double(config *c, const char *key, double def, double lo, double hi, double *out,
+int conf_double(conf *c, const char *key, double def, double lo, double hi, double *out,
                   imdb_err *e)
 {
     double x = def;
@@ -208,7 +208,7 @@ int config_double(config *c, const char *key, double def, double lo, double hi, 
     return 0;
 }
 
-int config_long(config *c, const char *key, long def, long lo, long hi, long *out, imdb_err *e)
+int conf_long(conf *c, const char *key, long def, long lo, long hi, long *out, imdb_err *e)
 {
     long x = def;
     pair *q = find(c, key);
@@ -233,11 +233,11 @@ int config_long(config *c, const char *key, long def, long lo, long hi, long *ou
     return 0;
 }
 
-int config_string(config *c, const char *key, const char *def, const char **out)
+int conf_string(conf *c, const char *key, const char *def, const char **out)
 {
     pair *q = find(c, key);
     if (!q && def) {
-        config_set(c, key, def);
+        conf_set(c, key, def);
         q = find(c, key);
     }
     *out = q ? q->value : NULL;
@@ -266,7 +266,7 @@ static size_t edit_distance(const char *a, const char *b)
     return row[nb];
 }
 
-int config_check_known(const config *c, const char *const *known, imdb_err *e)
+int conf_check_known(const conf *c, const char *const *known, imdb_err *e)
 {
     for (size_t i = 0; i < c->n; i++) {
         const pair *q = &c->p[i];
@@ -296,16 +296,16 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp((*(const pair *const *)a)->key, (*(const pair *const *)b)->key);
 }
 
-char *config_format(const config *c)
+char *conf_format(const conf *c)
 {
-    const pair **s = xmalloc((c->n ? c->n : 1) * sizeof *s);
+    const pair **s = imdb_xmalloc((c->n ? c->n : 1) * sizeof *s);
     size_t len = 1;
     for (size_t i = 0; i < c->n; i++) {
         s[i] = &c->p[i];
         len += strlen(c->p[i].key) + strlen(c->p[i].value) + 4;
     }
     qsort(s, c->n, sizeof *s, cmp_pair);   /* keys are unique: the order is total */
-    char *out = xmalloc(len), *p = out;
+    char *out = imdb_xmalloc(len), *p = out;
     for (size_t i = 0; i < c->n; i++)
         p += sprintf(p, "%s = %s\n", s[i]->key, s[i]->value);
     *p = '\0';

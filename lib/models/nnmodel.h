@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "clf.h"
-#include "config.h"
+#include "conf.h"
 #include "feat.h"
 #include "modelio.h"
 #include "params.h"
@@ -112,7 +112,7 @@ typedef struct nnmodel_arch {
     int id;                                /* NNMODEL_* */
     /* Read the kind's own settings into hy (dimensions, pooling...) and the dropout
      * rates ("dropout" is read here too: each kind has its own default). */
-    int (*configure)(nnmodel_hyper *hy, float *dropout, float *emb_dropout, config *cfg,
+    int (*configure)(nnmodel_hyper *hy, float *dropout, float *emb_dropout, conf *cfg,
                      imdb_err *e);
     /* Declare the tensors (the embedding "emb" first, as nnmodel_rows x E). */
     void (*declare)(const nnmodel_hyper *hy, params *p);

@@ -11,14 +11,14 @@
 
 enum { T_EMB, T_DW, T_DB, T_OW, T_OB };
 
-static int mlp_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, config *cfg, imdb_err *e)
+static int mlp_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, conf *cfg, imdb_err *e)
 {
     long D, ng, buckets;
     double dr;
-    if (config_long(cfg, "dense", 16, 1, 4096, &D, e) < 0 ||
-        config_long(cfg, "ngrams", 2, 1, 4, &ng, e) < 0 ||
-        config_long(cfg, "buckets", 0, 0, 1L << 26, &buckets, e) < 0 ||
-        config_double(cfg, "dropout", 0.0, 0, 0.95, &dr, e) < 0)
+    if (conf_long(cfg, "dense", 16, 1, 4096, &D, e) < 0 ||
+        conf_long(cfg, "ngrams", 2, 1, 4, &ng, e) < 0 ||
+        conf_long(cfg, "buckets", 0, 0, 1L << 26, &buckets, e) < 0 ||
+        conf_double(cfg, "dropout", 0.0, 0, 0.95, &dr, e) < 0)
         return -1;
     hy->D = (int)D;
     hy->ngrams = (int)ng;
@@ -53,16 +53,16 @@ typedef struct mlp_ws {
 static void *mlp_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
 {
     (void)max_t;
-    mlp_ws *s = xcalloc(1, sizeof *s);
+    mlp_ws *s = imdb_xcalloc(1, sizeof *s);
     size_t B = (size_t)max_b, E = (size_t)h->E, D = (size_t)h->D;
-    s->bag = xmalloc(B * E * sizeof(float));
-    s->dbag = xmalloc(B * E * sizeof(float));
-    s->dbag2 = xmalloc(B * E * sizeof(float));
-    s->mask = xmalloc(B * E);
-    s->hid = xmalloc(B * D * sizeof(float));
-    s->dhid = xmalloc(B * D * sizeof(float));
-    s->dpre = xmalloc(B * D * sizeof(float));
-    s->dz = xmalloc(B * sizeof(float));
+    s->bag = imdb_xmalloc(B * E * sizeof(float));
+    s->dbag = imdb_xmalloc(B * E * sizeof(float));
+    s->dbag2 = imdb_xmalloc(B * E * sizeof(float));
+    s->mask = imdb_xmalloc(B * E);
+    s->hid = imdb_xmalloc(B * D * sizeof(float));
+    s->dhid = imdb_xmalloc(B * D * sizeof(float));
+    s->dpre = imdb_xmalloc(B * D * sizeof(float));
+    s->dz = imdb_xmalloc(B * sizeof(float));
     return s;
 }
 
@@ -85,31 +85,31 @@ static double mlp_step(const nnmodel_hyper *h, const params *p, const float *w, 
     const float *emb = params_at(p, (float *)w, T_EMB), *dw = params_at(p, (float *)w, T_DW);
     const float *db = params_at(p, (float *)w, T_DB), *ow = params_at(p, (float *)w, T_OW);
     const float *ob = params_at(p, (float *)w, T_OB);
-    embbag_forward(s->bag, b->flat, b->off, B, emb, E, V);
+    layer_embbag_forward(s->bag, b->flat, b->off, B, emb, E, V);
     if (dr > 0)
         for (int i = 0; i < B; i++)
-            dropout_forward(s->bag + (size_t)i * E, s->mask + (size_t)i * E, s->bag + (size_t)i * E, (size_t)E, dr,
+            layer_dropout_forward(s->bag + (size_t)i * E, s->mask + (size_t)i * E, s->bag + (size_t)i * E, (size_t)E, dr,
                             &b->drop[i]);
-    dense_forward(s->hid, s->bag, dw, db, B, E, D);
-    relu_forward(s->hid, s->hid, (size_t)B * D);
-    dense_forward(logits, s->hid, ow, ob, B, D, 1);
+    layer_dense_forward(s->hid, s->bag, dw, db, B, E, D);
+    layer_relu_forward(s->hid, s->hid, (size_t)B * D);
+    layer_dense_forward(logits, s->hid, ow, ob, B, D, 1);
     if (!grad) return 0.0;
 
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
     memset(s->dhid, 0, (size_t)B * D * sizeof *s->dhid);
-    dense_backward(s->dhid, params_at(p, grad, T_OW), params_at(p, grad, T_OB), s->dz, s->hid, ow, B, D, 1);
+    layer_dense_backward(s->dhid, params_at(p, grad, T_OW), params_at(p, grad, T_OB), s->dz, s->hid, ow, B, D, 1);
     memset(s->dpre, 0, (size_t)B * D * sizeof *s->dpre);
-    relu_backward(s->dpre, s->dhid, s->hid, (size_t)B * D);
+    layer_relu_backward(s->dpre, s->dhid, s->hid, (size_t)B * D);
     memset(s->dbag, 0, (size_t)B * E * sizeof *s->dbag);
-    dense_backward(s->dbag, params_at(p, grad, T_DW), params_at(p, grad, T_DB), s->dpre, s->bag, dw, B, E, D);
+    layer_dense_backward(s->dbag, params_at(p, grad, T_DW), params_at(p, grad, T_DB), s->dpre, s->bag, dw, B, E, D);
     float *dbag = s->dbag;
     if (dr > 0) {
         memset(s->dbag2, 0, (size_t)B * E * sizeof *s->dbag2);
-        dropout_backward(s->dbag2, s->dbag, s->mask, (size_t)B * E, dr);
+        layer_dropout_backward(s->dbag2, s->dbag, s->mask, (size_t)B * E, dr);
         dbag = s->dbag2;
     }
-    embbag_backward(params_at(p, grad, T_EMB), touched, dbag, b->flat, b->off, B, E, V);
+    layer_embbag_backward(params_at(p, grad, T_EMB), touched, dbag, b->flat, b->off, B, E, V);
     return loss;
 }
 

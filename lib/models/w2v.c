@@ -59,7 +59,7 @@ static vent *vtab_find(vtab *t, const char *w, int insert)
     if (insert && 2 * (t->n + 1) > t->cap) {
         vtab old = *t;
         t->cap = old.cap ? old.cap * 2 : 1 << 16;
-        t->e = xcalloc(t->cap, sizeof *t->e);
+        t->e = imdb_xcalloc(t->cap, sizeof *t->e);
         for (size_t i = 0; i < old.cap; i++) {
             if (!old.e[i].w) continue;
             size_t h = (size_t)hash_str(old.e[i].w) & (t->cap - 1);
@@ -104,7 +104,7 @@ static int build_corpus(const w2v_opts *o, const train_docs *const *corpora, int
         ndocs += d->n;
         for (size_t i = 0; i < d->off[d->n]; i++) vtab_find(&t, d->tok[i], 1)->count++;
     }
-    vent **keep = xmalloc((t.n ? t.n : 1) * sizeof *keep);
+    vent **keep = imdb_xmalloc((t.n ? t.n : 1) * sizeof *keep);
     size_t nkeep = 0;
     for (size_t i = 0; i < t.cap; i++)
         if (t.e[i].w && t.e[i].count >= (uint64_t)o->min_count) keep[nkeep++] = &t.e[i];
@@ -117,18 +117,18 @@ static int build_corpus(const w2v_opts *o, const train_docs *const *corpora, int
     qsort(keep, nkeep, sizeof *keep, cmp_vent);
     m->nwords = nkeep;
     m->dim = o->dim;
-    m->word = xmalloc(nkeep * sizeof *m->word);
-    m->count = xmalloc(nkeep * sizeof *m->count);
+    m->word = imdb_xmalloc(nkeep * sizeof *m->word);
+    m->count = imdb_xmalloc(nkeep * sizeof *m->count);
     uint64_t ntok = 0;
     for (size_t i = 0; i < nkeep; i++) {
         keep[i]->id = (int32_t)i;
-        m->word[i] = xstrdup(keep[i]->w);
+        m->word[i] = imdb_xstrdup(keep[i]->w);
         m->count[i] = keep[i]->count;
         ntok += keep[i]->count;
     }
     free(keep);
-    c->ids = xmalloc((ntok ? ntok : 1) * sizeof *c->ids);
-    c->off = xmalloc((ndocs + 1) * sizeof *c->off);
+    c->ids = imdb_xmalloc((ntok ? ntok : 1) * sizeof *c->ids);
+    c->off = imdb_xmalloc((ndocs + 1) * sizeof *c->off);
     c->ndocs = 0;
     size_t pos = 0;
     c->off[0] = 0;
@@ -286,8 +286,8 @@ static void *work(void *arg)
 static void alias_table(const w2v_model *m, uint32_t *cut, int32_t *alias)
 {
     size_t V = m->nwords, ns = 0, nl = 0;
-    double z = 0, *p = xmalloc(V * sizeof *p);
-    size_t *small = xmalloc(V * sizeof *small), *large = xmalloc(V * sizeof *large);
+    double z = 0, *p = imdb_xmalloc(V * sizeof *p);
+    size_t *small = imdb_xmalloc(V * sizeof *small), *large = imdb_xmalloc(V * sizeof *large);
     for (size_t i = 0; i < V; i++) z += pow((double)m->count[i], 0.75);
     for (size_t i = 0; i < V; i++) {
         p[i] = pow((double)m->count[i], 0.75) / z * (double)V;   /* mean 1 */
@@ -327,19 +327,19 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
                 (unsigned long long)ntok, V, o->min_count);
 
     shared s = { .o = o, .dim = dim, .c = &c, .total = (uint64_t)o->epochs * ntok + 1 };
-    s.syn0 = xmalloc(V * (size_t)dim * sizeof *s.syn0);
-    s.syn1 = xcalloc(V * (size_t)dim, sizeof *s.syn1);
+    s.syn0 = imdb_xmalloc(V * (size_t)dim * sizeof *s.syn0);
+    s.syn1 = imdb_xcalloc(V * (size_t)dim, sizeof *s.syn1);
     rng init;
     rng_split(&init, o->seed, 0);
     for (size_t i = 0; i < V * (size_t)dim; i++) s.syn0[i] = (float)((rng_uniform(&init) - 0.5) / dim);
     s.nwords = V;
-    s.cut = xmalloc(V * sizeof *s.cut);
-    s.alias = xmalloc(V * sizeof *s.alias);
+    s.cut = imdb_xmalloc(V * sizeof *s.cut);
+    s.alias = imdb_xmalloc(V * sizeof *s.alias);
     alias_table(m, s.cut, s.alias);
     if (o->sample > 0) {
         /* word2vec.c: keep an occurrence with probability (sqrt(f/t) + 1) * t/f, where f is
          * the word's count and t = sample * tokens. */
-        s.keep = xmalloc(V * sizeof *s.keep);
+        s.keep = imdb_xmalloc(V * sizeof *s.keep);
         double t = o->sample * (double)ntok;
         for (size_t i = 0; i < V; i++) {
             double f = (double)m->count[i];
@@ -356,7 +356,7 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
     /* Each thread takes a contiguous run of documents with about the same number of tokens. */
     int T = o->threads < 1 ? 1 : o->threads;
     if ((size_t)T > c.ndocs) T = c.ndocs ? (int)c.ndocs : 1;
-    worker *ws = xcalloc((size_t)T, sizeof *ws);
+    worker *ws = imdb_xcalloc((size_t)T, sizeof *ws);
     size_t maxlen = 1, d = 0;
     for (size_t i = 0; i < c.ndocs; i++)
         if (c.off[i + 1] - c.off[i] > maxlen) maxlen = c.off[i + 1] - c.off[i];
@@ -368,10 +368,10 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
         while (d < c.ndocs && (t == T - 1 || c.off[d + 1] <= upto)) d++;
         ws[t].d1 = d;
         rng_split(&ws[t].r, o->seed, (uint64_t)t + 1);
-        ws[t].sen = xmalloc(maxlen * sizeof *ws[t].sen);
-        ws[t].neu1e = xmalloc((size_t)dim * sizeof *ws[t].neu1e);
+        ws[t].sen = imdb_xmalloc(maxlen * sizeof *ws[t].sen);
+        ws[t].neu1e = imdb_xmalloc((size_t)dim * sizeof *ws[t].neu1e);
     }
-    pthread_t *tid = xmalloc((size_t)T * sizeof *tid);
+    pthread_t *tid = imdb_xmalloc((size_t)T * sizeof *tid);
     s.pb = progress_new("word2vec", (uint64_t)o->epochs * ntok, "words");
     for (int ep = 1; ep <= o->epochs && rc == 0; ep++) {
         for (int t = 0; t < T; t++) ws[t].loss = 0, ws[t].pairs = 0;
@@ -439,14 +439,14 @@ static int w2v_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     w2v_opts o;
     w2v_opts_default(&o);
     long dim, window, negative, epochs, binary;
-    if (config_long(ctx->cfg, "dim", o.dim, 1, 10000, &dim, e) < 0 ||
-        config_long(ctx->cfg, "window", o.window, 1, 100, &window, e) < 0 ||
-        config_long(ctx->cfg, "negative", o.negative, 1, 100, &negative, e) < 0 ||
-        config_long(ctx->cfg, "min_count", o.min_count, 1, 1000000000L, &o.min_count, e) < 0 ||
-        config_double(ctx->cfg, "sample", o.sample, 0, 1, &o.sample, e) < 0 ||
-        config_double(ctx->cfg, "alpha", o.alpha, 1e-6, 1, &o.alpha, e) < 0 ||
-        config_long(ctx->cfg, "epochs", o.epochs, 1, 1000, &epochs, e) < 0 ||
-        config_long(ctx->cfg, "binary", 0, 0, 1, &binary, e) < 0)
+    if (conf_long(ctx->cfg, "dim", o.dim, 1, 10000, &dim, e) < 0 ||
+        conf_long(ctx->cfg, "window", o.window, 1, 100, &window, e) < 0 ||
+        conf_long(ctx->cfg, "negative", o.negative, 1, 100, &negative, e) < 0 ||
+        conf_long(ctx->cfg, "min_count", o.min_count, 1, 1000000000L, &o.min_count, e) < 0 ||
+        conf_double(ctx->cfg, "sample", o.sample, 0, 1, &o.sample, e) < 0 ||
+        conf_double(ctx->cfg, "alpha", o.alpha, 1e-6, 1, &o.alpha, e) < 0 ||
+        conf_long(ctx->cfg, "epochs", o.epochs, 1, 1000, &epochs, e) < 0 ||
+        conf_long(ctx->cfg, "binary", 0, 0, 1, &binary, e) < 0)
         return -1;
     o.dim = (int)dim;
     o.window = (int)window;

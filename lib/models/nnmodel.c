@@ -181,7 +181,7 @@ nnmodel *nnmodel_load(const modelio *mf, const char *kind, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: neural model lacks a section (nn.hdr, nn.w, nn.keys, nn.vals, nn.vocab)", name);
         return NULL;
     }
-    nnmodel *m = xcalloc(1, sizeof *m);
+    nnmodel *m = imdb_xcalloc(1, sizeof *m);
     if (nnmodel_hyper_unpack(&m->hy, hb, hs, name, e) < 0) goto fail;
     m->arch = nnmodel_archs[m->hy.arch];
     if (strcmp(m->arch->kind, kind) != 0) {
@@ -246,8 +246,8 @@ static double prob_impl(const nnmodel *m, const char *const *toks, size_t ntok, 
     int32_t ids_s[STACK_IDS];
     size_t cap = nnmodel_ids_cap(&m->hy), L = (size_t)m->hy.max_len;
     size_t need_h = ntok < L ? ntok : L, need_i = need_h * (size_t)m->hy.ngrams;
-    uint64_t *hs = need_h <= STACK_IDS ? hs_s : xmalloc(need_h * sizeof *hs);
-    int32_t *ids = need_i <= STACK_IDS ? ids_s : xmalloc(cap * sizeof *ids);
+    uint64_t *hs = need_h <= STACK_IDS ? hs_s : imdb_xmalloc(need_h * sizeof *hs);
+    int32_t *ids = need_i <= STACK_IDS ? ids_s : imdb_xmalloc(cap * sizeof *ids);
     int n = (int)nnmodel_doc_ids(&m->hy, &m->tab, toks, ntok, hs, ids);
     double z;
     if (!batched && m->arch->infer_logit)
@@ -298,10 +298,10 @@ void nnmodel_embed_forward(float *x, uint8_t *mask, const nnmodel_batch *b, cons
                            int E, int V, float p)
 {
     size_t BT = (size_t)b->B * b->T, row = (size_t)b->T * E;
-    embed_forward(x, b->ids, emb, BT, E, V);
+    layer_embed_forward(x, b->ids, emb, BT, E, V);
     if (p > 0)
         for (int i = 0; i < b->B; i++)
-            dropout_forward(x + i * row, mask + i * row, x + i * row, (size_t)b->len[i] * E, p, &b->drop[i]);
+            layer_dropout_forward(x + i * row, mask + i * row, x + i * row, (size_t)b->len[i] * E, p, &b->drop[i]);
 }
 
 void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float *scratch,
@@ -311,8 +311,8 @@ void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float
     if (p > 0) {
         memset(scratch, 0, BT * E * sizeof *scratch);
         for (int i = 0; i < b->B; i++)
-            dropout_backward(scratch + i * row, dx + i * row, mask + i * row, (size_t)b->len[i] * E, p);
+            layer_dropout_backward(scratch + i * row, dx + i * row, mask + i * row, (size_t)b->len[i] * E, p);
         dx = scratch;
     }
-    embed_backward(demb, touched, dx, b->ids, BT, E, V);
+    layer_embed_backward(demb, touched, dx, b->ids, BT, E, V);
 }

@@ -37,7 +37,7 @@ static void build_index(embfile *f)
 {
     f->nslot = 16;
     while (f->nslot < 2 * f->n) f->nslot *= 2;
-    f->slot = xcalloc(f->nslot, sizeof *f->slot);
+    f->slot = imdb_xcalloc(f->nslot, sizeof *f->slot);
     for (size_t i = 0; i < f->n; i++) {
         size_t h = (size_t)hash_word(f->word[i]) & (f->nslot - 1);
         for (;; h = (h + 1) & (f->nslot - 1)) {
@@ -95,9 +95,9 @@ static void alloc_rows(embfile *f, size_t n, int dim, size_t wbytes)
 {
     f->n = 0;
     f->dim = dim;
-    f->vec = xmalloc((n ? n : 1) * (size_t)dim * sizeof *f->vec);
-    f->word = xmalloc((n ? n : 1) * sizeof *f->word);
-    f->arena = xmalloc(wbytes ? wbytes : 1);
+    f->vec = imdb_xmalloc((n ? n : 1) * (size_t)dim * sizeof *f->vec);
+    f->word = imdb_xmalloc((n ? n : 1) * sizeof *f->word);
+    f->arena = imdb_xmalloc(wbytes ? wbytes : 1);
 }
 
 static void clear_rows(embfile *f)
@@ -218,7 +218,7 @@ static long long parse_count(const char *p, const char *q)
 
 embfile *embfile_read(const char *path, int want_dim, imdb_err *e)
 {
-    embfile *f = xcalloc(1, sizeof *f);
+    embfile *f = imdb_xcalloc(1, sizeof *f);
     char *buf = NULL;
     size_t len = 0;
     lineio *r = lineio_open(path, e);
@@ -385,7 +385,7 @@ int embfile_write(const char *path, size_t n, int dim, const char *const *words,
     /* One row is formatted into line and written at once: printf per value would be
      * the slowest part of writing a large vocabulary. */
     size_t cap = (size_t)dim * 48 + 16;
-    char *line = xmalloc(cap);
+    char *line = imdb_xmalloc(cap);
     for (size_t i = 0; i < n; i++) {
         const float *v = vecs + i * (size_t)dim;
         size_t pos = 0;

@@ -23,18 +23,18 @@
 
 static int nn_bi(const nnmodel_hyper *h) { return h->arch == NNMODEL_BILSTM; }
 
-static int rnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, config *cfg, imdb_err *e)
+static int rnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, conf *cfg, imdb_err *e)
 {
     int bi = nn_bi(hy);
     long H, D = 0;
     double dr, edr;
     const char *pool;
-    if (config_long(cfg, "hidden", 64, 1, 4096, &H, e) < 0 ||
-        (bi && config_long(cfg, "dense", 64, 1, 4096, &D, e) < 0) ||
-        config_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
-        config_double(cfg, "emb_dropout", bi ? 0.2 : 0, 0, 0.95, &edr, e) < 0)
+    if (conf_long(cfg, "hidden", 64, 1, 4096, &H, e) < 0 ||
+        (bi && conf_long(cfg, "dense", 64, 1, 4096, &D, e) < 0) ||
+        conf_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
+        conf_double(cfg, "emb_dropout", bi ? 0.2 : 0, 0, 0.95, &edr, e) < 0)
         return -1;
-    config_string(cfg, "pool", "max", &pool);
+    conf_string(cfg, "pool", "max", &pool);
     hy->pool = nnmodel_pool_parse(pool);
     if (hy->pool < 0) return imdb_fail(e, IMDB_EXIT_USAGE, "setting pool: '%s' is not last, mean or max", pool);
     hy->H = (int)H;
@@ -99,7 +99,7 @@ typedef struct rnn_ws {
 
 static void *rnn_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
 {
-    rnn_ws *s = xcalloc(1, sizeof *s);
+    rnn_ws *s = imdb_xcalloc(1, sizeof *s);
     size_t B = (size_t)max_b, BT = B * (size_t)max_t, E = (size_t)h->E, H = (size_t)h->H;
     size_t D = (size_t)h->D, F = 2 * H > D ? 2 * H : D;
     int bi = nn_bi(h);
@@ -107,32 +107,32 @@ static void *rnn_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
     s->max_t = max_t;
     lstm_cache_init(&s->kf, max_b, max_t, h->H);
     if (bi) lstm_cache_init(&s->kb, max_b, max_t, h->H);
-    s->x = xmalloc(BT * E * sizeof(float));
-    s->dx = xmalloc(BT * E * sizeof(float));
-    s->dx2 = xmalloc(BT * E * sizeof(float));
-    s->xmask = xmalloc(BT * E);
+    s->x = imdb_xmalloc(BT * E * sizeof(float));
+    s->dx = imdb_xmalloc(BT * E * sizeof(float));
+    s->dx2 = imdb_xmalloc(BT * E * sizeof(float));
+    s->xmask = imdb_xmalloc(BT * E);
     if (bi) {
-        s->xr = xmalloc(BT * E * sizeof(float));
-        s->dxr = xmalloc(BT * E * sizeof(float));
+        s->xr = imdb_xmalloc(BT * E * sizeof(float));
+        s->dxr = imdb_xmalloc(BT * E * sizeof(float));
     }
     for (int d = 0; d < 1 + bi; d++) {
-        s->hl[d] = xmalloc(B * H * sizeof(float));
-        s->pooled[d] = xmalloc(B * H * sizeof(float));
-        s->dpool[d] = xmalloc(B * H * sizeof(float));
-        s->argmax[d] = xmalloc(B * H * sizeof(int32_t));
-        s->dhs[d] = xmalloc(BT * H * sizeof(float));
+        s->hl[d] = imdb_xmalloc(B * H * sizeof(float));
+        s->pooled[d] = imdb_xmalloc(B * H * sizeof(float));
+        s->dpool[d] = imdb_xmalloc(B * H * sizeof(float));
+        s->argmax[d] = imdb_xmalloc(B * H * sizeof(int32_t));
+        s->dhs[d] = imdb_xmalloc(BT * H * sizeof(float));
     }
-    s->feat = xmalloc(B * F * sizeof(float));
-    s->dfeat = xmalloc(B * F * sizeof(float));
-    s->dfeat2 = xmalloc(B * F * sizeof(float));
-    s->fmask = xmalloc(B * F);
+    s->feat = imdb_xmalloc(B * F * sizeof(float));
+    s->dfeat = imdb_xmalloc(B * F * sizeof(float));
+    s->dfeat2 = imdb_xmalloc(B * F * sizeof(float));
+    s->fmask = imdb_xmalloc(B * F);
     if (bi) {
-        s->hid = xmalloc(B * D * sizeof(float));
-        s->dhid = xmalloc(B * D * sizeof(float));
-        s->dhid2 = xmalloc(B * D * sizeof(float));
-        s->dpre = xmalloc(B * D * sizeof(float));
+        s->hid = imdb_xmalloc(B * D * sizeof(float));
+        s->dhid = imdb_xmalloc(B * D * sizeof(float));
+        s->dhid2 = imdb_xmalloc(B * D * sizeof(float));
+        s->dpre = imdb_xmalloc(B * D * sizeof(float));
     }
-    s->dz = xmalloc(B * sizeof(float));
+    s->dz = imdb_xmalloc(B * sizeof(float));
     return s;
 }
 
@@ -155,8 +155,8 @@ static void pool_forward(const nnmodel_hyper *h, lstm_cache *k, const float *hl,
                          const int32_t *len, int B, int T)
 {
     if (h->pool == NNMODEL_POOL_LAST) memcpy(out, hl, (size_t)B * h->H * sizeof *out);
-    else if (h->pool == NNMODEL_POOL_MEAN) meanpool_forward(out, k->h, len, B, T, h->H);
-    else maxpool_forward(out, argmax, k->h, len, B, T, h->H);
+    else if (h->pool == NNMODEL_POOL_MEAN) layer_meanpool_forward(out, k->h, len, B, T, h->H);
+    else layer_maxpool_forward(out, argmax, k->h, len, B, T, h->H);
 }
 
 /* The backward of pool_forward: dhs (B,T,H) (zeroed here) for mean/max, or dhlast. */
@@ -165,8 +165,8 @@ static void pool_backward(const nnmodel_hyper *h, const float *dout, const int32
 {
     if (h->pool == NNMODEL_POOL_LAST) { *dhs_out = NULL; *dhl_out = dout; return; }
     memset(dhs, 0, (size_t)B * T * h->H * sizeof *dhs);
-    if (h->pool == NNMODEL_POOL_MEAN) meanpool_backward(dhs, dout, len, B, T, h->H);
-    else maxpool_backward(dhs, dout, argmax, B, T, h->H);
+    if (h->pool == NNMODEL_POOL_MEAN) layer_meanpool_backward(dhs, dout, len, B, T, h->H);
+    else layer_maxpool_backward(dhs, dout, argmax, B, T, h->H);
     *dhs_out = dhs;
     *dhl_out = NULL;
 }
@@ -197,12 +197,12 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
         bb = params_at(p, (float *)w, T_BB);
         dw = params_at(p, (float *)w, T_DW);
         db = params_at(p, (float *)w, T_DB);
-        seq_reverse_forward(s->xr, s->x, b->len, B, T, E);
+        layer_seq_reverse_forward(s->xr, s->x, b->len, B, T, E);
         lstm_forward(&s->kb, s->hl[1], s->xr, b->len, bwx, bwh, bb, B, T, E, H);
         pool_forward(h, &s->kb, s->hl[1], s->pooled[1], s->argmax[1], b->len, B, T);
-        concat_forward(s->feat, s->pooled[0], s->pooled[1], (size_t)B, H, H);
-        dense_forward(s->hid, s->feat, dw, db, B, FD, D);
-        relu_forward(s->hid, s->hid, (size_t)B * D);
+        layer_concat_forward(s->feat, s->pooled[0], s->pooled[1], (size_t)B, H, H);
+        layer_dense_forward(s->hid, s->feat, dw, db, B, FD, D);
+        layer_relu_forward(s->hid, s->hid, (size_t)B * D);
     } else {
         memcpy(s->feat, s->pooled[0], (size_t)B * H * sizeof *s->feat);
     }
@@ -210,32 +210,32 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     int TD = bi ? D : H;
     if (dr > 0)
         for (int i = 0; i < B; i++)
-            dropout_forward(top + (size_t)i * TD, s->fmask + (size_t)i * TD, top + (size_t)i * TD, (size_t)TD,
+            layer_dropout_forward(top + (size_t)i * TD, s->fmask + (size_t)i * TD, top + (size_t)i * TD, (size_t)TD,
                             dr, &b->drop[i]);
-    dense_forward(logits, top, ow, ob, B, TD, 1);
+    layer_dense_forward(logits, top, ow, ob, B, TD, 1);
     if (!grad) return 0.0;
 
     /* Backward. */
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
     float *gow = params_at(p, grad, iow), *gob = params_at(p, grad, iob);
     float *dtop = bi ? s->dhid : s->dfeat, *dtop2 = bi ? s->dhid2 : s->dfeat2;
     memset(dtop, 0, (size_t)B * TD * sizeof *dtop);
-    dense_backward(dtop, gow, gob, s->dz, top, ow, B, TD, 1);
+    layer_dense_backward(dtop, gow, gob, s->dz, top, ow, B, TD, 1);
     if (dr > 0) {
         memset(dtop2, 0, (size_t)B * TD * sizeof *dtop2);
-        dropout_backward(dtop2, dtop, s->fmask, (size_t)B * TD, dr);
+        layer_dropout_backward(dtop2, dtop, s->fmask, (size_t)B * TD, dr);
         dtop = dtop2;
     }
     const float *dfeat = dtop;
     if (bi) {
         memset(s->dpre, 0, (size_t)B * D * sizeof *s->dpre);
-        relu_backward(s->dpre, dtop, s->hid, (size_t)B * D);
+        layer_relu_backward(s->dpre, dtop, s->hid, (size_t)B * D);
         memset(s->dfeat, 0, (size_t)B * FD * sizeof *s->dfeat);
-        dense_backward(s->dfeat, params_at(p, grad, T_DW), params_at(p, grad, T_DB), s->dpre, s->feat, dw, B, FD, D);
+        layer_dense_backward(s->dfeat, params_at(p, grad, T_DW), params_at(p, grad, T_DB), s->dpre, s->feat, dw, B, FD, D);
         memset(s->dpool[0], 0, (size_t)B * H * sizeof(float));
         memset(s->dpool[1], 0, (size_t)B * H * sizeof(float));
-        concat_backward(s->dpool[0], s->dpool[1], s->dfeat, (size_t)B, H, H);
+        layer_concat_backward(s->dpool[0], s->dpool[1], s->dfeat, (size_t)B, H, H);
     } else {
         memcpy(s->dpool[0], dfeat, (size_t)B * H * sizeof(float));
     }
@@ -249,7 +249,7 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
         pool_backward(h, s->dpool[1], s->argmax[1], b->len, B, T, s->dhs[1], &dhs, &dhl);
         lstm_backward(s->dxr, params_at(p, grad, T_BWX), params_at(p, grad, T_BWH), params_at(p, grad, T_BB),
                       &s->kb, dhs, dhl, s->xr, b->len, bwx, bwh, B, T, E, H);
-        seq_reverse_backward(s->dx, s->dxr, b->len, B, T, E);
+        layer_seq_reverse_backward(s->dx, s->dxr, b->len, B, T, E);
     }
     nnmodel_embed_backward(params_at(p, grad, T_EMB), touched, s->dx, s->dx2, s->xmask, b, E, V, edr);
     return loss;
@@ -266,18 +266,18 @@ typedef struct rnn_infer {
 
 static void *rnn_infer_new(const nnmodel_hyper *h, const params *p, const float *w)
 {
-    rnn_infer *f = xcalloc(1, sizeof *f);
+    rnn_infer *f = imdb_xcalloc(1, sizeof *f);
     size_t rows = nnmodel_rows(h), H = (size_t)h->H, G = 4 * H;
     f->dirs = nn_bi(h) ? 2 : 1;
     for (int d = 0; d < f->dirs; d++) {
         const float *wx = params_at(p, (float *)w, d ? T_BWX : T_FWX);
         const float *wh = params_at(p, (float *)w, d ? T_BWH : T_FWH);
         const float *bias = params_at(p, (float *)w, d ? T_BB : T_FB);
-        f->P[d] = xmalloc(rows * G * sizeof(float));
+        f->P[d] = imdb_xmalloc(rows * G * sizeof(float));
         for (size_t r = 0; r < rows; r++) memcpy(f->P[d] + r * G, bias, G * sizeof(float));
         blas_sgemm(BLAS_N, BLAS_T, (int)rows, (int)G, h->E, 1.0f, params_at(p, (float *)w, T_EMB), h->E,
                    wx, h->E, 1.0f, f->P[d], (int)G);
-        f->whT[d] = xmalloc(H * G * sizeof(float));
+        f->whT[d] = imdb_xmalloc(H * G * sizeof(float));
         for (size_t g = 0; g < G; g++)
             for (size_t j = 0; j < H; j++) f->whT[d][j * G + g] = wh[g * H + j];
     }
@@ -423,10 +423,10 @@ run_body(matvec_fn *mv, const float *restrict P, const float *restrict whT, int 
 #endif
         {
             for (int j = 0; j < H; j++) {
-                float i = sigmoidf(g[j]), f = sigmoidf(g[H + j]), gg = tanhf_fast(g[2 * H + j]);
-                float o = sigmoidf(g[3 * H + j]);
+                float i = layer_sigmoidf(g[j]), f = layer_sigmoidf(g[H + j]), gg = layer_tanhf(g[2 * H + j]);
+                float o = layer_sigmoidf(g[3 * H + j]);
                 c[j] = f * c[j] + i * gg;
-                h[j] = o * tanhf_fast(c[j]);
+                h[j] = o * layer_tanhf(c[j]);
             }
         }
         if (pool == NNMODEL_POOL_MEAN) for (int j = 0; j < H; j++) feat[j] += h[j];
@@ -455,7 +455,7 @@ static double rnn_infer_logit(const nnmodel_hyper *hy, const params *p, const fl
     int H = hy->H;
     float stack[4096], *buf = stack;
     size_t need = 8 * (size_t)H + (size_t)hy->D;
-    if (need > sizeof stack / sizeof *stack) buf = xmalloc(need * sizeof *buf);
+    if (need > sizeof stack / sizeof *stack) buf = imdb_xmalloc(need * sizeof *buf);
     float *feat = buf, *g = buf + 2 * H, *h = g + 4 * H, *c = h + H, *hid = c + H;
     for (int d = 0; d < f->dirs; d++) {
 #if defined(__x86_64__) && defined(__GNUC__)

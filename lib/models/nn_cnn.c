@@ -17,16 +17,16 @@
 #define T_OW(h) (1 + 2 * (h)->nwidths)
 #define T_OB(h) (2 + 2 * (h)->nwidths)
 
-static int cnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, config *cfg, imdb_err *e)
+static int cnn_configure(nnmodel_hyper *hy, float *dropout, float *emb_dropout, conf *cfg, imdb_err *e)
 {
     long F;
     double dr, edr;
     const char *widths;
-    if (config_long(cfg, "filters", 200, 1, 4096, &F, e) < 0 ||
-        config_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
-        config_double(cfg, "emb_dropout", 0, 0, 0.95, &edr, e) < 0)
+    if (conf_long(cfg, "filters", 200, 1, 4096, &F, e) < 0 ||
+        conf_double(cfg, "dropout", 0.5, 0, 0.95, &dr, e) < 0 ||
+        conf_double(cfg, "emb_dropout", 0, 0, 0.95, &edr, e) < 0)
         return -1;
-    config_string(cfg, "widths", "3,4,5", &widths);
+    conf_string(cfg, "widths", "3,4,5", &widths);
     hy->nwidths = 0;
     const char *s = widths;
     for (;;) {
@@ -84,28 +84,28 @@ typedef struct cnn_ws {
 
 static void *cnn_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
 {
-    cnn_ws *s = xcalloc(1, sizeof *s);
+    cnn_ws *s = imdb_xcalloc(1, sizeof *s);
     size_t B = (size_t)max_b, BT = B * (size_t)max_t, E = (size_t)h->E, F = (size_t)h->F, NF = F * h->nwidths;
     int kmax = 1;
     for (int i = 0; i < h->nwidths; i++) kmax = h->widths[i] > kmax ? h->widths[i] : kmax;
-    s->x = xmalloc(BT * E * sizeof(float));
-    s->dx = xmalloc(BT * E * sizeof(float));
-    s->dx2 = xmalloc(BT * E * sizeof(float));
-    s->xmask = xmalloc(BT * E);
-    s->scratch = xmalloc((conv1d_scratch_size(max_t, kmax, h->E) + 1) * sizeof(float));
+    s->x = imdb_xmalloc(BT * E * sizeof(float));
+    s->dx = imdb_xmalloc(BT * E * sizeof(float));
+    s->dx2 = imdb_xmalloc(BT * E * sizeof(float));
+    s->xmask = imdb_xmalloc(BT * E);
+    s->scratch = imdb_xmalloc((conv1d_scratch_size(max_t, kmax, h->E) + 1) * sizeof(float));
     for (int i = 0; i < h->nwidths; i++) {
-        s->cout[i] = xmalloc(BT * F * sizeof(float));
-        s->dcout[i] = xmalloc(BT * F * sizeof(float));
-        s->argmax[i] = xmalloc(B * F * sizeof(int32_t));
-        s->npos[i] = xmalloc(B * sizeof(int32_t));
+        s->cout[i] = imdb_xmalloc(BT * F * sizeof(float));
+        s->dcout[i] = imdb_xmalloc(BT * F * sizeof(float));
+        s->argmax[i] = imdb_xmalloc(B * F * sizeof(int32_t));
+        s->npos[i] = imdb_xmalloc(B * sizeof(int32_t));
     }
-    s->pooled = xmalloc(B * F * sizeof(float));
-    s->dpooled = xmalloc(B * F * sizeof(float));
-    s->feat = xmalloc(B * NF * sizeof(float));
-    s->dfeat = xmalloc(B * NF * sizeof(float));
-    s->dfeat2 = xmalloc(B * NF * sizeof(float));
-    s->fmask = xmalloc(B * NF);
-    s->dz = xmalloc(B * sizeof(float));
+    s->pooled = imdb_xmalloc(B * F * sizeof(float));
+    s->dpooled = imdb_xmalloc(B * F * sizeof(float));
+    s->feat = imdb_xmalloc(B * NF * sizeof(float));
+    s->dfeat = imdb_xmalloc(B * NF * sizeof(float));
+    s->dfeat2 = imdb_xmalloc(B * NF * sizeof(float));
+    s->fmask = imdb_xmalloc(B * NF);
+    s->dz = imdb_xmalloc(B * sizeof(float));
     return s;
 }
 
@@ -139,26 +139,26 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
         for (int i = 0; i < B; i++) s->npos[k][i] = conv1d_npos(b->len[i], K);
         conv1d_forward(s->cout[k], s->scratch, s->x, b->len, params_at(p, (float *)w, T_CW(k)),
                        params_at(p, (float *)w, T_CB(k)), B, T, E, K, F);
-        relu_forward(s->cout[k], s->cout[k], BT * F);
-        maxpool_forward(s->pooled, s->argmax[k], s->cout[k], s->npos[k], B, T, F);
+        layer_relu_forward(s->cout[k], s->cout[k], BT * F);
+        layer_maxpool_forward(s->pooled, s->argmax[k], s->cout[k], s->npos[k], B, T, F);
         for (int i = 0; i < B; i++)
             memcpy(s->feat + (size_t)i * NF + (size_t)k * F, s->pooled + (size_t)i * F, (size_t)F * sizeof(float));
     }
     if (dr > 0)
         for (int i = 0; i < B; i++)
-            dropout_forward(s->feat + (size_t)i * NF, s->fmask + (size_t)i * NF, s->feat + (size_t)i * NF,
+            layer_dropout_forward(s->feat + (size_t)i * NF, s->fmask + (size_t)i * NF, s->feat + (size_t)i * NF,
                             (size_t)NF, dr, &b->drop[i]);
-    dense_forward(logits, s->feat, ow, ob, B, NF, 1);
+    layer_dense_forward(logits, s->feat, ow, ob, B, NF, 1);
     if (!grad) return 0.0;
 
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
     memset(s->dfeat, 0, (size_t)B * NF * sizeof *s->dfeat);
-    dense_backward(s->dfeat, params_at(p, grad, T_OW(h)), params_at(p, grad, T_OB(h)), s->dz, s->feat, ow, B, NF, 1);
+    layer_dense_backward(s->dfeat, params_at(p, grad, T_OW(h)), params_at(p, grad, T_OB(h)), s->dz, s->feat, ow, B, NF, 1);
     float *dfeat = s->dfeat;
     if (dr > 0) {
         memset(s->dfeat2, 0, (size_t)B * NF * sizeof *s->dfeat2);
-        dropout_backward(s->dfeat2, s->dfeat, s->fmask, (size_t)B * NF, dr);
+        layer_dropout_backward(s->dfeat2, s->dfeat, s->fmask, (size_t)B * NF, dr);
         dfeat = s->dfeat2;
     }
     memset(s->dx, 0, BT * E * sizeof *s->dx);
@@ -168,7 +168,7 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
             memcpy(s->dpooled + (size_t)i * F, dfeat + (size_t)i * NF + (size_t)k * F, (size_t)F * sizeof(float));
         float *dc = s->dcout[k];
         memset(dc, 0, BT * F * sizeof *dc);
-        maxpool_backward(dc, s->dpooled, s->argmax[k], B, T, F);
+        layer_maxpool_backward(dc, s->dpooled, s->argmax[k], B, T, F);
         const float *y = s->cout[k];
         for (size_t i = 0; i < BT * F; i++)
             if (y[i] <= 0.0f) dc[i] = 0.0f;           /* ReLU */
