@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli.h"
 #include "conf.h"
 #include "layers.h"
 #include "modelio.h"
@@ -98,7 +97,7 @@ static int train_model(const char *kind, const char *const *set, int threads, co
     train_ctx ctx = { .cfg = cfg, .voc = NULL, .clean = "x", .docs = &docs, .unlab = &unlab, .seed = 3,
                       .threads = threads };
     train_split(&ctx, 0.25);
-    ctx.log = trainlog_new(curves, NULL, e);
+    ctx.log = trainlog_new(curves, NULL, NULL, e);
     modelio_writer *w = modelio_create(path, e);
     int rc = trainer_of(kind)->train(&ctx, w, e);
     if (rc == 0) {
@@ -280,7 +279,7 @@ static int load_damaged(const char *src, const char *dst, const char *kind, int 
 
 int main(void)
 {
-    cli_verbose = -1;
+    /* The trainers get no imdb_log (ctx.logger NULL): they say nothing. */
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
     make_corpus();
     imdb_err e = { 0 };
@@ -429,7 +428,7 @@ int main(void)
         train_docs unlab = { 0 };
         train_ctx ctx = { .cfg = cfg, .docs = &docs, .unlab = &unlab, .seed = 3, .threads = 1 };
         train_split(&ctx, 0.9);
-        ctx.log = trainlog_new(NULL, NULL, &e);
+        ctx.log = trainlog_new(NULL, NULL, NULL, &e);
         modelio_writer *w = modelio_create(path, &e);
         (void)s4;
         CHECK(trainer_of("cnn")->train(&ctx, w, &e) < 0 && e.status == IMDB_EXIT_DATA,
