@@ -32,10 +32,8 @@
 #include "trainlog.h"
 #include "testutil.h"
 
-static int failures;
 static char tmpdir[] = "/tmp/unit_nnmodel.XXXXXX";
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL: "); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 /* ---- a synthetic corpus --------------------------------------------------------------- */
 
@@ -102,11 +100,8 @@ static int train_model(const char *kind, const char *const *set, int threads, co
     int rc = trainer_of(kind)->train(&ctx, w, e);
     if (rc == 0) {
         char *params = conf_format(cfg);
-        modelio_add_str(w, "kind", kind, e);
-        modelio_add_str(w, "params", params, e);
-        modelio_add_str(w, "clean", "settings", e);
+        rc = test_model_commit(w, kind, params, "settings", e);
         free(params);
-        rc = modelio_commit(w, e);
         trainlog_finish(ctx.log, NULL, NULL, e);
         FILE *f = fopen(curves, "r");
         char line[512];
@@ -338,9 +333,8 @@ int main(void)
         if (!m) { modelio_close(mf); continue; }
         modelio_writer *w = modelio_create(p2, &e);
         char *params = modelio_get_str(mf, "params"), *clean = modelio_get_str(mf, "clean");
-        CHECK(nnmodel_write(m, w, &e) == 0 && modelio_add_str(w, "kind", kinds[k], &e) == 0 &&
-              modelio_add_str(w, "params", params, &e) == 0 && modelio_add_str(w, "clean", clean, &e) == 0 &&
-              modelio_commit(w, &e) == 0 && same_file(p1, p2), "%s: save, load, save differs", kinds[k]);
+        CHECK(nnmodel_write(m, w, &e) == 0 && test_model_commit(w, kinds[k], params, clean, &e) == 0 &&
+              same_file(p1, p2), "%s: save, load, save differs", kinds[k]);
         free(params);
         free(clean);
 
@@ -441,6 +435,5 @@ int main(void)
     }
 
     rmdir(tmpdir);
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    return test_status("unit_nnmodel");
 }

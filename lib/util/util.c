@@ -148,7 +148,8 @@ void imdb_logf(const imdb_log *l, int level, const char *fmt, ...)
 imdb_progress imdb_progress_begin(const imdb_log *l, const char *what, uint64_t total, const char *unit)
 {
     imdb_progress p = { l, NULL };
-    if (l && l->bar_begin && l->bar_update && l->bar_end) p.bar = l->bar_begin(l->ctx, what, total, unit);
+    if (l && l->level >= IMDB_LOG_INFO && l->bar_begin && l->bar_update && l->bar_end)
+        p.bar = l->bar_begin(l->ctx, what, total, unit);
     return p;
 }
 

@@ -101,8 +101,9 @@ int imdb_log_on(const imdb_log *l, int level);
 /* Format the message and pass it to l->fn when imdb_log_on(l, level). */
 void imdb_logf(const imdb_log *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* A progress report in the library: imdb_progress_begin asks l for a bar (bar NULL when l
- * gives none, and then updating and ending cost nothing). */
+/* A progress report in the library: imdb_progress_begin asks l for a bar when l->level >=
+ * IMDB_LOG_INFO (a quiet log draws none); bar is NULL when l gives none, and then updating
+ * and ending cost nothing. */
 typedef struct imdb_progress {
     const imdb_log *log;
     void *bar;
