@@ -39,14 +39,21 @@ void cli_version(void)
     exit(IMDB_EXIT_OK);
 }
 
+/* "PROG: MESSAGE\n" on stderr. */
+static void vsay(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", cli_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
     exit(IMDB_EXIT_USAGE);
 }
 
@@ -66,11 +73,9 @@ void cli_die(const imdb_err *e)
 void cli_msg(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static void log_line(void *ctx, int level, const char *msg)
