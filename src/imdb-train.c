@@ -1,18 +1,15 @@
-/* imdb-train — labelled token streams (+ vocabulary) to one model file. */
+/* imdb-train — labelled token streams (+ vocabulary) to one model file. The job is
+ * trainjob_run (trainjob.h); this file parses the options, prints what the job says and
+ * chooses the exit status. */
 #include "cli.h"
 #include "conf.h"
-#include "linear.h"
-#include "modelio.h"
-#include "text.h"
-#include "train.h"
-#include "vocab.h"
+#include "kinds.h"
+#include "trainjob.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void usage(void)
 {
@@ -71,23 +68,11 @@ static void usage(void)
           "max(p, 1 - p) below it), soft_hard = 0 (1: round soft labels to pos/neg).\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
-    for (int i = 0; train_kinds[i]; i++) printf("  %-10s %s\n", train_kinds[i]->kind, train_kinds[i]->summary);
+    for (const kinds_entry *k = kinds_table; k->name; k++)
+        if (k->train) printf("  %-10s %s\n", k->name, k->train->summary);
     fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
           "5 training failed (e.g. the loss became NaN).\n", stdout);
     exit(IMDB_EXIT_OK);
-}
-
-static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
-                                             "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
-
-static int known(const conf *cfg, const trainer *t, imdb_err *e)
-{
-    size_t n = 0;
-    const char *all[128];
-    for (int i = 0; generic_keys[i]; i++) all[n++] = generic_keys[i];
-    for (int i = 0; t->keys[i] && n < 127; i++) all[n++] = t->keys[i];
-    all[n] = NULL;
-    return conf_check_known(cfg, all, e);
 }
 
 /* Append path to the space-separated member list and set "members" to it. */
@@ -99,27 +84,6 @@ static void add_member(conf *cli, char **list, size_t *len, const char *path)
     memcpy(*list + *len, path, l + 1);
     *len += l;
     conf_set(cli, "members", *list);
-}
-
-/* --files-from FILE: append its lines (paths, one a line; empty lines skipped) to *v. */
-static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f) return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (len == 0) continue;
-        *v = imdb_xrealloc(*v, (*n + 1) * sizeof **v);
-        (*v)[(*n)++] = imdb_xstrdup(line);
-    }
-    int bad = ferror(f);
-    free(line);
-    if (f != stdin) fclose(f);
-    if (bad) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error", path);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -156,14 +120,11 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     imdb_err err = { 0 };
-    conf *cfg = conf_new(), *cli = conf_new();
-    const char *vocab_path = NULL, *out_path = NULL, *curves = NULL;
-    const char *config_path = NULL, *runs_dir = NULL, *init_emb = NULL, *ckpt = NULL, *resume = NULL;
-    long ckpt_every = 0;
-    char *sets[argc], *unlab_paths[argc], *lists[argc];
-    int nsets = 0, nunlab = 0, nlists = 0, c, sort_by_id = 0, average = 0;
+    conf *cli = conf_new();
+    trainjob_opts o = { .prog = cli_prog, .options = cli, .experiment = getenv("MLFLOW_EXPERIMENT_NAME") };
+    const char *sets[argc], *unlab_paths[argc], *lists[argc];
+    int c;
     char *members = NULL;   /* --member FILE and -m FILE, joined by spaces */
-    const char *first_member = NULL;
     size_t members_len = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:m:V:O:c:o:qv", longopts, NULL)) != -1) {
@@ -178,26 +139,26 @@ int main(int argc, char **argv)
             }
             /* fall through */
         case OPT_MEMBER:
-            if (!first_member) first_member = optarg;
+            if (!o.first_member) o.first_member = optarg;
             add_member(cli, &members, &members_len, optarg);
             break;
-        case 'V': vocab_path = optarg; break;
-        case 'O': out_path = optarg; break;
-        case 'c': config_path = optarg; break;
-        case 'o': sets[nsets++] = optarg; break;
+        case 'V': o.vocab = optarg; break;
+        case 'O': o.output = optarg; break;
+        case 'c': o.config = optarg; break;
+        case 'o': sets[o.nsets++] = optarg; break;
         case OPT_VALID: cli_double("--valid-fraction", optarg, 0, 0.9); conf_set(cli, "valid_fraction", optarg); break;
         case OPT_SEED: cli_long("--seed", optarg, 0, 0x7fffffffL); conf_set(cli, "seed", optarg); break;
         case OPT_THREADS: cli_long("--threads", optarg, 1, 256); conf_set(cli, "threads", optarg); break;
-        case OPT_CURVES: curves = optarg; break;
-        case OPT_RUNS: runs_dir = optarg; break;
-        case OPT_UNLAB: unlab_paths[nunlab++] = optarg; break;
-        case OPT_INITEMB: init_emb = optarg; break;
-        case OPT_CKPT: ckpt = optarg; break;
-        case OPT_CKPT_EVERY: ckpt_every = cli_long("--checkpoint-every", optarg, 0, 1000000); break;
-        case OPT_RESUME: resume = optarg; break;
-        case OPT_FILES_FROM: lists[nlists++] = optarg; break;
-        case OPT_SORT_ID: sort_by_id = 1; break;
-        case OPT_AVERAGE: average = 1; break;
+        case OPT_CURVES: o.curves = optarg; break;
+        case OPT_RUNS: o.runs_dir = optarg; break;
+        case OPT_UNLAB: unlab_paths[o.nunlabelled++] = optarg; break;
+        case OPT_INITEMB: o.init_embeddings = optarg; break;
+        case OPT_CKPT: o.checkpoint = optarg; break;
+        case OPT_CKPT_EVERY: o.checkpoint_every = cli_long("--checkpoint-every", optarg, 0, 1000000); break;
+        case OPT_RESUME: o.resume = optarg; break;
+        case OPT_FILES_FROM: lists[o.nlists++] = optarg; break;
+        case OPT_SORT_ID: o.sort_by_id = 1; break;
+        case OPT_AVERAGE: o.average = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
@@ -205,152 +166,17 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv, c);
         }
     }
-    if (!out_path) cli_usage_error("no output model file given (-O MODEL)");
-    if (average) {
-        if (optind >= argc) cli_usage_error("--average needs the nblr MODEL files to average");
-        conf_free(cfg);
-        conf_free(cli);
-        free(members);
-        if (linear_average((const char *const *)argv + optind, (size_t)(argc - optind), out_path, &err) < 0)
-            cli_die(&err);
-        return IMDB_EXIT_OK;
-    }
-    /* Precedence: config file < command-line options < -o KEY=VALUE. */
-    if (config_path && conf_read_file(cfg, config_path, &err) < 0) cli_die(&err);
-    char *cli_text = conf_format(cli);
-    for (char *line = strtok(cli_text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *eq = strstr(line, " = ");
-        if (eq) { *eq = '\0'; conf_set(cfg, line, eq + 3); }
-    }
-    free(cli_text);
+    if (!o.output) cli_usage_error("no output model file given (-O MODEL)");
+    if (o.average && optind >= argc) cli_usage_error("--average needs the nblr MODEL files to average");
+    o.sets = sets;
+    o.unlabelled = unlab_paths;
+    o.lists = lists;
+    o.inputs = (const char *const *)argv + optind;
+    o.ninputs = (size_t)(argc - optind);
+    int rc = trainjob_run(&o, cli_log(), &err);
     conf_free(cli);
     free(members);
-    for (int i = 0; i < nsets; i++)
-        if (conf_set_arg(cfg, sets[i], &err) < 0) cli_usage_error("%s", err.msg);
-
-    const char *kind;
-    conf_string(cfg, "model", "nblr", &kind);
-    const trainer *t = train_find(kind);
-    if (!t) cli_usage_error("unknown model kind '%s'", kind);
-    if (first_member && strcmp(t->kind, "ensemble") != 0 && access(first_member, F_OK) != 0)
-        cli_usage_error("unknown model kind '%s'", first_member);   /* -m KIND, misspelt */
-    if (first_member && strcmp(t->kind, "ensemble") != 0)
-        cli_usage_error("%s: a model file to combine (-m FILE, --member FILE) needs --kind ensemble; "
-                        "it is no model kind either (see --help)", first_member);
-    if (known(cfg, t, &err) < 0) cli_usage_error("%s", err.msg);
-    double valid_fraction, soft_t, soft_conf;
-    long seed, threads, soft_hard;
-    if (conf_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, &err) < 0 ||
-        conf_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, &err) < 0 ||
-        conf_long(cfg, "threads", 1, 1, 256, &threads, &err) < 0)
-        cli_usage_error("%s", err.msg);
-
-    vocab *voc = NULL;
-    if (vocab_path && !(voc = vocab_read(vocab_path, &err))) cli_die(&err);
-    char *clean = voc && vocab_clean(voc) ? imdb_xstrdup(vocab_clean(voc)) : NULL;
-
-    /* Kinds that write their own output (word2vec) learn from text alone: they keep every
-     * document, need no labelled ones, and do not wait on stdin when --unlabelled is given. */
-    int standalone = t->writes_output;
-    train_docs docs = { 0 };
-    char **inputs = NULL;
-    size_t nin = 0;
-    for (int i = optind; i < argc; i++) {
-        inputs = imdb_xrealloc(inputs, (nin + 1) * sizeof *inputs);
-        inputs[nin++] = imdb_xstrdup(argv[i]);
-    }
-    for (int i = 0; i < nlists; i++)
-        if (read_list(lists[i], &inputs, &nin, &err) < 0) cli_die(&err);
-    size_t nread = nin ? nin : standalone && nunlab ? 0 : nlists ? 0 : 1;
-    for (size_t i = 0; i < nread; i++) {
-        const char *path = nin ? inputs[i] : "-";
-        if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, &err) < 0) cli_die(&err);
-    }
-    for (size_t i = 0; i < nin; i++) free(inputs[i]);
-    free(inputs);
-    if (sort_by_id) train_docs_sort_by_id(&docs);
-    /* The soft settings are read (and so recorded in the model) only when there are soft
-     * labels, so a model of hard labels is the same, byte for byte, as before they existed. */
-    if (docs.nsoft) {
-        if (conf_double(cfg, "soft_temperature", 1, 0.01, 100, &soft_t, &err) < 0 ||
-            conf_double(cfg, "soft_min_confidence", 0, 0, 1, &soft_conf, &err) < 0 ||
-            conf_long(cfg, "soft_hard", 0, 0, 1, &soft_hard, &err) < 0)
-            cli_usage_error("%s", err.msg);
-        size_t nsoft = docs.nsoft, dropped = train_docs_soften(&docs, soft_t, soft_conf, (int)soft_hard);
-        if (cli_verbose >= 0)
-            cli_msg("%zu documents with soft labels: %zu kept, %zu below soft_min_confidence %g%s",
-                    nsoft, nsoft - dropped, dropped, soft_conf, soft_hard ? ", rounded to pos/neg" : "");
-        if (docs.nsoft && !t->soft_labels && !standalone) {
-            imdb_fail(&err, IMDB_EXIT_DATA, "%s: soft label: kind %s learns from pos/neg labels only "
-                      "(soft labels train nblr, mlp, cnn, lstm and bilstm; or set soft_hard = 1)",
-                      docs.soft_at, t->kind);
-            cli_die(&err);
-        }
-    }
-    if (docs.n == 0 && !standalone) {
-        imdb_fail(&err, IMDB_EXIT_DATA, "no labelled documents in the input");
-        cli_die(&err);
-    }
-    if (!clean) {
-        text_settings ts;
-        text_settings_default(&ts);
-        clean = text_settings_format(&ts);
-        text_settings_free(&ts);
-        if (cli_verbose >= 0) cli_msg("warning: the input has no #imdb-tokens header; assuming default cleaning");
-    }
-
-    train_docs unlab = { 0 };
-    for (int i = 0; i < nunlab; i++)
-        if (train_docs_read(&unlab, unlab_paths[i], -1, &clean, &err) < 0) cli_die(&err);
-    char *ckpt_default = NULL;
-    if (!ckpt) {
-        size_t l = strlen(out_path) + 6;
-        ckpt_default = imdb_xmalloc(l);
-        snprintf(ckpt_default, l, "%s.ckpt", out_path);
-        ckpt = ckpt_default;
-    }
-    train_ctx ctx = { .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
-                      .seed = (uint64_t)seed, .threads = (int)threads, .init_embeddings = init_emb,
-                      .checkpoint = ckpt, .checkpoint_every = ckpt_every, .resume = resume,
-                      .output = out_path };
-    train_split(&ctx, valid_fraction);
-    if (cli_verbose >= 0 && !standalone)
-        cli_msg("%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n, ctx.ntr, ctx.nva);
-    modelio_writer *w = NULL;
-    if (!standalone && !(w = modelio_create(out_path, &err))) cli_die(&err);
-    /* --runs-dir: an MLflow run named after the output file, in the experiment named by
-     * MLFLOW_EXPERIMENT_NAME (as MLflow's own clients read it), else "Default". */
-    char *given = conf_format(cfg);
-    const char *slash = strrchr(out_path, '/');
-    trainlog_run run = { .dir = runs_dir, .experiment = getenv("MLFLOW_EXPERIMENT_NAME"),
-                         .name = strcmp(out_path, "-") == 0 ? t->kind : slash ? slash + 1 : out_path,
-                         .kind = t->kind, .params = given };
-    ctx.log = trainlog_new(curves, &run, &err);
-    free(given);
-    if (!ctx.log) { modelio_abort(w); cli_die(&err); }
-    if (t->train(&ctx, w, &err) < 0) {
-        trainlog_abort(ctx.log);
-        modelio_abort(w);
-        cli_die(&err);
-    }
-    char *params = conf_format(cfg);
-    if (w && (modelio_add_str(w, "kind", t->kind, &err) < 0 || modelio_add_str(w, "params", params, &err) < 0 ||
-              modelio_add_str(w, "clean", clean, &err) < 0)) {
-        trainlog_abort(ctx.log);
-        modelio_abort(w);
-        cli_die(&err);
-    }
-    if (w && modelio_commit(w, &err) < 0) { trainlog_abort(ctx.log); cli_die(&err); }
-    /* After the commit: the run keeps a copy of the finished model. */
-    if (trainlog_finish(ctx.log, params, out_path, &err) < 0) cli_die(&err);
-    free(params);
-    free(clean);
-    free(ctx.tr);
-    free(ctx.va);
-    train_docs_free(&docs);
-    train_docs_free(&unlab);
-    free(ckpt_default);
-    vocab_free(voc);
-    conf_free(cfg);
+    if (rc == TRAINJOB_USAGE) cli_usage_error("%s", err.msg);
+    if (rc < 0) cli_die(&err);
     return IMDB_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "blas.h"
 #include "rng.h"
+#include "testutil.h"
 
 static float *rnd(rng *r, size_t n)
 {
@@ -18,7 +19,7 @@ int main(void)
 {
     rng r;
     rng_seed(&r, 42);
-    int fails = 0, cases = 0;
+    int cases = 0;
     double worst = 0.0;
     for (int it = 0; it < 400; it++) {
         int M = (int)rng_below(&r, 40) + (it % 7 == 0 ? 0 : 1);
@@ -56,16 +57,13 @@ int main(void)
             }
         if (err > 1e-6) bad = 1;
         if (err > worst) worst = err;
-        if (bad) {
-            fails++;
-            fprintf(stderr, "FAIL sgemm ta=%d tb=%d M=%d N=%d K=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g err=%g\n",
-                    ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, err);
-        }
+        CHECK(!bad, "sgemm ta=%d tb=%d M=%d N=%d K=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g err=%g",
+              ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, err);
         cases++;
         free(A); free(B); free(C1); free(C2);
     }
     printf("blas backend: %s\n", blas_backend());
     printf("sgemm vs naive: %d cases, worst |diff|/(1+K) = %.3g (tolerance 1e-6), %d failures\n",
-           cases, worst, fails);
-    return fails ? 1 : 0;
+           cases, worst, failures);
+    return test_status("unit_blas");
 }

@@ -4,15 +4,14 @@
  * bad values name FILE:LINE; typed getters record the effective value (defaults too) so
  * conf_format lists every setting, sorted by key. Exit status 0 = pass. */
 #include "conf.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 static char dir[] = "/tmp/unit_conf.XXXXXX";
 
@@ -211,6 +210,5 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("warning: could not remove %s\n", dir);
-    if (failures) printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return test_status("unit_conf");
 }

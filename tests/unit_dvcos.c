@@ -26,6 +26,7 @@
 #include "feat.h"
 #include "modelio.h"
 #include "rng.h"
+#include "testutil.h"
 
 #include <float.h>
 #include <math.h>
@@ -38,14 +39,7 @@
 #define ATOL 1e-4
 #define RTOL 1e-3
 
-static int failures;
 static rng R;
-
-static void expect(int ok, const char *what)
-{
-    printf("  %-60s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
 
 static double dnorm(const double *x, int n)
 {
@@ -152,7 +146,7 @@ static void test_pair(int dim, float scale, int label)
         fprintf(stderr, "  cos %.9g (want %.9g), loss added %.9g (want %.9g)\n", c, want_cos, loss - 0.25,
                 want_loss);
     snprintf(what, sizeof what, "dim %3d scale %2g label %d: cos and loss added to *loss", dim, scale, label);
-    expect(ok, what);
+    test_expect(ok, what);
 
     /* update_v = 0: the same gh, v untouched; loss NULL is allowed. */
     float *gh2 = fcopy(gh0, dim), *v2 = fcopy(v0, dim);
@@ -160,7 +154,7 @@ static void test_pair(int dim, float scale, int label)
     ok = c2 == c && memcmp(v2, v0, (size_t)dim * sizeof *v2) == 0;
     for (int i = 0; i < dim; i++) ok &= fabsf(gh2[i] - gh[i]) <= 1e-6f * (1 + fabsf(gh[i]));
     snprintf(what, sizeof what, "dim %3d scale %2g label %d: update_v 0 leaves v alone", dim, scale, label);
-    expect(ok, what);
+    test_expect(ok, what);
 
     /* update_v = 2: the update of update_v = 1, then back to unit length. */
     float *gh3 = fcopy(gh0, dim), *v3 = fcopy(v0, dim);
@@ -170,7 +164,7 @@ static void test_pair(int dim, float scale, int label)
     ok = fabs(sqrt(l3) - 1) <= 1e-5;
     for (int i = 0; i < dim; i++) ok &= fabs(v3[i] - v[i] / sqrt(l1)) <= 1e-5 && gh3[i] == gh[i];
     snprintf(what, sizeof what, "dim %3d scale %2g label %d: update_v 2 gives a unit v", dim, scale, label);
-    expect(ok, what);
+    test_expect(ok, what);
 
     free(h); free(v); free(gh); free(v0); free(gh0); free(hd); free(vd); free(nh); free(nv);
     free(gh2); free(v2); free(gh3); free(v3);
@@ -189,7 +183,7 @@ static void test_zero_v(int dim)
     for (int i = 0; i < dim; i++) ok &= v[i] == 0;
     char what[80];
     snprintf(what, sizeof what, "dim %3d: zero v returns 0 and changes nothing", dim);
-    expect(ok, what);
+    test_expect(ok, what);
     free(h); free(gh); free(v); free(gh0);
 }
 
@@ -210,7 +204,7 @@ static void test_extreme(void)
             ok &= isfinite(loss) && fabs(loss - want) < 1e-3;
             for (int i = 0; i < D; i++) ok &= isfinite(gh[i]) && isfinite(v[i]);
         }
-    expect(ok, "scale 100, |cos| = 1: finite loss (0 or 100) and step");
+    test_expect(ok, "scale 100, |cos| = 1: finite loss (0 or 100) and step");
 }
 
 /* The same inputs give the same bits (fixed-order sums). */
@@ -224,7 +218,7 @@ static void test_repeat(void)
     hn = sqrtf(hn);
     double ca = dvcos_pair(h, hn, va, dim, 6, 1, 0.05f, ga, 1, &la);
     double cb = dvcos_pair(h, hn, vb, dim, 6, 1, 0.05f, gb, 1, &lb);
-    expect(ca == cb && la == lb && memcmp(va, vb, dim * sizeof *va) == 0 && memcmp(ga, gb, dim * sizeof *ga) == 0,
+    test_expect(ca == cb && la == lb && memcmp(va, vb, dim * sizeof *va) == 0 && memcmp(ga, gb, dim * sizeof *ga) == 0,
            "the same inputs give the same bits");
     free(h); free(v); free(va); free(vb); free(ga); free(gb);
 }
@@ -297,8 +291,7 @@ static void *mk_load(const mk *m, const char *path, modelio **mf, imdb_err *e)
     modelio_writer *w = modelio_create(path, e);
     if (!w) return NULL;
     uint64_t ndocs = get_u64le(m->hdr + 48);
-    if (modelio_add_str(w, "kind", "dvcos", e) < 0 || modelio_add_str(w, "params", "", e) < 0 ||
-        modelio_add_str(w, "clean", "", e) < 0 || modelio_add(w, "dv.hdr", m->hdr, m->hdr_size, e) < 0 ||
+    if (modelio_add(w, "dv.hdr", m->hdr, m->hdr_size, e) < 0 ||
         modelio_add(w, "dv.keys", m->keys.keys, m->keys.cap * 8, e) < 0 ||
         modelio_add(w, "dv.vals", m->keys.vals, m->keys.cap * 4, e) < 0 ||
         modelio_add(w, "dv.q", m->q, sizeof m->q, e) < 0 || modelio_add(w, "dv.qs", m->qs, sizeof m->qs, e) < 0 ||
@@ -309,7 +302,7 @@ static void *mk_load(const mk *m, const char *path, modelio **mf, imdb_err *e)
         modelio_abort(w);
         return NULL;
     }
-    if (modelio_commit(w, e) < 0 || !(*mf = modelio_open(path, e))) return NULL;
+    if (test_model_commit(w, "dvcos", "", "", e) < 0 || !(*mf = modelio_open(path, e))) return NULL;
     return dvcos_clf_ops.load(*mf, e);
 }
 
@@ -323,7 +316,7 @@ static void refused(const mk *m, const char *path, const char *what, const char 
     if (!ok) fprintf(stderr, "  %s: status %d, message \"%s\"\n", what, e.status, e.msg);
     char line[120];
     snprintf(line, sizeof line, "refused: %s", what);
-    expect(ok, line);
+    test_expect(ok, line);
     if (st) dvcos_clf_ops.free(st);
     if (mf) modelio_close(mf);
 }
@@ -332,14 +325,14 @@ static void test_loader(void)
 {
     char path[] = "/tmp/unit_dvcos.XXXXXX";
     int fd = mkstemp(path);
-    if (fd < 0) { expect(0, "mkstemp"); return; }
+    if (fd < 0) { test_expect(0, "mkstemp"); return; }
     close(fd);
     mk m;
     mk_init(&m);
     imdb_err e = { 0 };
     modelio *mf;
     void *st = mk_load(&m, path, &mf, &e);
-    expect(st != NULL, "a hand-made model loads");
+    test_expect(st != NULL, "a hand-made model loads");
     if (!st) {
         fprintf(stderr, "  %s\n", e.msg);
         if (mf) modelio_close(mf);
@@ -350,7 +343,7 @@ static void test_loader(void)
     /* Transductive: the stored vector, normalized, through the head. */
     double p = dvcos_clf_ops.prob(st, seen, 2), want = 1 / (1 + exp(-(0.25 + 5 * (-2 / sqrt(5.0)))));
     printf("    P(pos | good film) = %.9f, expected %.9f\n", p, want);
-    expect(fabs(p - want) < 1e-6, "a known token sequence gets its stored vector");
+    test_expect(fabs(p - want) < 1e-6, "a known token sequence gets its stored vector");
     /* Inductive: inferred towards the targets it holds, the same every time. */
     const char *const good[] = { "good" }, *const bad[] = { "bad" }, *const film[] = { "film", "film" };
     const char *const good2[] = { "film", "good" };
@@ -359,10 +352,10 @@ static void test_loader(void)
     double pe = dvcos_clf_ops.prob(st, NULL, 0);
     printf("    inferred: P(good) %.6f  P(bad) %.6f  P(film good) %.6f  P(film film) %.6f  P() %.6f\n", pg, pb,
            pg2, pn, pe);
-    expect(pg > 0.9 && pb < 0.1, "inferred vectors move towards their targets");
-    expect(pg == pg2, "unknown tokens are skipped: P(film good) = P(good)");
-    expect(pn == pe && pn > 0 && pn < 1, "no known n-gram: the starting vector, finite");
-    expect(dvcos_clf_ops.prob(st, good, 1) == pg && dvcos_clf_ops.prob(st, bad, 1) == pb,
+    test_expect(pg > 0.9 && pb < 0.1, "inferred vectors move towards their targets");
+    test_expect(pg == pg2, "unknown tokens are skipped: P(film good) = P(good)");
+    test_expect(pn == pe && pn > 0 && pn < 1, "no known n-gram: the starting vector, finite");
+    test_expect(dvcos_clf_ops.prob(st, good, 1) == pg && dvcos_clf_ops.prob(st, bad, 1) == pb,
            "inference is deterministic");
     dvcos_clf_ops.free(st);
     modelio_close(mf);
@@ -415,6 +408,5 @@ int main(void)
     test_repeat();
     printf("dvcos model loader\n");
     test_loader();
-    printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return test_status("unit_dvcos");
 }

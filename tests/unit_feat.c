@@ -30,6 +30,7 @@
 #define feat_nonzero_ portable_nonzero_
 #include "feat_hash.h"
 #include "feat.c"
+#include "testutil.h"
 #undef feat_mix_
 #undef feat_rd64_
 #undef feat_rd32_
@@ -43,9 +44,7 @@
 #undef feat_table_put
 #undef feat_table_get
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 /* splitmix64: test data only. */
 static uint64_t rnd_state = 42;
@@ -247,6 +246,5 @@ int main(void)
     test_distinct_and_uniform();
     test_ngrams();
     test_table();
-    if (failures) printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return test_status("unit_feat");
 }

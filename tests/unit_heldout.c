@@ -4,6 +4,7 @@
 #include "heldout.h"
 #include "feat.h"
 #include "tokio.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 /* A hand-made record. */
 static void rec(unsigned char *p, uint64_t key, float prob, uint32_t label)
@@ -129,7 +128,6 @@ int main(void)
     CHECK(heldout_check(b, sizeof b, "t", &e) < 0, "label 2 accepted");
 
     unlink(path);
-    if (failures) printf("%d failed\n", failures);
-    else printf("unit_heldout: ok\n");
-    return failures != 0;
+    if (!failures) printf("unit_heldout: ok\n");
+    return test_status("unit_heldout");
 }

@@ -23,6 +23,7 @@
 #include "layers.h"
 #include "params.h"
 #include "rng.h"
+#include "testutil.h"
 
 #define EPS 1e-5
 #define G_ATOL 1e-5
@@ -30,7 +31,6 @@
 #define F_ATOL 1e-5
 #define F_RTOL 1e-4
 
-static int failures;
 static rng R;
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -110,12 +110,6 @@ static void check_grad(const char *layer, const char *tensor, double *x, size_t 
     failures += bad;
 }
 
-static void expect(int ok, const char *what)
-{
-    printf("  %-48s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
-
 /* ---- embedding ------------------------------------------------------------------ */
 
 typedef struct { const int32_t *ids; double *w; const float *r; size_t N; int C, V; } embed_ctx;
@@ -149,11 +143,11 @@ static void test_embed(void)
     check_grad("embed", "weight", wd, V * C, g, g0, embed_loss, &c);
     int want[V] = {1, 1, 1, 1, 0, 0, 1}, ok = rs.n == 5;
     for (int v = 0; v < V; v++) ok &= rs.mark[v] == want[v];
-    expect(ok, "embed: rowset lists the rows with a gradient");
+    test_expect(ok, "embed: rowset lists the rows with a gradient");
     rowset_zero_rows(&rs, g, C);
     ok = rs.n == 0;
     for (int v = 0; v < V; v++) ok &= want[v] ? g[v * C] == 0.0f : g[v * C] == g0[v * C];
-    expect(ok, "embed: rowset_zero_rows zeroes exactly those");
+    test_expect(ok, "embed: rowset_zero_rows zeroes exactly those");
     rowset_free(&rs);
     free(w); free(out); free(r); free(g0); free(g); free(wd);
 }
@@ -198,7 +192,7 @@ static void test_embbag(void)
     rowset_init(&rs, V);
     layer_embbag_backward(g, &rs, r, ids, off, B, C, V);
     check_grad("embbag", "weight", wd, V * C, g, g0, bag_loss, &c);
-    expect(rs.n == 6, "embbag: rowset lists the 6 rows used");
+    test_expect(rs.n == 6, "embbag: rowset lists the 6 rows used");
     rowset_free(&rs);
     free(w); free(out); free(r); free(g0); free(g); free(wd);
 }
@@ -311,12 +305,12 @@ static void test_dropout_stats(void)
     }
     double frac = (double)kept / N;
     printf("  dropout p=0.25: kept %.4f of units (expected 0.75)\n", frac);
-    expect(fabs(frac - 0.75) < 0.01 && scaled, "dropout: keep rate and 1/(1-p) scaling");
-    expect(!memcmp(y, y2, N * sizeof *y) && !memcmp(m, m2, N), "dropout: same seed, same mask");
+    test_expect(fabs(frac - 0.75) < 0.01 && scaled, "dropout: keep rate and 1/(1-p) scaling");
+    test_expect(!memcmp(y, y2, N * sizeof *y) && !memcmp(m, m2, N), "dropout: same seed, same mask");
     layer_dropout_forward(y, m, x, N, 0.25f, NULL);
     int id = !memcmp(y, x, N * sizeof *y);
     for (size_t i = 0; i < N; i++) id &= m[i] == 1;
-    expect(id, "dropout: inference (no rng) is the identity");
+    test_expect(id, "dropout: inference (no rng) is the identity");
     free(x); free(y); free(y2); free(m); free(m2);
 }
 
@@ -353,10 +347,10 @@ static void test_bce(void)
              && fabs(gg[1]) < 1e-6 && fabs(gg[2]) < 1e-6 && fabs(gg[3] + 1.0f) < 1e-6;
     printf("  bce at |z| = 1000, 80: loss %.6f (expected 1080), grads %g %g %g %g\n",
            big, gg[0], gg[1], gg[2], gg[3]);
-    expect(ok, "bce: stable at extreme logits");
+    test_expect(ok, "bce: stable at extreme logits");
     float tiny[1] = {1e-4f}, ty[1] = {1.0f};
     double lt = layer_bce_forward_backward(NULL, tiny, ty, 1, 1.0);
-    expect(fabs(lt - log1p(exp(-(double)tiny[0]))) < 1e-12, "bce: accurate near z = 0");
+    test_expect(fabs(lt - log1p(exp(-(double)tiny[0]))) < 1e-12, "bce: accurate near z = 0");
     free(z); free(y); free(g0); free(g); free(c.z);
 }
 
@@ -420,7 +414,7 @@ static void test_seq(int kind)
         int32_t ids[B * T], rid[B * T];
         for (int i = 0; i < B * T; i++) ids[i] = i;
         layer_seq_reverse_ids(rid, ids, len, B, T);
-        expect(rid[0] == 4 && rid[4] == 0 && rid[5] == 6 && rid[6] == 5 && rid[7] == -1 && rid[10] == -1,
+        test_expect(rid[0] == 4 && rid[4] == 0 && rid[5] == 6 && rid[6] == 5 && rid[7] == -1 && rid[10] == -1,
                "layer_seq_reverse_ids: reversed within lengths, -1 after");
     }
     free(x); free(out); free(r); free(g0); free(g); free(c.x); free(ref);
@@ -432,7 +426,7 @@ static void test_maxpool_ties(void)
     int32_t n[1] = {4}, am[2];
     layer_maxpool_forward(out, am, x, n, 1, 4, 2);
     layer_maxpool_backward(d, g, am, 1, 4, 2);
-    expect(out[0] == 3 && out[1] == 5 && am[0] == 1 && am[1] == 0 && d[2] == 1 && d[1] == 1 && d[4] == 0,
+    test_expect(out[0] == 3 && out[1] == 5 && am[0] == 1 && am[1] == 0 && d[2] == 1 && d[1] == 1 && d[4] == 0,
            "maxpool: ties go to the first position");
 }
 
@@ -451,7 +445,7 @@ static void test_concat(void)
         for (int k = 0; k < C2; k++)
             ok &= out[i * 6 + C1 + k] == b[i * C2 + k] && gb[i * C2 + k] == gb0[i * C2 + k] + r[i * 6 + C1 + k];
     }
-    expect(ok, "concat: forward and backward exact");
+    test_expect(ok, "concat: forward and backward exact");
     free(a); free(b); free(r); free(ga); free(gb); free(ga0); free(gb0);
 }
 
@@ -596,8 +590,8 @@ static void test_lstm_mask(void)
             for (int j = 0; j < H; j++) zero &= a.h[(b * T + t) * H + j] == 0.0f;
             for (int c = 0; c < C; c++) zero &= a.gx[(b * T + t) * C + c] == 0.0f;
         }
-    expect(same, "lstm: garbage in padding changes nothing (bitwise)");
-    expect(zero, "lstm: padded outputs and input gradients are zero");
+    test_expect(same, "lstm: garbage in padding changes nothing (bitwise)");
+    test_expect(zero, "lstm: padded outputs and input gradients are zero");
 
     /* Each sequence alone (B = 1, T = len) gives the same results. */
     double worst = 0.0;
@@ -623,7 +617,7 @@ static void test_lstm_mask(void)
     worst = fmax(worst, maxdiff(sgwh, a.gwh, G * H));
     worst = fmax(worst, maxdiff(sgb, a.gb, G));
     printf("  lstm: batch vs each sequence alone, worst |diff| %.2e\n", worst);
-    expect(worst < 1e-5, "lstm: padded batch equals sequences run alone");
+    test_expect(worst < 1e-5, "lstm: padded batch equals sequences run alone");
     free_run(&a); free_run(&g);
     free(x); free(wx); free(wh); free(bias); free(dhs); free(dhl); free(x2); free(dhs2);
     free(sgwx); free(sgwh); free(sgb);
@@ -664,7 +658,7 @@ static void test_lstm_threads(void)
                 && !memcmp(a[i].out.gwh, serial.gwh, G * H * sizeof(float));
         free_run(&a[i].out);
     }
-    expect(same, "lstm: two threads at once, same results as one");
+    test_expect(same, "lstm: two threads at once, same results as one");
     free_run(&serial);
     free(x); free(wx); free(wh); free(bias); free(dhs); free(dhl);
 }
@@ -730,7 +724,7 @@ static void test_conv(int K)
     for (int b = 0; b < B; b++)
         for (size_t i = (size_t)(b * T + len[b]) * C; i < (size_t)(b + 1) * T * C; i++) x2[i] = 1e30f;
     conv1d_forward(out2, scratch, x2, len, w, bias, B, T, C, K, OC);
-    expect(!memcmp(out, out2, no * sizeof *out), "conv: garbage in padding changes nothing");
+    test_expect(!memcmp(out, out2, no * sizeof *out), "conv: garbage in padding changes nothing");
     free(x); free(w); free(bias); free(out); free(r); free(gx0); free(gw0); free(gb0);
     free(gx); free(gw); free(gb); free(scratch); free(c.x); free(c.w); free(c.b); free(ref);
     free(x2); free(out2);
@@ -823,7 +817,7 @@ static void test_bilstm(void)
     bi_ctx c = {&p, wd, ids, len, y};
     double lref = bi_loss(&c);
     float lf = (float)loss;
-    expect(!memcmp(xr, xr2, sizeof xr), "bilstm: reversing ids or embeddings agrees");
+    test_expect(!memcmp(xr, xr2, sizeof xr), "bilstm: reversing ids or embeddings agrees");
     check_forward("bilstm", &lf, &lref, 1);
     check_grad("bilstm", "params", wd, p.total, grad, NULL, bi_loss, &c);
 #undef W
@@ -863,8 +857,8 @@ static void test_determinism(void)
     model_run(1234, a);
     model_run(1234, b);
     model_run(1235, c);
-    expect(!memcmp(a, b, sizeof a), "determinism: same seed, identical outputs");
-    expect(memcmp(a, c, sizeof a) != 0, "determinism: another seed, other outputs");
+    test_expect(!memcmp(a, b, sizeof a), "determinism: same seed, identical outputs");
+    test_expect(memcmp(a, c, sizeof a) != 0, "determinism: another seed, other outputs");
 }
 
 static void test_params(void)
@@ -881,7 +875,7 @@ static void test_params(void)
              && ((uintptr_t)p.data & 63) == 0 && ((uintptr_t)g & 63) == 0
              && params_at(&p, p.data, w) == p.data + 32 && params_size(&p, w) == 24;
     for (size_t i = 0; i < p.total; i++) ok &= p.data[i] == 0.0f && g[i] == 0.0f;
-    expect(ok, "params: 64-byte aligned tensors in one zeroed block");
+    test_expect(ok, "params: 64-byte aligned tensors in one zeroed block");
     free(g);
     params_free(&p);
 }
@@ -917,6 +911,5 @@ int main(void)
     for (int K = 3; K <= 5; K++) test_conv(K);
     test_bilstm();
     test_determinism();
-    printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return test_status("unit_layers");
 }

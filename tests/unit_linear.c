@@ -5,14 +5,13 @@
 #include "linear.h"
 #include "modelio.h"
 #include "rng.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 static const char *words[] = { "good", "bad", "film", "not", "great", "boring", "the", "a",
                                "plot", "acting", "!", "?", "waste", "of", "time", "loved" };
@@ -81,6 +80,5 @@ int main(void)
     free(w);
     linear_model_free(&m);
     feat_table_free(&t);
-    if (failures) printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return test_status("unit_linear");
 }

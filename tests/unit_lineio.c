@@ -2,6 +2,7 @@
  * concatenated gzip members, truncation, the line length cap) and atomic output. */
 #include "lineio.h"
 #include "outfile.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 static char dir[] = "/tmp/unit_lineio.XXXXXX";
 
@@ -150,7 +149,6 @@ int main(void)
     CHECK(system(cmd) != 0, "temporary files left behind");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;
-    if (failures) printf("%d failure(s)\n", failures);
-    else printf("lineio/outfile: all checks passed\n");
-    return failures ? 1 : 0;
+    if (!failures) printf("lineio/outfile: all checks passed\n");
+    return test_status("unit_lineio");
 }

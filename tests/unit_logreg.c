@@ -12,20 +12,14 @@
  * beyond rounding. Prints the worst difference and exits 1 on any failure. */
 #include "logreg.h"
 #include "rng.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 static rng R;
-
-static void expect(int ok, const char *what)
-{
-    printf("  %-66s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
@@ -68,22 +62,22 @@ static void test_against_gd(void)
     imdb_err e = { 0 };
     logreg nt, gd;
     int rc = logreg_fit(&nt, x, y, N, D, lambda, &e);
-    expect(rc == 0, "n 200, d 5, lambda 1: Newton converges");
+    test_expect(rc == 0, "n 200, d 5, lambda 1: Newton converges");
     if (rc < 0) { printf("    %s\n", e.msg); logreg_free(&nt); return; }
     /* The Hessian is at most 0.25 |X|^2 + lambda ~ 60 here: step 0.01 is stable. */
     logreg_fit_gd(&gd, x, y, N, D, lambda, 20000, 0.01);
     double worst = fabs(nt.b - gd.b);
     for (size_t j = 0; j < D; j++) worst = fmax(worst, fabs(nt.w[j] - gd.w[j]));
     printf("    Newton vs gradient descent: worst |diff| %.2e (b %.6f, w0 %.6f)\n", worst, nt.b, nt.w[0]);
-    expect(worst < 1e-4, "weights and bias agree with gradient descent to 1e-4");
-    expect(nt.d == D, "m->d is d");
+    test_expect(worst < 1e-4, "weights and bias agree with gradient descent to 1e-4");
+    test_expect(nt.d == D, "m->d is d");
     double g = grad_max(&nt, x, y, N, D, lambda);
     printf("    |gradient| at Newton's solution: %.2e\n", g);
-    expect(g < 1e-6, "the objective's gradient vanishes at the solution (< 1e-6)");
+    test_expect(g < 1e-6, "the objective's gradient vanishes at the solution (< 1e-6)");
     /* logreg_logit is x . w + b. */
     double z = nt.b;
     for (size_t j = 0; j < D; j++) z += nt.w[j] * x[j];
-    expect(fabs(logreg_logit(&nt, x) - z) < 1e-12, "logreg_logit is x . w + b");
+    test_expect(fabs(logreg_logit(&nt, x) - z) < 1e-12, "logreg_logit is x . w + b");
 
     /* The rows reversed: the same solution up to rounding. */
     float xr[N * D];
@@ -96,13 +90,13 @@ static void test_against_gd(void)
     rc = logreg_fit(&rv, xr, yr, N, D, lambda, &e);
     double dr = fabs(rv.b - nt.b);
     for (size_t j = 0; rc == 0 && j < D; j++) dr = fmax(dr, fabs(rv.w[j] - nt.w[j]));
-    expect(rc == 0 && dr < 1e-8, "the order of the rows does not matter (1e-8)");
+    test_expect(rc == 0 && dr < 1e-8, "the order of the rows does not matter (1e-8)");
     logreg_free(&rv);
 
     /* Deterministic: twice the same bits. */
     logreg again;
     rc = logreg_fit(&again, x, y, N, D, lambda, &e);
-    expect(rc == 0 && again.b == nt.b && memcmp(again.w, nt.w, D * sizeof *nt.w) == 0,
+    test_expect(rc == 0 && again.b == nt.b && memcmp(again.w, nt.w, D * sizeof *nt.w) == 0,
            "two fits of the same data give the same bits");
     logreg_free(&again);
     logreg_free(&nt);
@@ -117,7 +111,7 @@ static void test_bias_only(void)
     imdb_err e = { 0 };
     logreg m;
     int rc = logreg_fit(&m, x, y, 10, 0, 1, &e);
-    expect(rc == 0 && fabs(m.b - log(7.0 / 3.0)) < 1e-7, "d 0: the bias is log(7/3)");
+    test_expect(rc == 0 && fabs(m.b - log(7.0 / 3.0)) < 1e-7, "d 0: the bias is log(7/3)");
     logreg_free(&m);
 }
 
@@ -143,7 +137,7 @@ static void test_separable(double lambda)
     snprintf(what, sizeof what, "separable, lambda %g: converges, finite, %d/%d right, |grad| %.1e", lambda,
              right, N, g);
     if (rc < 0) printf("    %s\n", e.msg);
-    expect(finite && right == N && g < 1e-5 * N, what);
+    test_expect(finite && right == N && g < 1e-5 * N, what);
     logreg_free(&m);
 }
 
@@ -164,7 +158,7 @@ static void test_one_class(void)
     int ok = rc == 0;
     for (size_t i = 0; ok && i < N; i++) ok &= sigmoid(logreg_logit(&m, x + i * D)) > 0.99;
     if (rc < 0) printf("    %s\n", e.msg);
-    expect(ok, "one class only: converges, every row predicted as that class");
+    test_expect(ok, "one class only: converges, every row predicted as that class");
     logreg_free(&m);
 }
 
@@ -175,10 +169,10 @@ static void test_errors(void)
     imdb_err e = { 0 };
     logreg m;
     int rc = logreg_fit(&m, x, y, 0, 2, 1, &e);
-    expect(rc == -1 && e.status == IMDB_EXIT_DATA && e.msg[0], "n 0: IMDB_EXIT_DATA");
+    test_expect(rc == -1 && e.status == IMDB_EXIT_DATA && e.msg[0], "n 0: IMDB_EXIT_DATA");
     printf("    message: %s\n", e.msg);
     logreg_free(&m);
-    expect(m.w == NULL, "logreg_free clears w");
+    test_expect(m.w == NULL, "logreg_free clears w");
     logreg_free(&m);   /* twice is harmless */
 
     const float bad[] = { NAN, INFINITY, -INFINITY };
@@ -189,7 +183,7 @@ static void test_errors(void)
         rc = logreg_fit(&m, x, y, 4, 2, 1, &e);
         char what[80];
         snprintf(what, sizeof what, "%s in x: IMDB_EXIT_DATA, not a crash", names[k]);
-        expect(rc == -1 && e.status == IMDB_EXIT_DATA && e.msg[0], what);
+        test_expect(rc == -1 && e.status == IMDB_EXIT_DATA && e.msg[0], what);
         logreg_free(&m);
     }
     printf("    message: %s\n", e.msg);
@@ -205,6 +199,5 @@ int main(void)
     test_separable(1e-3);
     test_one_class();
     test_errors();
-    printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return test_status("unit_logreg");
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
 
 static void check_close(const char *what, double got, double want, double tol)
 {
@@ -83,7 +82,7 @@ static void test_degenerate(void)
     check_close("recall pos", m.recall[1], 1.0 / 3, 1e-15);
     /* Two confident mistakes: clipped at 1e-15, so -log(1e-15) each. */
     check_close("clipped logloss", m.logloss, (2 * -log(1e-15) + -log1p(-1e-15)) / 3, 1e-9);
-    if (!isfinite(m.logloss)) { printf("FAIL logloss not finite\n"); failures++; }
+    CHECK(isfinite(m.logloss), "logloss not finite");
 
     /* No positive prediction at all: precision pos undefined -> 0. */
     const int y2[] = {1, 0};
@@ -136,7 +135,7 @@ static void test_auc_random(void)
         free(p);
     }
     printf("auc vs naive: worst difference %.3g over 300 random trials\n", worst);
-    if (worst > 1e-12) { printf("FAIL auc worst difference %.3g > 1e-12\n", worst); failures++; }
+    CHECK(worst <= 1e-12, "auc worst difference %.3g > 1e-12", worst);
 }
 
 
@@ -242,10 +241,7 @@ int main(void)
     test_degenerate();
     test_auc_random();
     test_writers();
-    if (failures) {
-        printf("%d failure(s)\n", failures);
-        return 1;
-    }
+    if (failures) return test_status("unit_metrics");
     printf("unit_metrics: all passed\n");
     return 0;
 }

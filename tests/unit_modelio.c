@@ -9,8 +9,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 static void write_model(const char *path, int nfloat)
 {
@@ -155,7 +153,6 @@ int main(void)
     unlink(a);
     unlink(b);
     CHECK(rmdir(dir) == 0, "temporary files left in %s", dir);
-    if (failures) printf("%d failure(s)\n", failures);
-    else printf("modelio: all checks passed\n");
-    return failures ? 1 : 0;
+    if (!failures) printf("modelio: all checks passed\n");
+    return test_status("unit_modelio");
 }

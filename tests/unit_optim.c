@@ -12,14 +12,8 @@
 #include "optim.h"
 #include "params.h"
 #include "rng.h"
+#include "testutil.h"
 
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-    printf("  %-58s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
 
 /* f(x) = 1/2 sum a_i (x_i - c_i)^2 with a_i from 0.1 to 10. Returns max |x - c|. */
 static double quadratic(const optim_cfg *cfg, float lr, int steps)
@@ -51,16 +45,16 @@ static void test_convergence(void)
     optim_cfg_default(&cfg, OPTIM_ADAM);
     double e = quadratic(&cfg, 0.01f, 3000);
     printf("  adam on a quadratic (condition 100), 3000 steps: max |x - x*| = %.2e\n", e);
-    expect(e < 1e-3, "adam converges on a quadratic");
+    test_expect(e < 1e-3, "adam converges on a quadratic");
     optim_cfg_default(&cfg, OPTIM_SGD);
     cfg.momentum = 0.9f;
     e = quadratic(&cfg, 0.05f, 3000);
     printf("  sgd momentum 0.9 on the same, 3000 steps: max |x - x*| = %.2e\n", e);
-    expect(e < 1e-3, "sgd with momentum converges on a quadratic");
+    test_expect(e < 1e-3, "sgd with momentum converges on a quadratic");
     cfg.momentum = 0.0f;
     e = quadratic(&cfg, 0.1f, 3000);
     printf("  plain sgd on the same, 3000 steps: max |x - x*| = %.2e\n", e);
-    expect(e < 1e-3, "plain sgd converges on a quadratic");
+    test_expect(e < 1e-3, "plain sgd converges on a quadratic");
 }
 
 static void test_formulas(void)
@@ -74,7 +68,7 @@ static void test_formulas(void)
     /* First step: m/(1-b1) = g, v/(1-b2) = g^2, so the update is lr g / (|g| + eps). */
     int ok = fabs(p[0] - (1.0 - 0.1 * 0.3 / (0.3 + 1e-8))) < 1e-6
              && fabs(p[1] - (-2.0 + 0.1 * 4.0 / (4.0 + 1e-8))) < 1e-6 && p[2] == 0.5f && o.t == 1;
-    expect(ok, "adam: first step is lr * g / (|g| + eps)");
+    test_expect(ok, "adam: first step is lr * g / (|g| + eps)");
     optim_free(&o);
 
     cfg.weight_decay = 0.01f;
@@ -83,7 +77,7 @@ static void test_formulas(void)
     optim_init(&o, &cfg, 2);
     for (int s = 0; s < 10; s++) optim_step(&o, q, z, 0.5f, NULL, 0);
     ok = fabs(q[0] - 3.0 * pow(1.0 - 0.5 * 0.01, 10)) < 1e-5 && fabs(q[1] + pow(1.0 - 0.005, 10)) < 1e-5;
-    expect(ok, "adamw: zero gradient decays weights by (1 - lr wd) per step");
+    test_expect(ok, "adamw: zero gradient decays weights by (1 - lr wd) per step");
     optim_free(&o);
 
     optim_cfg_default(&cfg, OPTIM_SGD);
@@ -91,7 +85,7 @@ static void test_formulas(void)
     float w[1] = {2.0f}, gw[1] = {1.0f};
     optim_init(&o, &cfg, 1);
     optim_step(&o, w, gw, 0.5f, NULL, 0);
-    expect(fabs(w[0] - (2.0 - 0.5 * (1.0 + 0.1 * 2.0))) < 1e-6, "sgd: L2 weight decay adds wd * w to the gradient");
+    test_expect(fabs(w[0] - (2.0 - 0.5 * (1.0 + 0.1 * 2.0))) < 1e-6, "sgd: L2 weight decay adds wd * w to the gradient");
     optim_free(&o);
 }
 
@@ -135,7 +129,7 @@ static void test_sparse(void)
     }
     same &= !memcmp(pa, pb, n * sizeof *pa) && !memcmp(lazy.m, dense.m, n * sizeof *pa)
             && !memcmp(lazy.v, dense.v, n * sizeof *pa);
-    expect(same, "lazy adam with every row touched equals dense adam");
+    test_expect(same, "lazy adam with every row touched equals dense adam");
 
     /* Touch rows 1 and 4 only: other rows keep weights and moments exactly; the garbage
      * left in the untouched rows of the gradient is never read. */
@@ -150,7 +144,7 @@ static void test_sparse(void)
     for (int i = 0; i < 4; i++) { emb[4 + i] = 0.5f; emb[16 + i] = -0.5f; }
     for (size_t i = 0; i < 10; i++) g[i] = 0.1f;
     double norm = optim_grad_norm(g, n, &sp, 1);
-    expect(fabs(norm - sqrt(10 * 0.01 + 8 * 0.25)) < 1e-6, "grad norm counts touched rows only");
+    test_expect(fabs(norm - sqrt(10 * 0.01 + 8 * 0.25)) < 1e-6, "grad norm counts touched rows only");
     optim_step(&lazy, pa, g, 0.05f, &sp, 1);
     int kept = 1, moved = 1;
     for (int row = 0; row < 6; row++)
@@ -159,12 +153,12 @@ static void test_sparse(void)
             if (row == 1 || row == 4) moved &= pa[at] != before[at];
             else kept &= pa[at] == before[at] && lazy.m[at] == mbefore[at];
         }
-    expect(kept && moved, "lazy adam updates touched rows only");
+    test_expect(kept && moved, "lazy adam updates touched rows only");
     optim_zero_grad(g, n, &sp, 1);
     int zeroed = rs.n == 0;
     for (int i = 0; i < 4; i++) zeroed &= emb[4 + i] == 0.0f && emb[16 + i] == 0.0f && emb[i] == 1e30f;
     for (size_t i = 0; i < 10; i++) zeroed &= g[i] == 0.0f;
-    expect(zeroed, "zero_grad clears dense ranges and touched rows, empties the set");
+    test_expect(zeroed, "zero_grad clears dense ranges and touched rows, empties the set");
     free(before); free(mbefore);
     optim_free(&lazy); optim_free(&dense);
     rowset_free(&rs);
@@ -176,9 +170,9 @@ static void test_clip_nonfinite(void)
 {
     float g[4] = {3.0f, 0.0f, 0.0f, 4.0f};
     double n = optim_clip(g, 4, 1.0, NULL, 0);
-    expect(n == 5.0 && fabsf(g[0] - 0.6f) < 1e-7f && fabsf(g[3] - 0.8f) < 1e-7f, "clip: norm 5 scaled to 1");
+    test_expect(n == 5.0 && fabsf(g[0] - 0.6f) < 1e-7f && fabsf(g[3] - 0.8f) < 1e-7f, "clip: norm 5 scaled to 1");
     n = optim_clip(g, 4, 10.0, NULL, 0);
-    expect(fabs(n - 1.0) < 1e-6 && fabsf(g[0] - 0.6f) < 1e-7f, "clip: below the bound, unchanged");
+    test_expect(fabs(n - 1.0) < 1e-6 && fabsf(g[0] - 0.6f) < 1e-7f, "clip: below the bound, unchanged");
     size_t where = 99;
     int clean = optim_nonfinite(g, 4, &where) == 0 && where == 99;
     g[2] = NAN;
@@ -186,7 +180,7 @@ static void test_clip_nonfinite(void)
     g[2] = 0.0f;
     g[1] = -INFINITY;
     int inf = optim_nonfinite(g, 4, NULL) != 0;
-    expect(clean && nan && inf, "nonfinite: finds NaN and Inf, passes finite");
+    test_expect(clean && nan && inf, "nonfinite: finds NaN and Inf, passes finite");
 }
 
 static void test_schedules(void)
@@ -194,24 +188,24 @@ static void test_schedules(void)
     optim_sched s = {LR_CONSTANT, 0.1, 0.001, 10, 110};
     int ok = fabs(optim_lr(&s, 0) - 0.01) < 1e-12 && fabs(optim_lr(&s, 9) - 0.1) < 1e-12
              && optim_lr(&s, 50) == 0.1 && optim_lr(&s, 500) == 0.1;
-    expect(ok, "schedule: warmup then constant");
+    test_expect(ok, "schedule: warmup then constant");
     s.kind = LR_LINEAR;
     ok = fabs(optim_lr(&s, 10) - 0.1) < 1e-12 && fabs(optim_lr(&s, 60) - 0.0505) < 1e-12
          && fabs(optim_lr(&s, 110) - 0.001) < 1e-12 && fabs(optim_lr(&s, 1000) - 0.001) < 1e-12;
-    expect(ok, "schedule: linear decay to lr_min");
+    test_expect(ok, "schedule: linear decay to lr_min");
     s.kind = LR_COSINE;
     ok = fabs(optim_lr(&s, 10) - 0.1) < 1e-12 && fabs(optim_lr(&s, 60) - 0.0505) < 1e-12
          && fabs(optim_lr(&s, 110) - 0.001) < 1e-12 && optim_lr(&s, 30) > 0.0505 + 0.0495 * 0.5;
-    expect(ok, "schedule: cosine decay to lr_min");
+    test_expect(ok, "schedule: cosine decay to lr_min");
     s.warmup = 0;
     s.total = 0;
-    expect(optim_lr(&s, 0) == 0.001, "schedule: a run of 0 steps sits at lr_min");
+    test_expect(optim_lr(&s, 0) == 0.001, "schedule: a run of 0 steps sits at lr_min");
     ok = optim_sched_parse("cosine") == LR_COSINE && optim_sched_parse("linear") == LR_LINEAR
          && optim_sched_parse("constant") == LR_CONSTANT && optim_sched_parse("step") == -1
          && !strcmp(optim_sched_name(LR_LINEAR), "linear") && optim_kind_parse("adam") == OPTIM_ADAM
          && optim_kind_parse("sgd") == OPTIM_SGD && optim_kind_parse("rmsprop") == -1
          && !strcmp(optim_kind_name(OPTIM_ADAM), "adam");
-    expect(ok, "names of schedules and optimizers parse both ways");
+    test_expect(ok, "names of schedules and optimizers parse both ways");
 }
 
 /* Logistic regression on a separable problem, from the layers and the optimizer. */
@@ -266,8 +260,8 @@ static void test_training(void)
     double acc = train_logreg(3, w1);
     train_logreg(3, w2);
     printf("  logistic regression (dense + bce + adam + cosine): training accuracy %.3f\n", acc);
-    expect(acc >= 0.97, "a separable problem is learned");
-    expect(!memcmp(w1, w2, sizeof w1), "same seed, same weights");
+    test_expect(acc >= 0.97, "a separable problem is learned");
+    test_expect(!memcmp(w1, w2, sizeof w1), "same seed, same weights");
 }
 
 int main(void)
@@ -279,6 +273,5 @@ int main(void)
     test_clip_nonfinite();
     test_schedules();
     test_training();
-    printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return test_status("unit_optim");
 }

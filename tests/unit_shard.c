@@ -2,12 +2,11 @@
  * splitmix64 finalizer; computed independently with Python's integers), K/N parsing, and
  * that N shards partition a set of ids into disjoint, fairly sized parts. */
 #include "shard.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 int main(void)
 {
@@ -59,7 +58,7 @@ int main(void)
     for (int k = 0; k < 7; k++)
         CHECK(per[k] > 10000 / 7 * 0.9 && per[k] < 10000 / 7 * 1.1, "shard %d/7 got %u of 10000", k, per[k]);
 
-    if (failures) return 1;
+    if (failures) return test_status("unit_shard");
     printf("unit_shard: ok\n");
     return 0;
 }

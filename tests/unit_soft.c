@@ -7,14 +7,13 @@
 #include "rng.h"
 #include "tokio.h"
 #include "train.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 /* ---- the token stream ---- */
 
@@ -212,6 +211,5 @@ int main(void)
     test_soften();
     test_solver(0);
     test_solver(1);
-    if (failures) printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return test_status("unit_soft");
 }

@@ -4,6 +4,7 @@
  * data, inside a header, at a block boundary, in the gzip stream, a bad checksum, an
  * oversized entry, a missing file. Exit status 0 if all pass, 1 otherwise. */
 #include "tar.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", \
-    __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 typedef struct buf { unsigned char *p; size_t n, cap; } buf;
 
@@ -343,10 +341,7 @@ int main(void)
     char cmd[8300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch);
-    if (failures) {
-        fprintf(stderr, "unit_tar: %d failure%s\n", failures, failures == 1 ? "" : "s");
-        return 1;
-    }
+    if (failures) return test_status("unit_tar");
     printf("unit_tar: all passed\n");
     return 0;
 }

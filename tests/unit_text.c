@@ -6,16 +6,14 @@
 #include "rawin.h"
 #include "rng.h"
 #include "text.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: ", \
-    __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 /* Tokens joined with single spaces, in a static buffer. */
 static const char *joined(const char *const *toks, size_t n)
@@ -442,10 +440,7 @@ int main(void)
     test_nfkc();
     test_scanner();
     test_adversarial();
-    if (failures) {
-        fprintf(stderr, "unit_text: %d failure%s\n", failures, failures == 1 ? "" : "s");
-        return 1;
-    }
+    if (failures) return test_status("unit_text");
     printf("unit_text: all passed\n");
     return 0;
 }

@@ -5,12 +5,12 @@
  * Exit status 0 if all agree, 1 otherwise. */
 #include "rng.h"
 #include "util.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
 static long checked;
 
 static void check(double x)

@@ -16,9 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 static char dir[] = "/tmp/unit_vocab.XXXXXX";
 
@@ -573,6 +571,5 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("warning: could not remove %s\n", dir);
-    if (failures) printf("%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return test_status("unit_vocab");
 }

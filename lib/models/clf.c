@@ -1,25 +1,10 @@
-/* clf.c — see clf.h. The table below is the one place that lists the model kinds a
- * model file may hold. */
+/* clf.c — see clf.h. The model kinds a model file may hold are kinds.c's table. */
 #include "clf.h"
-#include "ensemble.h"
-#include "dvcos.h"
-#include "linear.h"
-#include "nnmodel.h"
+#include "kinds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const clf_ops *const kinds[] = {
-    &linear_clf_ops,
-    &nnmodel_lstm_clf_ops,
-    &nnmodel_bilstm_clf_ops,
-    &nnmodel_mlp_clf_ops,
-    &nnmodel_cnn_clf_ops,
-    &dvcos_clf_ops,
-    &ensemble_clf_ops,
-    NULL
-};
 
 struct clf {
     modelio *file;
@@ -52,8 +37,8 @@ clf *clf_open(modelio *m, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: model file lacks its kind, params or clean section", path);
         goto fail;
     }
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(kinds[i]->kind, c->kind) == 0) c->ops = kinds[i];
+    const kinds_entry *k = kinds_find(c->kind);
+    c->ops = k ? k->clf : NULL;
     if (!c->ops) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: unknown model kind '%.40s' (made by a newer imdb?)", path, c->kind);
         goto fail;

@@ -1,7 +1,7 @@
 /* clf.h — a loaded classifier of any kind, behind one interface, for imdb-eval,
  * imdb-predict and imdb-serve.
  *
- * Each model kind registers a clf_ops (in clf.c's table). Loading maps the model file
+ * Each model kind registers a clf_ops (in kinds.c's table). Loading maps the model file
  * (modelio_open), reads "kind" and dispatches. A loaded clf is immutable: clf_prob and
  * clf_explain may be called from many threads at once. */
 #ifndef IMDB_CLF_H

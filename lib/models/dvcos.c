@@ -1,12 +1,10 @@
 /* dvcos.c — document vectors trained with cosine similarity (dvcos.h). */
 #include "dvcos.h"
 
-#include "cli.h"
 #include "feat.h"
 #include "heldout.h"
 #include "logreg.h"
 #include "pool.h"
-#include "progress.h"
 #include "rng.h"
 #include "tokio.h"
 
@@ -263,7 +261,7 @@ static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
     feat_table_init(&all, 1u << 20);
     size_t cap = 1u << 20, m = 0;
     uint64_t *cnt = imdb_xmalloc(cap * sizeof *cnt), *key = imdb_xmalloc(cap * sizeof *key);
-    progress *pb = cli_verbose >= 0 ? progress_new("dvcos: counting n-grams", n, "docs") : NULL;
+    imdb_progress pb = imdb_progress_begin(ctx->logger, "dvcos: counting n-grams", n, "docs");
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         size_t nt;
@@ -285,10 +283,10 @@ static void corpus_build(const train_ctx *ctx, const dv_opts *o, corpus *c)
             cnt[id]++;
             c->ids[at++] = id;
         }
-        if ((i & 1023) == 0) progress_update(pb, i);
+        if ((i & 1023) == 0) imdb_progress_update(&pb, i);
     }
     c->off[n] = at;
-    progress_end(pb);
+    imdb_progress_end(&pb);
     feat_table_free(&all);
     int32_t *remap = imdb_xmalloc((m ? m : 1) * sizeof *remap);
     c->V = 0;
@@ -335,7 +333,7 @@ typedef struct trainer_state {
     double *loss;            /* (nchunks) */
     uint64_t *pairs;         /* (nchunks) */
     _Atomic size_t done;
-    progress *pb;
+    imdb_progress pb;
 } trainer_state;
 
 static void unit_row(float *x, int dim)
@@ -433,7 +431,7 @@ static void train_chunk(void *arg, int thread, size_t chunk)
     s->loss[chunk] = loss;
     s->pairs[chunk] = pairs;
     size_t done = atomic_fetch_add(&s->done, d1 - d0) + (d1 - d0);
-    if (thread == 0) progress_update(s->pb, done);
+    if (thread == 0) imdb_progress_update(&s->pb, done);
 }
 
 /* The rows the head sees (n, dim): rows docs[i] of D (row i when docs is NULL), unit
@@ -611,7 +609,7 @@ typedef struct infer_job {
     float *out;              /* (n, dim) */
     float **work;
     _Atomic size_t done;
-    progress *pb;
+    imdb_progress pb;
 } infer_job;
 
 static void infer_chunk(void *arg, int thread, size_t chunk)
@@ -624,22 +622,22 @@ static void infer_chunk(void *arg, int thread, size_t chunk)
         dv_infer(j->m, ids, j->c->off[doc + 1] - j->c->off[doc], j->out + i * j->m->dim, j->work[thread]);
     }
     size_t done = atomic_fetch_add(&j->done, d1 - d0) + (d1 - d0);
-    if (thread == 0) progress_update(j->pb, done);
+    if (thread == 0) imdb_progress_update(&j->pb, done);
 }
 
 /* Head rows of the inferred vectors of docs (n), malloc'd, as imdb-predict would infer
  * them (same model, same per-text seed), on threads; *secs: the wall time. */
 static float *inferred_rows(const dv_model *m, const corpus *c, const uint32_t *docs, size_t n, int threads,
-                            size_t maxdoc, const char *what, const dv_opts *o, double *secs)
+                            size_t maxdoc, const char *what, const dv_opts *o, const imdb_log *lg, double *secs)
 {
     float *inf = imdb_xmalloc((n + 1) * (size_t)o->dim * sizeof *inf);
     infer_job j = { .m = m, .c = c, .docs = docs, .n = n, .out = inf };
     j.work = imdb_xmalloc((size_t)threads * sizeof *j.work);
     for (int t = 0; t < threads; t++) j.work[t] = imdb_xmalloc(scratch_words(o->dim, maxdoc, o->negative) * sizeof(float));
-    j.pb = cli_verbose >= 0 ? progress_new(what, n, "docs") : NULL;
+    j.pb = imdb_progress_begin(lg, what, n, "docs");
     double t1 = imdb_now();
     pool_for(threads, (n + CHUNK_DOCS - 1) / CHUNK_DOCS, infer_chunk, &j);
-    progress_end(j.pb);
+    imdb_progress_end(&j.pb);
     *secs = imdb_now() - t1;
     for (int t = 0; t < threads; t++) free(j.work[t]);
     free(j.work);
@@ -752,8 +750,8 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         corpus_free(&c);
         return imdb_fail(e, IMDB_EXIT_DATA, "dvcos: no n-gram occurs min_count = %ld times in the corpus", o.min_count);
     }
-    if (cli_verbose >= 0)
-        cli_msg("dvcos: %zu documents, %llu targets seen >= %ld times, %zu occurrences (%.1f s)", c.n,
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "dvcos: %zu documents, %llu targets seen >= %ld times, %zu occurrences "
+              "(%.1f s)", c.n,
                 (unsigned long long)c.V, o.min_count, c.off[c.n], imdb_now() - t0);
     trainer_state s = { .o = &o, .c = &c, .seed = ctx->seed };
     const int dim = o.dim;
@@ -804,9 +802,9 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         rng_split(&er, ctx->seed, 0x5eed0000u + (uint64_t)s.epoch);
         rng_shuffle_u32(&er, s.order, s.norder);
         atomic_store(&s.done, 0);
-        s.pb = cli_verbose >= 0 ? progress_new("dvcos: epoch", s.norder, "docs") : NULL;
+        s.pb = imdb_progress_begin(ctx->logger, "dvcos: epoch", s.norder, "docs");
         pool_for(ctx->threads, s.nchunks, train_chunk, &s);
-        progress_end(s.pb);
+        imdb_progress_end(&s.pb);
         double loss = 0;
         uint64_t pairs = 0;
         for (size_t k = 0; k < s.nchunks; k++) { loss += s.loss[k]; pairs += s.pairs[k]; }
@@ -843,14 +841,15 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
      * it will see at prediction. */
     double secs;
     float *x = o.inductive ? inferred_rows(&m, &c, ctx->tr, ctx->ntr, ctx->threads, maxdoc,
-                                           "dvcos: inferring training vectors", &o, &secs)
+                                           "dvcos: inferring training vectors", &o, ctx->logger, &secs)
                            : learned_rows(s.D, ctx->tr, ctx->ntr, &o);
     /* The head on every training-part document. */
     logreg head;
     if (logreg_fit(&head, x, y, ctx->ntr, (size_t)dim, o.head_lambda, e) < 0) rc = -1;
-    if (rc == 0 && ctx->nva && cli_verbose >= 0) {   /* the inductive estimate: validation vectors inferred */
+    /* The inductive estimate (validation vectors inferred), only to report it. */
+    if (rc == 0 && ctx->nva && imdb_log_on(ctx->logger, IMDB_LOG_INFO)) {
         float *inf = inferred_rows(&m, &c, ctx->va, ctx->nva, ctx->threads, maxdoc,
-                                   "dvcos: inferring validation vectors", &o, &secs);
+                                   "dvcos: inferring validation vectors", &o, ctx->logger, &secs);
         /* acc_i: the head on inferred validation vectors; acc_l: a head fitted on learned
          * training vectors (the head itself unless inductive) on learned validation
          * vectors, and acc_h on inferred ones (reported with inductive only). */
@@ -873,11 +872,13 @@ static int dvcos_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
                 snprintf(more, sizeof more, "; head fitted on inferred training vectors (on learned ones: %.4f)", acc_h);
             }
             if (xl)
-                cli_msg("dvcos: validation accuracy %.4f with learned vectors, %.4f with inferred ones (%.2f ms a "
-                        "document)%s", acc_l, acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
+                imdb_logf(ctx->logger, IMDB_LOG_INFO, "dvcos: validation accuracy %.4f with learned vectors, "
+                          "%.4f with inferred ones (%.2f ms a document)%s", acc_l, acc_i,
+                          1000 * secs * ctx->threads / (double)ctx->nva, more);
             else
-                cli_msg("dvcos: validation accuracy %.4f with inferred vectors of unseen documents (%.2f ms a "
-                        "document)%s", acc_i, 1000 * secs * ctx->threads / (double)ctx->nva, more);
+                imdb_logf(ctx->logger, IMDB_LOG_INFO, "dvcos: validation accuracy %.4f with inferred vectors of "
+                          "unseen documents (%.2f ms a document)%s", acc_i,
+                          1000 * secs * ctx->threads / (double)ctx->nva, more);
         }
         logreg_free(&lhead);
         free(xl);

@@ -1,7 +1,6 @@
 /* ensemble.c — the stacked ensemble: training from members' held-out predictions and
  * scoring through the members; see ensemble.h and imdb-model(5). */
 #include "ensemble.h"
-#include "cli.h"
 #include "heldout.h"
 #include "logreg.h"
 #include "tokio.h"
@@ -358,10 +357,10 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
                   "on these tokens?", n, npos, n - npos);
         goto done;
     }
-    for (int j = 0; j < k && cli_verbose >= 0; j++)
-        cli_msg("ensemble: member %d %s (%s): held-out accuracy %.4f (%s)", j, mem[j].path, clf_kind(mem[j].c),
-                (double)mem[j].ok / (double)mem[j].seen,
-                mem[j].heldout ? "heldout section" : "validation split");
+    for (int j = 0; j < k; j++)
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "ensemble: member %d %s (%s): held-out accuracy %.4f (%s)", j, mem[j].path,
+                  clf_kind(mem[j].c), (double)mem[j].ok / (double)mem[j].seen,
+                  mem[j].heldout ? "heldout section" : "validation split");
 
     /* The held-out accuracy of stacking: each of CV_FOLDS stackers predicts the rows it was
      * not fitted on (rows i % CV_FOLDS == f), then the final stacker is fitted on all. */
@@ -393,16 +392,14 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     double L = 0;
     size_t ok = 0, cnt = 0;
     stack_eval(&lr, x, y, n, (size_t)k, 1, -1, &L, &ok, &cnt);
-    if (cli_verbose >= 0) {
-        if (!isnan(cv_acc))
-            cli_msg("ensemble: stacked held-out accuracy %.4f (%d-fold cross-validation of the stacker "
-                    "over %zu documents)", cv_acc, CV_FOLDS, n);
-        else
-            cli_msg("ensemble: stacked accuracy %.4f over %zu documents (too few to cross-validate)",
-                    (double)ok / (double)n, n);
-        for (int j = 0; j < k; j++) cli_msg("ensemble: weight of member %d: %.4f", j, lr.w[j]);
-        cli_msg("ensemble: bias %.4f", lr.b);
-    }
+    if (!isnan(cv_acc))
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "ensemble: stacked held-out accuracy %.4f (%d-fold cross-validation "
+                  "of the stacker over %zu documents)", cv_acc, CV_FOLDS, n);
+    else
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "ensemble: stacked accuracy %.4f over %zu documents (too few to "
+                  "cross-validate)", (double)ok / (double)n, n);
+    for (int j = 0; j < k; j++) imdb_logf(ctx->logger, IMDB_LOG_INFO, "ensemble: weight of member %d: %.4f", j, lr.w[j]);
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "ensemble: bias %.4f", lr.b);
     if (trainlog_epoch(ctx->log, 1, 1, L / (double)n, cv_loss, cv_acc, e) < 0) goto done;
 
     /* Sections: the stacker, then every member's file. */

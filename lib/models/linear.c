@@ -1,8 +1,6 @@
 /* linear.c — NB-LR training (dual coordinate descent) and scoring; see linear.h. */
 #include "linear.h"
-#include "cli.h"
 #include "heldout.h"
-#include "progress.h"
 #include "rng.h"
 #include "tokio.h"
 
@@ -479,8 +477,8 @@ typedef struct lin_set {
 /* Fit on the documents tr[0..ntr) of X (targets t = P(pos) in [0, 1]: 1 or 0 for hard
  * labels), early stopping on va[0..nva), the pass order drawn from rng stream (seed,
  * stream). best (nfeat) receives the scoring weights v = (u + prior) * r of the best
- * epoch, *best_b the bias. With tlog == NULL (the cross-fitting folds) nothing is printed
- * or logged. Fails only when the log does.
+ * epoch, *best_b the bias. With tlog == NULL (the cross-fitting folds) nothing is said
+ * (lg is not used) or logged. Fails only when the log does.
  *
  * Soft labels: the loss of document i is the cross-entropy
  *   t_i log(1 + exp(-z_i)) + (1 - t_i) log(1 + exp(z_i)),
@@ -492,7 +490,8 @@ typedef struct lin_set {
  * negative. */
 static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, const uint32_t *tr,
                size_t ntr, const uint32_t *va, size_t nva, uint64_t seed, uint64_t stream,
-               trainlog *tlog, double *best, double *best_b, int *best_epoch_out, imdb_err *e)
+               trainlog *tlog, const imdb_log *lg, double *best, double *best_b, int *best_epoch_out,
+               imdb_err *e)
 {
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
@@ -557,7 +556,8 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     int best_epoch = 0, since = 0, rc = 0;
     *best_b = 0;
     memset(best, 0, nfeat * sizeof *best);
-    progress *pb = tlog ? progress_new("nblr", (uint64_t)epochs, "epochs") : NULL;
+    if (!tlog) lg = NULL;
+    imdb_progress pb = imdb_progress_begin(lg, "nblr", (uint64_t)epochs, "epochs");
     for (long ep = 1; ep <= epochs; ep++) {
         rng_shuffle_u32(&g, order, l);
         double Gmax = 0;
@@ -595,7 +595,7 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
         double tl = NAN, ta, vl, va_acc;
         if (tlog) evaluate(X, v, ub, t, tr, ntr, &tl, &ta);
         evaluate(X, v, ub, t, va, nva, &vl, &va_acc);
-        progress_update(pb, (uint64_t)ep);
+        imdb_progress_update(&pb, (uint64_t)ep);
         if (tlog && trainlog_epoch(tlog, (int)ep, (int)epochs, tl, vl, va_acc, e) < 0) { rc = -1; break; }
         double crit = nva ? vl : -(double)ep;   /* without validation: keep the last */
         if (crit < best_loss) {
@@ -605,17 +605,15 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
             *best_b = ub;
             since = 0;
         } else if (++since >= patience) {
-            if (tlog && cli_verbose > 0)
-                cli_msg("early stop: validation loss has not improved since epoch %d", best_epoch);
+            imdb_logf(lg, IMDB_LOG_VERBOSE, "early stop: validation loss has not improved since epoch %d", best_epoch);
             break;
         }
         if (Gmax < tol) {
-            if (tlog && cli_verbose > 0)
-                cli_msg("converged at epoch %ld (max gradient %.3g < tol %g)", ep, Gmax, tol);
+            imdb_logf(lg, IMDB_LOG_VERBOSE, "converged at epoch %ld (max gradient %.3g < tol %g)", ep, Gmax, tol);
             break;
         }
     }
-    progress_end(pb);
+    imdb_progress_end(&pb);
 
     /* NBSVM interpolation (Wang & Manning): w' = (1 - beta) mean|u| + beta u, in u space. */
     if (rc == 0 && beta < 1) {
@@ -655,7 +653,7 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
     rng_shuffle_u32(&g, docs, ntr);
     int rc = 0;
     double t0 = imdb_now();
-    progress *pb = progress_new("nblr heldout folds", (uint64_t)K, "folds");
+    imdb_progress pb = imdb_progress_begin(ctx->logger, "nblr heldout folds", (uint64_t)K, "folds");
     for (long k = 0; k < K && rc == 0; k++) {
         size_t lo = ntr * (size_t)k / (size_t)K, hi = ntr * (size_t)(k + 1) / (size_t)K, m = 0;
         for (size_t s = 0; s < ntr; s++)
@@ -663,14 +661,14 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
         double fb;
         int ep;
         rc = fit(X, y, nfeat, S, fit_tr, m, ctx->va, nva, ctx->seed, 0x1100 + (uint64_t)k, NULL,
-                 fw, &fb, &ep, e);
+                 NULL, fw, &fb, &ep, e);
         for (size_t s = lo; s < hi; s++) {
             double z = score(X, docs[s], fw, fb);
             prob[s] = 1 / (1 + exp(-z));
         }
-        progress_update(pb, (uint64_t)k + 1);
+        imdb_progress_update(&pb, (uint64_t)k + 1);
     }
-    progress_end(pb);
+    imdb_progress_end(&pb);
     for (size_t s = 0; s < nva; s++) {
         docs[ntr + s] = ctx->va[s];
         prob[ntr + s] = 1 / (1 + exp(-score(X, ctx->va[s], w, b)));
@@ -678,9 +676,8 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
     if (rc == 0) {
         size_t ok = 0;
         for (size_t s = 0; s < n; s++) ok += (prob[s] >= 0.5) == (y[docs[s]] >= 0.5);
-        if (cli_verbose >= 0)
-            cli_msg("nblr: held-out predictions of %zu documents (%ld folds, %.1f s): accuracy %.4f",
-                    n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: held-out predictions of %zu documents (%ld folds, %.1f s): "
+                  "accuracy %.4f", n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
         rc = heldout_add(mw, ctx->docs, docs, prob, n, e);
     }
     free(docs); free(fit_tr); free(prob); free(fw);
@@ -744,9 +741,9 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     float *wf = NULL;
     char *vtext = NULL;
     if (fit(&X, y, m.nfeat, &S, ctx->tr, ctx->ntr, ctx->va, ctx->nva, ctx->seed, 0x11, ctx->log,
-            best, &best_b, &best_epoch, e) < 0)
+            ctx->logger, best, &best_b, &best_epoch, e) < 0)
         goto fail;
-    if (cli_verbose >= 0) cli_msg("nblr: %u features, best epoch %d", m.nfeat, best_epoch);
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: %u features, best epoch %d", m.nfeat, best_epoch);
 
     /* Sections: header, slots (hash, index, weight), vocabulary text. */
     wf = imdb_xmalloc(m.nfeat * sizeof *wf);
@@ -914,7 +911,7 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
     lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
     int ep;
     imdb_err e = { 0 };
-    int rc = fit(&X, t, nfeat, &S, tr, n, NULL, 0, seed, 0x11, NULL, w, b, &ep, &e);
+    int rc = fit(&X, t, nfeat, &S, tr, n, NULL, 0, seed, 0x11, NULL, NULL, w, b, &ep, &e);
     free(tr);
     return rc;
 }

@@ -12,11 +12,9 @@
  * the early-stopping state) resumes it exactly. */
 #include "nnmodel.h"
 #include "blas.h"
-#include "cli.h"
 #include "embfile.h"
 #include "layers.h"
 #include "optim.h"
-#include "progress.h"
 #include "tokio.h"
 #include "vocab.h"
 
@@ -354,7 +352,7 @@ static int build_vocab(nnmodel *m, const train_ctx *ctx, const tsettings *s, lon
 
 /* ---- initial embeddings ---------------------------------------------------------- */
 
-static int init_embeddings(const nnmodel *m, float *w, const char *path, imdb_err *e)
+static int init_embeddings(const nnmodel *m, float *w, const char *path, const imdb_log *lg, imdb_err *e)
 {
     embfile *f = embfile_read(path, m->hy.E, e);
     if (!f) return -1;
@@ -376,8 +374,7 @@ static int init_embeddings(const nnmodel *m, float *w, const char *path, imdb_er
         }
         s = nl + 1;
     }
-    if (cli_verbose >= 0)
-        cli_msg("%s: %zu of %d words initialised from %s", m->arch->kind, found, m->hy.V, path);
+    imdb_logf(lg, IMDB_LOG_INFO, "%s: %zu of %d words initialised from %s", m->arch->kind, found, m->hy.V, path);
     embfile_free(f);
     return 0;
 }
@@ -570,7 +567,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     uint32_t *order = NULL, *tmp = NULL, *va = NULL;
     size_t *start = NULL;
     optim o = { 0 };
-    progress *pb = NULL;
+    imdb_progress pb = { NULL, NULL };
     /* More than 64 threads would not help the batch sizes here; run_batch's limit. */
     int rc = -1, nt = ctx->threads < 1 ? 1 : ctx->threads > 64 ? 64 : ctx->threads;
     long ngram_max = 0;
@@ -596,7 +593,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     rng init;
     rng_split(&init, ctx->seed, 0x4e4e);
     a->init(&m->hy, &m->p, w, &init);
-    if (ctx->init_embeddings && init_embeddings(m, w, ctx->init_embeddings, e) < 0) goto done;
+    if (ctx->init_embeddings && init_embeddings(m, w, ctx->init_embeddings, ctx->logger, e) < 0) goto done;
 
     /* Every document's ids, once. */
     const train_docs *d = ctx->docs;
@@ -657,19 +654,18 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     if (ctx->resume) {
         if (ckpt_read(ctx->resume, m, &st, &o, w, best, st.fingerprint, e) < 0) goto done;
         last_ckpt = ctx->resume;
-        if (cli_verbose >= 0)
-            cli_msg("%s: resuming %s after epoch %u", a->kind, ctx->resume, st.epoch);
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "%s: resuming %s after epoch %u", a->kind, ctx->resume, st.epoch);
     }
-    if (cli_verbose > 0)
-        cli_msg("%s: %d words%s, %zu embedding rows, %zu weights, %zu ids in %zu documents", a->kind, m->hy.V,
-                m->hy.unk ? " + unknown" : "", nnmodel_rows(&m->hy), m->p.total, total, nd);
+    imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "%s: %d words%s, %zu embedding rows, %zu weights, %zu ids in %zu "
+              "documents", a->kind, m->hy.V, m->hy.unk ? " + unknown" : "", nnmodel_rows(&m->hy), m->p.total,
+              total, nd);
 
     for (long ep = (long)st.epoch + 1; ep <= s.epochs && st.since < (uint32_t)s.patience; ep++) {
         /* The order of a pass: the permutation continues from the last one, as the
          * generator does. */
         size_t nb = plan_batches(order, ntr, batch, (size_t)s.bucket, &st.shuffle, off, start, tmp);
         double tl = 0;
-        pb = progress_new(a->kind, nb, "batches");
+        pb = imdb_progress_begin(ctx->logger, a->kind, nb, "batches");
         for (size_t bi = 0; bi < nb; bi++) {
             int n = (int)(start[bi + 1] - start[bi]);
             uint64_t seed = mix64(ctx->seed ^ mix64(st.step + 1));
@@ -705,10 +701,9 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
             optim_zero_grad(grad, m->p.total, &sp, 1);
             tl += bl * n;
             st.step++;
-            progress_update(pb, bi + 1);
+            imdb_progress_update(&pb, bi + 1);
         }
-        progress_end(pb);
-        pb = NULL;
+        imdb_progress_end(&pb);
         tl /= (double)ntr;
         for (int t = 0; t < nt; t++) ks[t].drop_seed = 0;
         double vl, vacc;
@@ -725,20 +720,21 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
             st.best_epoch = (uint32_t)ep;
             st.since = 0;
             memcpy(best, w, m->p.total * sizeof *w);
-        } else if (++st.since >= (uint32_t)s.patience && cli_verbose > 0) {
-            cli_msg("%s: early stop: validation loss has not improved since epoch %u", a->kind, st.best_epoch);
+        } else if (++st.since >= (uint32_t)s.patience) {
+            imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "%s: early stop: validation loss has not improved since "
+                      "epoch %u", a->kind, st.best_epoch);
         }
         if (ctx->checkpoint_every && ep % ctx->checkpoint_every == 0) {
             if (ckpt_write(ctx->checkpoint, m, &st, &o, w, best, e) < 0) goto done;
             last_ckpt = ctx->checkpoint;
         }
     }
-    if (cli_verbose >= 0) cli_msg("%s: best epoch %u", a->kind, st.best_epoch);
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "%s: best epoch %u", a->kind, st.best_epoch);
     memcpy(w, best, m->p.total * sizeof *w);
     if (nnmodel_write(m, mw, e) < 0) goto done;
     rc = 0;
 done:
-    progress_end(pb);
+    imdb_progress_end(&pb);
     if (ks) {
         for (int t = 0; t < nt; t++) {
             if (t > 0) free(ks[t].grad);

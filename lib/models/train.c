@@ -1,36 +1,18 @@
 /* train.c — see train.h. */
 #include "train.h"
-#include "ensemble.h"
-#include "dvcos.h"
-#include "cli.h"
-#include "linear.h"
-#include "nnmodel.h"
+#include "kinds.h"
 #include "rng.h"
 #include "tokio.h"
-#include "w2v.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const trainer *const train_kinds[] = {
-    &linear_trainer,
-    &w2v_trainer,
-    &nnmodel_lstm_trainer,
-    &nnmodel_bilstm_trainer,
-    &nnmodel_mlp_trainer,
-    &nnmodel_cnn_trainer,
-    &dvcos_trainer,
-    &ensemble_trainer,
-    NULL
-};
-
 const trainer *train_find(const char *kind)
 {
-    for (int i = 0; train_kinds[i]; i++)
-        if (strcmp(train_kinds[i]->kind, kind) == 0) return train_kinds[i];
-    return NULL;
+    const kinds_entry *k = kinds_find(kind);
+    return k ? k->train : NULL;
 }
 
 static void push_doc(train_docs *d, int label, double target, const char *id, char *text, size_t len)

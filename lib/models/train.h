@@ -1,6 +1,8 @@
 /* train.h — what every model kind's trainer shares: the training documents, the seeded
- * train/validation split, the settings, and the per-epoch log (trainlog.h). imdb-train builds a train_ctx and hands it to the kind's trainer, which
- * adds its own sections to the model file. */
+ * train/validation split, the settings, the per-epoch log (trainlog.h) and the log of
+ * messages and progress (util.h's imdb_log). The training job (trainjob.h) builds a
+ * train_ctx and hands it to the kind's trainer, which adds its own sections to the model
+ * file. */
 #ifndef IMDB_TRAIN_H
 #define IMDB_TRAIN_H
 #include <stddef.h>
@@ -55,6 +57,7 @@ typedef struct train_ctx {
     uint64_t seed;
     int threads;
     trainlog *log;
+    const imdb_log *logger;        /* messages and progress bars; NULL: silent */
     const char *init_embeddings;   /* --init-embeddings FILE (word2vec format) or NULL */
     const char *checkpoint;        /* where checkpoints are written (MODEL.ckpt by default) */
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
@@ -78,8 +81,7 @@ typedef struct trainer {
     int soft_labels;
 } trainer;
 
-/* The kinds imdb-train knows, NULL-terminated. */
-extern const trainer *const train_kinds[];
+/* The trainer of a kind (kinds.h's table), or NULL: no such kind, or none imdb-train makes. */
 const trainer *train_find(const char *kind);
 
 /* Split docs->n documents: a seeded shuffle, the first round(frac*n) go to validation. */

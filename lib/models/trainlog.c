@@ -1,6 +1,5 @@
 /* trainlog.c — see trainlog.h. */
 #include "trainlog.h"
-#include "cli.h"
 #include "outfile.h"
 #include "runlog.h"
 
@@ -17,6 +16,7 @@ struct trainlog {
     char *curve;          /* the TSV text again, for the run's artifact */
     size_t curve_len, curve_cap;
     double start;
+    const imdb_log *log;
 };
 
 static void curve_add(trainlog *l, const char *s, size_t n)
@@ -36,22 +36,23 @@ static void trainlog_free(trainlog *l)
     free(l);
 }
 
-trainlog *trainlog_new(const char *curves, const trainlog_run *run, imdb_err *e)
+trainlog *trainlog_new(const char *curves, const trainlog_run *run, const imdb_log *log, imdb_err *e)
 {
     trainlog *l = imdb_xcalloc(1, sizeof *l);
     l->start = imdb_now();
+    l->log = log;
     curve_add(l, CURVES_HEADER, strlen(CURVES_HEADER));
     if (curves) {
         l->tsv = outfile_open(curves, -1, e);
         if (!l->tsv || outfile_puts(l->tsv, CURVES_HEADER, e) < 0) goto fail;
     }
     if (run && run->dir) {
-        l->run = runlog_start(run->dir, run->experiment, run->name, cli_prog, e);
+        l->run = runlog_start(run->dir, run->experiment, run->name, run->source, e);
         if (!l->run) goto fail;
         if ((run->kind && runlog_tag(l->run, "model_kind", run->kind, e) < 0) ||
             (run->params && runlog_params_text(l->run, run->params, e) < 0))
             goto fail;
-        if (cli_verbose > 0) cli_msg("recording the run in %s", runlog_path(l->run));
+        imdb_logf(log, IMDB_LOG_VERBOSE, "recording the run in %s", runlog_path(l->run));
     }
     return l;
 fail:
@@ -63,13 +64,11 @@ int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double
                    double valid_acc, imdb_err *e)
 {
     double t = imdb_now() - l->start;
-    if (cli_verbose >= 0) {
-        if (isnan(valid_loss))
-            fprintf(stderr, "%s: epoch %d/%d  train_loss %.4f  %.1fs\n", cli_prog, epoch, epochs, train_loss, t);
-        else
-            fprintf(stderr, "%s: epoch %d/%d  train_loss %.4f  valid_loss %.4f  valid_acc %.4f  %.1fs\n",
-                    cli_prog, epoch, epochs, train_loss, valid_loss, valid_acc, t);
-    }
+    if (isnan(valid_loss))
+        imdb_logf(l->log, IMDB_LOG_INFO, "epoch %d/%d  train_loss %.4f  %.1fs", epoch, epochs, train_loss, t);
+    else
+        imdb_logf(l->log, IMDB_LOG_INFO, "epoch %d/%d  train_loss %.4f  valid_loss %.4f  valid_acc %.4f  %.1fs",
+                  epoch, epochs, train_loss, valid_loss, valid_acc, t);
     char line[256];
     int n = snprintf(line, sizeof line, "%d\t%.6f\t%.6f\t%.6f\t%.3f\n", epoch, train_loss, valid_loss,
                      valid_acc, t);

@@ -1,4 +1,4 @@
-/* trainlog.h — the per-epoch record of a training run: one line on stderr, the learning
+/* trainlog.h — the per-epoch record of a training run: one log message, the learning
  * curve as TSV (--curves), and the run in an MLflow file store (--runs-dir, runlog.h):
  * params, tags, the metrics train_loss, valid_loss and valid_acc per epoch (step = epoch),
  * and as artifacts the curve (curves.tsv) and the model file. */
@@ -15,11 +15,13 @@ typedef struct trainlog_run {
     const char *name;         /* run name (tag mlflow.runName) */
     const char *kind;         /* model kind: param "model" is in params; also tag "model_kind" */
     const char *params;       /* the settings as given (conf_format text), logged at once */
+    const char *source;       /* the program (tag mlflow.source.name), e.g. "imdb-train" */
 } trainlog_run;
 
 /* curves may be NULL (no TSV), run may be NULL (no MLflow record). The TSV has the header
- * "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds". */
-trainlog *trainlog_new(const char *curves, const trainlog_run *run, imdb_err *e);
+ * "epoch\ttrain_loss\tvalid_loss\tvalid_acc\tseconds". Each epoch is an IMDB_LOG_INFO
+ * message to log ("epoch 3/30  train_loss ..."), which may be NULL; log must outlive l. */
+trainlog *trainlog_new(const char *curves, const trainlog_run *run, const imdb_log *log, imdb_err *e);
 /* valid_loss/valid_acc are NaN when there is no validation part (they are then left out
  * of the MLflow metrics). */
 int trainlog_epoch(trainlog *l, int epoch, int epochs, double train_loss, double valid_loss,

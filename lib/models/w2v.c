@@ -2,9 +2,7 @@
  * the sigmoid table), with the corpus held in memory as word ids instead of being re-read
  * from a file, documents as sentences, and the program's own seeded generators. */
 #include "w2v.h"
-#include "cli.h"
 #include "embfile.h"
-#include "progress.h"
 #include "rng.h"
 
 #include <math.h>
@@ -162,7 +160,7 @@ typedef struct shared {
     float nlsig[EXP_TABLE_SIZE + 1];   /* -log sigmoid on the same grid */
     uint64_t total;              /* epochs * tokens + 1, for the learning rate */
     _Atomic uint64_t done;       /* tokens processed so far, all threads and epochs */
-    progress *pb;
+    imdb_progress pb;
 } shared;
 
 typedef struct worker {
@@ -222,7 +220,7 @@ static void *work(void *arg)
             atomic_fetch_add_explicit(&s->done, unreported, memory_order_relaxed);
             unreported = 0;
             alpha = (float)learning_rate(s);
-            if (w->t == 0) progress_update(s->pb, atomic_load_explicit(&s->done, memory_order_relaxed));
+            if (w->t == 0) imdb_progress_update(&s->pb, atomic_load_explicit(&s->done, memory_order_relaxed));
         }
         int n = 0;
         for (size_t i = c->off[d]; i < c->off[d + 1]; i++) {
@@ -322,9 +320,8 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
     const int dim = o->dim;
     const uint64_t ntok = c.off[c.ndocs];
     int rc = 0;
-    if (cli_verbose >= 0)
-        cli_msg("word2vec: %zu documents, %llu tokens, %zu words seen at least %ld times", c.ndocs,
-                (unsigned long long)ntok, V, o->min_count);
+    imdb_logf(o->log, IMDB_LOG_INFO, "word2vec: %zu documents, %llu tokens, %zu words seen at least %ld times",
+              c.ndocs, (unsigned long long)ntok, V, o->min_count);
 
     shared s = { .o = o, .dim = dim, .c = &c, .total = (uint64_t)o->epochs * ntok + 1 };
     s.syn0 = imdb_xmalloc(V * (size_t)dim * sizeof *s.syn0);
@@ -372,7 +369,7 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
         ws[t].neu1e = imdb_xmalloc((size_t)dim * sizeof *ws[t].neu1e);
     }
     pthread_t *tid = imdb_xmalloc((size_t)T * sizeof *tid);
-    s.pb = progress_new("word2vec", (uint64_t)o->epochs * ntok, "words");
+    s.pb = imdb_progress_begin(o->log, "word2vec", (uint64_t)o->epochs * ntok, "words");
     for (int ep = 1; ep <= o->epochs && rc == 0; ep++) {
         for (int t = 0; t < T; t++) ws[t].loss = 0, ws[t].pairs = 0;
         if (T == 1) {
@@ -398,7 +395,7 @@ int w2v_train(const w2v_opts *o, const train_docs *const *corpora, int ncorpora,
         }
         if (cb && (rc = cb(cb_arg, ep, o->epochs, loss)) != 0) break;
     }
-    progress_end(s.pb);
+    imdb_progress_end(&s.pb);
     for (int t = 0; t < T; t++) free(ws[t].sen), free(ws[t].neu1e);
     free(ws);
     free(tid);
@@ -454,14 +451,15 @@ static int w2v_run(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     o.epochs = (int)epochs;
     o.threads = ctx->threads;
     o.seed = ctx->seed;
+    o.log = ctx->logger;
     const train_docs *corpora[2] = { ctx->docs, ctx->unlab };
     w2v_model m;
     epoch_arg a = { ctx->log, e };
     if (w2v_train(&o, corpora, 2, &m, on_epoch, &a, e) != 0) return -1;
     int rc = embfile_write(ctx->output, m.nwords, m.dim, (const char *const *)m.word, m.vec, (int)binary, e);
-    if (rc == 0 && cli_verbose >= 0)
-        cli_msg("word2vec: wrote %zu vectors of dimension %d to %s", m.nwords, m.dim,
-                strcmp(ctx->output, "-") == 0 ? "standard output" : ctx->output);
+    if (rc == 0)
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "word2vec: wrote %zu vectors of dimension %d to %s", m.nwords, m.dim,
+                  strcmp(ctx->output, "-") == 0 ? "standard output" : ctx->output);
     w2v_model_free(&m);
     return rc;
 }

@@ -30,6 +30,7 @@ typedef struct w2v_opts {
     int epochs;         /* passes over the corpus (5) */
     int threads;        /* >= 1 */
     uint64_t seed;
+    const imdb_log *log;  /* messages and the progress bar (NULL: silent) */
 } w2v_opts;
 
 void w2v_opts_default(w2v_opts *o);

@@ -121,3 +121,45 @@ size_t imdb_fmt_fixed6(char *out, double x)
 #endif
     return (size_t)snprintf(out, 32, "%.6f", x);
 }
+
+int imdb_log_on(const imdb_log *l, int level)
+{
+    return l && l->fn && level <= l->level;
+}
+
+void imdb_logf(const imdb_log *l, int level, const char *fmt, ...)
+{
+    if (!imdb_log_on(l, level)) return;
+    /* Most messages fit the stack buffer; a longer one (long paths) is formatted again
+     * into the heap, so no message is ever cut (and without memory, it is cut). */
+    char buf[1024], *msg = buf;
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof buf && (msg = malloc((size_t)n + 1)) != NULL) vsnprintf(msg, (size_t)n + 1, fmt, again);
+    else msg = buf;
+    va_end(again);
+    l->fn(l->ctx, level, n < 0 ? fmt : msg);
+    if (msg != buf) free(msg);
+}
+
+imdb_progress imdb_progress_begin(const imdb_log *l, const char *what, uint64_t total, const char *unit)
+{
+    imdb_progress p = { l, NULL };
+    if (l && l->level >= IMDB_LOG_INFO && l->bar_begin && l->bar_update && l->bar_end)
+        p.bar = l->bar_begin(l->ctx, what, total, unit);
+    return p;
+}
+
+void imdb_progress_update(const imdb_progress *p, uint64_t done)
+{
+    if (p->bar) p->log->bar_update(p->bar, done);
+}
+
+void imdb_progress_end(imdb_progress *p)
+{
+    if (p->bar) p->log->bar_end(p->bar);
+    p->bar = NULL;
+}

@@ -4,7 +4,9 @@
  * imdb_err with a status (one of IMDB_EXIT_*) and a one-line message that already names
  * the file and line where that makes sense ("train.tok.gz:1042: unknown label 'foo'").
  * The executables print "PROGRAM: MESSAGE" and exit with err.status.
- * Out of memory is the one case that aborts, in xmalloc and friends. */
+ * Out of memory is the one case that aborts, in xmalloc and friends.
+ * What a library function has to say on the way (results, warnings, progress) goes
+ * through an imdb_log the caller provides (below): the library itself never prints. */
 #ifndef IMDB_UTIL_H
 #define IMDB_UTIL_H
 
@@ -66,5 +68,49 @@ size_t imdb_fmt_fixed6(char *out, double x);
 
 /* Monotonic wall clock in seconds. */
 double imdb_now(void);
+
+/* Messages and progress reports from the library to its caller (the tools print each
+ * message as "PROG: MESSAGE" on stderr and draw progress bars when stderr is a terminal,
+ * see src/cli.h). A message's level says who wants it, as the tools' -q and -v do: */
+enum {
+    IMDB_LOG_INFO = 0,      /* results and warnings: shown by default, hidden by -q */
+    IMDB_LOG_VERBOSE = 1,   /* more detail: shown with -v */
+    IMDB_LOG_DEBUG = 2      /* shown with -vv */
+};
+/* One message: msg is one line without the program name or a trailing newline; it lives
+ * only during the call. Called from the thread that called the library function. */
+typedef void (*imdb_log_fn)(void *ctx, int level, const char *msg);
+/* The caller's side: the library only reads it (it may be shared by threads). A NULL
+ * imdb_log, or one whose fn is NULL, says nothing and draws no progress. */
+typedef struct imdb_log {
+    imdb_log_fn fn;
+    void *ctx;          /* passed to fn and to bar_begin */
+    int level;          /* the most detailed level fn wants (-1: none): messages above it
+                           are not formatted, and work done only to report them is skipped */
+    /* Progress of a long loop, optional (NULL: no progress reports). bar_begin returns a
+     * handle, or NULL for no bar (e.g. stderr is no terminal); total 0 means unknown; unit
+     * e.g. "docs". bar_update gets the count done so far, from one thread at a time and
+     * often (the caller limits how often it redraws); bar_end clears and frees the bar. */
+    void *(*bar_begin)(void *ctx, const char *what, uint64_t total, const char *unit);
+    void (*bar_update)(void *bar, uint64_t done);
+    void (*bar_end)(void *bar);
+} imdb_log;
+
+/* 1 if l wants messages of this level, else 0 (also for l NULL). */
+int imdb_log_on(const imdb_log *l, int level);
+/* Format the message and pass it to l->fn when imdb_log_on(l, level). */
+void imdb_logf(const imdb_log *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A progress report in the library: imdb_progress_begin asks l for a bar when l->level >=
+ * IMDB_LOG_INFO (a quiet log draws none); bar is NULL when l gives none, and then updating
+ * and ending cost nothing. */
+typedef struct imdb_progress {
+    const imdb_log *log;
+    void *bar;
+} imdb_progress;
+imdb_progress imdb_progress_begin(const imdb_log *l, const char *what, uint64_t total, const char *unit);
+void imdb_progress_update(const imdb_progress *p, uint64_t done);
+/* Ends the bar (once: p->bar becomes NULL). */
+void imdb_progress_end(imdb_progress *p);
 
 #endif

@@ -1,6 +1,7 @@
 /* progress.h — a one-line progress bar on stderr, drawn only when stderr is a terminal
  * and cli_verbose >= 0; otherwise every call is a cheap no-op. Redraws at most 10 times
- * a second. */
+ * a second. The tools' side: the library reports its progress through an imdb_log
+ * (util.h), and cli_log draws it with these bars. */
 #ifndef IMDB_PROGRESS_H
 #define IMDB_PROGRESS_H
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /* cli.c — see cli.h. close_stdout follows GNU hello/gnulib: a program whose output could
  * not be written must not exit 0. */
 #include "cli.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,14 +39,21 @@ void cli_version(void)
     exit(IMDB_EXIT_OK);
 }
 
+/* "PROG: MESSAGE\n" on stderr. */
+static void vsay(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", cli_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
     exit(IMDB_EXIT_USAGE);
 }
 
@@ -65,11 +73,31 @@ void cli_die(const imdb_err *e)
 void cli_msg(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+static void log_line(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (level <= cli_verbose) fprintf(stderr, "%s: %s\n", cli_prog, msg);
+}
+
+static void *bar_begin(void *ctx, const char *what, uint64_t total, const char *unit)
+{
+    (void)ctx;
+    return progress_new(what, total, unit);
+}
+
+static void bar_update(void *bar, uint64_t done) { progress_update(bar, done); }
+static void bar_end(void *bar) { progress_end(bar); }
+
+const imdb_log *cli_log(void)
+{
+    static imdb_log l = { .fn = log_line, .bar_begin = bar_begin, .bar_update = bar_update, .bar_end = bar_end };
+    l.level = cli_verbose;
+    return &l;
 }
 
 double cli_double(const char *opt, const char *arg, double lo, double hi)

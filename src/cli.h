@@ -1,6 +1,8 @@
 /* cli.h — what every imdb-* executable does the same way (GNU hello, jq, zstd habits):
  * the program name in messages, --version, usage errors (exit 2 with "Try '... --help'"),
- * dying with an imdb_err, and checking that stdout was really written at exit. */
+ * dying with an imdb_err, checking that stdout was really written at exit, and printing
+ * what the library says (cli_log). This is the tools' side (src/, linked into the tools
+ * only): the library in lib/ never prints. */
 #ifndef IMDB_CLI_H
 #define IMDB_CLI_H
 #include "util.h"
@@ -23,6 +25,11 @@ void cli_bad_option(char **argv, int c) __attribute__((noreturn));
 void cli_die(const imdb_err *e) __attribute__((noreturn));
 /* Print "PROG: MESSAGE" to stderr (a warning or -v information). */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The imdb_log (util.h) to hand to the library: a message of level <= cli_verbose prints
+ * as "PROG: MESSAGE" on stderr, like cli_msg; progress bars are progress.h's (drawn when
+ * stderr is a terminal and cli_verbose >= 0). Call it after the options are parsed: it
+ * takes the level from cli_verbose then. */
+const imdb_log *cli_log(void);
 /* Parse numbers from option arguments; on a bad value, cli_usage_error naming opt. */
 double cli_double(const char *opt, const char *arg, double lo, double hi);
 long cli_long(const char *opt, const char *arg, long lo, long hi);

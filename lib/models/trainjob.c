@@ -1,0 +1,213 @@
+/* trainjob.c — see trainjob.h. Every message and every failure comes in the order
+ * imdb-train(1) has always given them: the checks on the settings first, then reading,
+ * then training. */
+#include "trainjob.h"
+#include "kinds.h"
+#include "linear.h"
+#include "modelio.h"
+#include "text.h"
+#include "train.h"
+#include "trainlog.h"
+#include "vocab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
+                                             "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
+
+static int known(const conf *cfg, const trainer *t, imdb_err *e)
+{
+    size_t n = 0;
+    const char *all[128];
+    for (int i = 0; generic_keys[i]; i++) all[n++] = generic_keys[i];
+    for (int i = 0; t->keys[i] && n < 127; i++) all[n++] = t->keys[i];
+    all[n] = NULL;
+    return conf_check_known(cfg, all, e);
+}
+
+/* --files-from FILE: append its lines (paths, one a line; empty lines skipped) to *v. */
+static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) return imdb_fail(e, IMDB_EXIT_IO, "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        *v = imdb_xrealloc(*v, (*n + 1) * sizeof **v);
+        (*v)[(*n)++] = imdb_xstrdup(line);
+    }
+    int bad = ferror(f);
+    free(line);
+    if (f != stdin) fclose(f);
+    if (bad) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error", path);
+    return 0;
+}
+
+/* The settings: config file < command-line options < -o KEY=VALUE. */
+static int settings(const trainjob_opts *o, conf *cfg, imdb_err *e)
+{
+    if (o->config && conf_read_file(cfg, o->config, e) < 0) return -1;
+    if (o->options) {
+        char *text = conf_format(o->options), *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            char *eq = strstr(line, " = ");
+            if (eq) { *eq = '\0'; conf_set(cfg, line, eq + 3); }
+        }
+        free(text);
+    }
+    for (size_t i = 0; i < o->nsets; i++)
+        if (conf_set_arg(cfg, o->sets[i], e) < 0) return TRAINJOB_USAGE;
+    return 0;
+}
+
+int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
+{
+    if (o->average) return linear_average(o->inputs, o->ninputs, o->output, e);
+    int rc = -1;
+    conf *cfg = conf_new();
+    vocab *voc = NULL;
+    char *clean = NULL, *ckpt_default = NULL, *params = NULL, **inputs = NULL;
+    size_t nin = 0;
+    train_docs docs = { 0 }, unlab = { 0 };
+    train_ctx ctx = { 0 };
+    modelio_writer *w = NULL;
+
+    if ((rc = settings(o, cfg, e)) < 0) goto done;
+    rc = TRAINJOB_USAGE;
+    const char *kind;
+    conf_string(cfg, "model", "nblr", &kind);
+    const trainer *t = train_find(kind);
+    if (!t) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "unknown model kind '%s'", kind);
+        goto done;
+    }
+    if (o->first_member && strcmp(t->kind, "ensemble") != 0) {
+        if (access(o->first_member, F_OK) != 0)
+            imdb_fail(e, IMDB_EXIT_USAGE, "unknown model kind '%s'", o->first_member);   /* -m KIND, misspelt */
+        else
+            imdb_fail(e, IMDB_EXIT_USAGE, "%s: a model file to combine (-m FILE, --member FILE) needs --kind "
+                      "ensemble; it is no model kind either (see --help)", o->first_member);
+        goto done;
+    }
+    if (known(cfg, t, e) < 0) goto done;
+    double valid_fraction, soft_t, soft_conf;
+    long seed, threads, soft_hard;
+    if (conf_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, e) < 0 ||
+        conf_long(cfg, "seed", 1, 0, 0x7fffffffL, &seed, e) < 0 ||
+        conf_long(cfg, "threads", 1, 1, 256, &threads, e) < 0)
+        goto done;
+    rc = -1;
+
+    if (o->vocab && !(voc = vocab_read(o->vocab, e))) goto done;
+    clean = voc && vocab_clean(voc) ? imdb_xstrdup(vocab_clean(voc)) : NULL;
+
+    /* Kinds that write their own output (word2vec) learn from text alone: they keep every
+     * document, need no labelled ones, and do not wait on stdin when --unlabelled is given. */
+    int standalone = t->writes_output;
+    for (size_t i = 0; i < o->ninputs; i++) {
+        inputs = imdb_xrealloc(inputs, (nin + 1) * sizeof *inputs);
+        inputs[nin++] = imdb_xstrdup(o->inputs[i]);
+    }
+    for (size_t i = 0; i < o->nlists; i++)
+        if (read_list(o->lists[i], &inputs, &nin, e) < 0) goto done;
+    size_t nread = nin ? nin : standalone && o->nunlabelled ? 0 : o->nlists ? 0 : 1;
+    for (size_t i = 0; i < nread; i++) {
+        const char *path = nin ? inputs[i] : "-";
+        if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, e) < 0) goto done;
+    }
+    if (o->sort_by_id) train_docs_sort_by_id(&docs);
+    /* The soft settings are read (and so recorded in the model) only when there are soft
+     * labels, so a model of hard labels is the same, byte for byte, as before they existed. */
+    if (docs.nsoft) {
+        if (conf_double(cfg, "soft_temperature", 1, 0.01, 100, &soft_t, e) < 0 ||
+            conf_double(cfg, "soft_min_confidence", 0, 0, 1, &soft_conf, e) < 0 ||
+            conf_long(cfg, "soft_hard", 0, 0, 1, &soft_hard, e) < 0) {
+            rc = TRAINJOB_USAGE;
+            goto done;
+        }
+        size_t nsoft = docs.nsoft, dropped = train_docs_soften(&docs, soft_t, soft_conf, (int)soft_hard);
+        imdb_logf(log, IMDB_LOG_INFO, "%zu documents with soft labels: %zu kept, %zu below soft_min_confidence %g%s",
+                  nsoft, nsoft - dropped, dropped, soft_conf, soft_hard ? ", rounded to pos/neg" : "");
+        if (docs.nsoft && !t->soft_labels && !standalone) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: soft label: kind %s learns from pos/neg labels only "
+                      "(soft labels train nblr, mlp, cnn, lstm and bilstm; or set soft_hard = 1)",
+                      docs.soft_at, t->kind);
+            goto done;
+        }
+    }
+    if (docs.n == 0 && !standalone) {
+        imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
+        goto done;
+    }
+    if (!clean) {
+        text_settings ts;
+        text_settings_default(&ts);
+        clean = text_settings_format(&ts);
+        text_settings_free(&ts);
+        imdb_logf(log, IMDB_LOG_INFO, "warning: the input has no #imdb-tokens header; assuming default cleaning");
+    }
+
+    for (size_t i = 0; i < o->nunlabelled; i++)
+        if (train_docs_read(&unlab, o->unlabelled[i], -1, &clean, e) < 0) goto done;
+    const char *ckpt = o->checkpoint;
+    if (!ckpt) {
+        size_t l = strlen(o->output) + 6;
+        ckpt_default = imdb_xmalloc(l);
+        snprintf(ckpt_default, l, "%s.ckpt", o->output);
+        ckpt = ckpt_default;
+    }
+    ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
+                       .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
+                       .init_embeddings = o->init_embeddings, .checkpoint = ckpt,
+                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output };
+    train_split(&ctx, valid_fraction);
+    if (!standalone)
+        imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,
+                  ctx.ntr, ctx.nva);
+    if (!standalone && !(w = modelio_create(o->output, e))) goto done;
+    /* --runs-dir: an MLflow run named after the output file, in the experiment the caller
+     * names (imdb-train: MLFLOW_EXPERIMENT_NAME, as MLflow's own clients read it). */
+    char *given = conf_format(cfg);
+    const char *slash = strrchr(o->output, '/');
+    trainlog_run run = { .dir = o->runs_dir, .experiment = o->experiment,
+                         .name = strcmp(o->output, "-") == 0 ? t->kind : slash ? slash + 1 : o->output,
+                         .kind = t->kind, .params = given, .source = o->prog };
+    ctx.log = trainlog_new(o->curves, &run, log, e);
+    free(given);
+    if (!ctx.log) goto done;
+    if (t->train(&ctx, w, e) < 0) goto done;
+    params = conf_format(cfg);
+    if (w && (modelio_add_str(w, "kind", t->kind, e) < 0 || modelio_add_str(w, "params", params, e) < 0 ||
+              modelio_add_str(w, "clean", clean, e) < 0))
+        goto done;
+    int committed = w ? modelio_commit(w, e) : 0;
+    w = NULL;   /* modelio_commit freed it */
+    if (committed < 0) goto done;
+    /* After the commit: the run keeps a copy of the finished model. */
+    trainlog *l = ctx.log;
+    ctx.log = NULL;   /* trainlog_finish frees it, also on error */
+    if (trainlog_finish(l, params, o->output, e) < 0) goto done;
+    rc = 0;
+done:
+    trainlog_abort(ctx.log);
+    modelio_abort(w);
+    free(params);
+    free(clean);
+    free(ctx.tr);
+    free(ctx.va);
+    for (size_t i = 0; i < nin; i++) free(inputs[i]);
+    free(inputs);
+    train_docs_free(&docs);
+    train_docs_free(&unlab);
+    free(ckpt_default);
+    vocab_free(voc);
+    conf_free(cfg);
+    return rc;
+}
