@@ -361,11 +361,12 @@ static void *lin_load(const modelio *mf, imdb_err *e)
     return st;
 }
 
-/* What the chunks' checks cannot see: the number of used slots. */
+/* What the chunks' checks cannot see: the number of used slots. Only in a full check: a
+ * wrong count harms no lookup (they stop after cap probes), and loading stays one pass. */
 static int lin_verify(const void *state, int full, const char *name, imdb_err *e)
 {
-    (void)full;
     const lin_state *st = state;
+    if (!full) return 0;
     uint64_t used = 0;
     for (uint64_t i = 0; i < st->m.cap; i++) used += st->m.slots[i].key != 0;
     if (used != st->nkeys)
@@ -865,7 +866,7 @@ int linear_average(const char *const *paths, size_t n, const char *out, imdb_err
         free(kind);
         /* The kind's checks of every slot, done now: the loops below read them all. */
         void *chk = is_nblr ? lin_load(mf[i], e) : NULL;
-        if (!chk || modelio_check_rest(mf[i], e) < 0 || lin_verify(chk, 0, paths[i], e) < 0) {
+        if (!chk || modelio_check_rest(mf[i], e) < 0 || lin_verify(chk, 1, paths[i], e) < 0) {
             free(clean);
             if (chk) lin_free(chk);
             else if (!is_nblr) imdb_fail(e, IMDB_EXIT_DATA, "%s: not an nblr model (only nblr models can be averaged)", paths[i]);
