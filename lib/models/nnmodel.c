@@ -239,10 +239,12 @@ nnmodel *nnmodel_load(const modelio *mf, const char *kind, imdb_err *e)
         }
     m->vtext = tb;
     m->vlen = ts;
-    if (m->arch->infer_new && !(m->inf = m->arch->infer_new(&m->hy, &m->p, m->w))) goto nomem;
     /* Callers predict documents in parallel (imdb-predict --threads, imdb-serve): BLAS
-     * threads inside one document's products would only compete with them. */
+     * threads inside one document's products would only compete with them. Before
+     * infer_new's product too: OpenBLAS's threaded gemm mallocs its job table and exits
+     * when that fails (tests/load-nomem.sh), its one-thread path does not. */
     blas_set_threads(1);
+    if (m->arch->infer_new && !(m->inf = m->arch->infer_new(&m->hy, &m->p, m->w))) goto nomem;
     return m;
 nomem:
     imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", name);
