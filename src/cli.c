@@ -67,7 +67,8 @@ void cli_bad_option(char **argv, int c)
 void cli_die(const imdb_err *e)
 {
     fprintf(stderr, "%s: %s\n", cli_prog, e->msg);
-    exit(e->status ? e->status : IMDB_EXIT_INTERNAL);
+    /* Out of memory reported by the library (IMDB_EXIT_NOMEM) is the tools' status 5. */
+    exit(e->status && e->status != IMDB_EXIT_NOMEM ? e->status : IMDB_EXIT_INTERNAL);
 }
 
 void cli_msg(const char *fmt, ...)

@@ -44,9 +44,9 @@ cmp -s m.bin flip.bin && { printf '\252' | dd of=flip.bin bs=1 seek=$off conv=no
 expect_status 1 imdb-predict flip.bin r.txt
 expect_err 'CRC'
 cp m.bin newer.bin
-printf '\002' | dd of=newer.bin bs=1 seek=8 conv=notrunc 2>/dev/null
+printf '\003' | dd of=newer.bin bs=1 seek=8 conv=notrunc 2>/dev/null
 expect_status 1 imdb-predict newer.bin r.txt
-expect_err 'newer.bin: .*version 2 is not supported'
+expect_err 'newer.bin: .*version 3 is not supported'
 expect_status 1 imdb-predict r.txt r.txt
 expect_err 'not an imdb model file'
 expect_status 1 imdb-predict train.tok.gz r.txt

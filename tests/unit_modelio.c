@@ -1,5 +1,6 @@
 /* unit_modelio.c — the model container: round trip, byte-identical rewrites, and every
- * way a file can be broken (truncated, flipped byte, newer version, foreign file). */
+ * way a file can be broken (truncated, flipped byte, newer version, foreign file), opened
+ * with every check at once. The lazy checks and format 1 are in tests/unit_lazy.c. */
 #include "modelio.h"
 #include "testutil.h"
 
@@ -117,25 +118,26 @@ int main(void)
         modelio_close(t);
         ba[pos] ^= 0x10;
     }
-    ba[na - 10] ^= 1;   /* inside the data: only the CRC can tell */
+    ba[na - 100] ^= 1;   /* inside the data: only the CRC can tell */
     spit(c, ba, na);
-    expect_fail(c, IMDB_EXIT_DATA, "CRC mismatch");
-    ba[na - 10] ^= 1;
+    expect_fail(c, IMDB_EXIT_DATA, "CRC mismatch in section floats, bytes 0 to 4000");
+    ba[na - 100] ^= 1;
     {
         /* A section offset off the 64-byte grid, CRC made right: refused, not read
          * misaligned (tests/fuzz/corpus/model/crash-misaligned). */
         char *bc = malloc(na);
         memcpy(bc, ba, na);
-        unsigned char *d = (unsigned char *)bc + 16 + 16;   /* first entry's offset */
+        unsigned char *d = (unsigned char *)bc + 24 + 16;   /* first entry's offset */
         put_u64le(d, get_u64le(d) + 2);
-        put_u32le((unsigned char *)bc + na - 4, (uint32_t)crc32(0L, (unsigned char *)bc, (uInt)(na - 4)));
+        modelio_reseal((unsigned char *)bc, na, 0);
         spit(c, bc, na);
         expect_fail(c, IMDB_EXIT_DATA, "not a multiple of 64");
         free(bc);
     }
-    ba[8] = 2;   /* version 2 */
+    ba[8] = 3;   /* version 3 */
     spit(c, ba, na);
-    expect_fail(c, IMDB_EXIT_DATA, "version 2 is not supported");
+    expect_fail(c, IMDB_EXIT_DATA, "version 3 is not supported");
+    ba[8] = 2;
     spit(c, "hello, world\nthis is text\n", 26);
     expect_fail(c, IMDB_EXIT_DATA, "not an imdb model file");
     expect_fail("/nonexistent/model", IMDB_EXIT_IO, "No such file");

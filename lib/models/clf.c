@@ -15,25 +15,42 @@ struct clf {
     double load_seconds;
 };
 
-clf *clf_load(const char *path, imdb_err *e)
+static clf *load(const char *path, int flags, imdb_err *e)
 {
     double t0 = imdb_now();
-    modelio *m = modelio_open(path, e);
+    modelio *m = modelio_open_flags(path, flags, e);
     clf *c = m ? clf_open(m, e) : NULL;
     if (c) c->load_seconds = imdb_now() - t0;
     return c;
+}
+
+clf *clf_load(const char *path, imdb_err *e) { return load(path, 0, e); }
+clf *clf_load_lazy(const char *path, imdb_err *e) { return load(path, MODELIO_LAZY, e); }
+
+/* Copy e's message behind a prefix: "PATH: cleaning settings: MSG". */
+static int prefixed(imdb_err *e, int status, const char *path, const char *what)
+{
+    char msg[sizeof e->msg];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    return imdb_fail(e, status, "%s: %s: %s", path, what, msg);
 }
 
 clf *clf_open(modelio *m, imdb_err *e)
 {
     double t0 = imdb_now();
     const char *path = modelio_name(m);
-    clf *c = imdb_xcalloc(1, sizeof *c);
+    clf *c = calloc(1, sizeof *c);
+    if (!c) {
+        imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", path);
+        modelio_close(m);
+        return NULL;
+    }
     c->file = m;
-    c->kind = modelio_get_str(c->file, "kind");
-    c->params = modelio_get_str(c->file, "params");
-    c->clean = modelio_get_str(c->file, "clean");
-    if (!c->kind || !c->params || !c->clean) {
+    int rk, rp, rc;
+    if ((rk = modelio_find_str(m, "kind", &c->kind, e)) < 0 || (rp = modelio_find_str(m, "params", &c->params, e)) < 0 ||
+        (rc = modelio_find_str(m, "clean", &c->clean, e)) < 0)
+        goto fail;
+    if (!rk || !rp || !rc) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: model file lacks its kind, params or clean section", path);
         goto fail;
     }
@@ -44,19 +61,27 @@ clf *clf_open(modelio *m, imdb_err *e)
         goto fail;
     }
     if (text_settings_parse(&c->clean_settings, c->clean, e) < 0) {
-        char msg[sizeof e->msg];
-        snprintf(msg, sizeof msg, "%s", e->msg);
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaning settings: %s", path, msg);
+        prefixed(e, e->status == IMDB_EXIT_NOMEM ? IMDB_EXIT_NOMEM : IMDB_EXIT_DATA, path, "cleaning settings");
         goto fail;
     }
     c->state = c->ops->load(c->file, e);
     if (!c->state) goto fail;
+    /* Not lazy: every check now, as loading always did. */
+    if (!(modelio_flags(m) & MODELIO_LAZY) && clf_check(c, 0, e) < 0) goto fail;
     c->load_seconds = imdb_now() - t0;
     return c;
 fail:
     clf_free(c);
     return NULL;
 }
+
+int clf_check(const clf *c, int full, imdb_err *e)
+{
+    if ((full ? modelio_verify(c->file, e) : modelio_check_rest(c->file, e)) < 0) return -1;
+    return c->ops->verify ? c->ops->verify(c->state, full, modelio_name(c->file), e) : 0;
+}
+
+int clf_verify(const clf *c, imdb_err *e) { return clf_check(c, 1, e); }
 
 void clf_free(clf *c)
 {

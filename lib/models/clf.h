@@ -33,14 +33,39 @@ typedef struct clf_ops {
      * this token sequence has one (clf_prob then uses it), 0 if it would be inferred.
      * NULL for kinds without any. Thread-safe. */
     int (*known)(const void *state, const char *const *toks, size_t ntok);
+    /* The kind's checks that the sections' checksums and chunk checks cannot make (nblr:
+     * the count of used slots; an ensemble: its members, with clf_check(member, full)),
+     * run by clf_check once the file's own checks passed. name is the file's, for
+     * messages. NULL if there are none. Thread-safe. */
+    int (*verify)(const void *state, int full, const char *name, imdb_err *e);
 } clf_ops;
 
 typedef struct clf clf;
 
+/* Load the model file at path with every check done before it returns (every chunk's
+ * CRC, every kind's check), as loading always did. Errors: those of modelio_open, then
+ * IMDB_EXIT_DATA for a model that is inconsistent, IMDB_EXIT_NOMEM when out of memory
+ * (never exits). */
 clf *clf_load(const char *path, imdb_err *e);
-/* The same from an open model file (modelio_open_mem: an ensemble's members). Takes
- * ownership of m: clf_free closes it, and so does a failure here. */
+/* The same, lazily (modelio MODELIO_LAZY): the head and the small sections are checked
+ * here, the big tables (nblr's slots) chunk by chunk when scoring first reaches them, so
+ * a cold start costs what one review costs. clf_prob and clf_known then return NaN / 0,
+ * and clf_explain leaves out the n-grams, where a corrupt chunk was reached; clf_verify
+ * then says which. A model that loads and scores a review with no NaN used only checked
+ * bytes for it. */
+clf *clf_load_lazy(const char *path, imdb_err *e);
+/* The same from an open model file (modelio_open_mem: an ensemble's members), lazily if
+ * m was opened with MODELIO_LAZY, else with every check done. Takes ownership of m:
+ * clf_free closes it, and so does a failure here. */
 clf *clf_open(modelio *m, imdb_err *e);
+/* Every check of the model's file and of the members of an ensemble, from scratch
+ * (modelio_verify, then the kind's verify): what imdb-predict --verify and
+ * imdb_model_verify do. 0, or -1 with e filled (IMDB_EXIT_DATA, naming the file and
+ * the section). Thread-safe: may run while other threads score. */
+int clf_verify(const clf *c, imdb_err *e);
+/* full = 1: clf_verify. full = 0: only the checks not done yet (a lazy load's unused
+ * chunks), which is what clf_load adds to clf_load_lazy. */
+int clf_check(const clf *c, int full, imdb_err *e);
 void clf_free(clf *c);
 const char *clf_kind(const clf *c);
 const char *clf_params(const clf *c);    /* effective training settings ("key = value" lines) */
@@ -50,6 +75,7 @@ double clf_load_seconds(const clf *c);
 int clf_can_explain(const clf *c);
 /* A cleaner configured like the model's training data; one per thread. */
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e);
+/* P(pos); NaN only for a lazily loaded model whose bytes were found corrupt (above). */
 double clf_prob(const clf *c, const char *const *toks, size_t ntok);
 size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
 /* Whether the model scores these tokens from a learned document vector: 1 yes, 0 no (it

@@ -928,8 +928,10 @@ done:
 static const void *section(const modelio *mf, const char *name, size_t want, imdb_err *e)
 {
     size_t size;
-    const void *p = modelio_get(mf, name, &size);
-    if (!p || size != want) {
+    const void *p = NULL;
+    int r = modelio_find(mf, name, &p, &size, e);
+    if (r < 0) return NULL;
+    if (!r || size != want) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos section %s is %s", modelio_name(mf), name,
                   p ? "of the wrong size" : "missing");
         return NULL;
@@ -940,12 +942,19 @@ static const void *section(const modelio *mf, const char *name, size_t want, imd
 static void *dv_load(const modelio *mf, imdb_err *e)
 {
     size_t size;
-    const unsigned char *h = modelio_get(mf, "dv.hdr", &size);
-    if (!h || size != HDR_SIZE) {
+    const void *hp = NULL;
+    int r = modelio_find(mf, "dv.hdr", &hp, &size, e);
+    if (r < 0) return NULL;
+    const unsigned char *h = hp;
+    if (!r || size != HDR_SIZE) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: dvcos header missing or of the wrong size", modelio_name(mf));
         return NULL;
     }
-    dv_model *m = imdb_xcalloc(1, sizeof *m);
+    dv_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", modelio_name(mf));
+        return NULL;
+    }
     m->dim = (int)get_u32le(h);
     m->ngrams = (int)get_u32le(h + 4);
     m->negative = (int)get_u32le(h + 8);
@@ -1009,7 +1018,7 @@ static int dvcos_known(const void *state, const char *const *toks, size_t ntok)
     return m->ndocs && dv_lookup(m, doc_key(toks, ntok)) != NULL;
 }
 
-const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL, dvcos_known };
+const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL, dvcos_known, NULL };
 
 const trainer dvcos_trainer = {
     "dvcos", dvcos_keys,

@@ -38,13 +38,18 @@ static void ens_free(void *state)
     free(s);
 }
 
-/* "ens.w": u32 K, u32 0, K f64 weights, f64 bias. */
+/* "ens.w": u32 K, u32 0, K f64 weights, f64 bias. The members are model files of their
+ * own, opened in place like the ensemble (lazily or not) with their own checks; the
+ * ensemble's CRCs over their bytes are left to modelio_verify. */
 static void *ens_load(const modelio *mf, imdb_err *e)
 {
     const char *name = modelio_name(mf);
     size_t size;
-    const unsigned char *h = modelio_get(mf, "ens.w", &size);
-    if (!h || size < 8) {
+    const void *hp = NULL;
+    int r = modelio_find(mf, "ens.w", &hp, &size, e);
+    if (r < 0) return NULL;
+    const unsigned char *h = hp;
+    if (!r || size < 8) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: ensemble model lacks its ens.w section", name);
         return NULL;
     }
@@ -53,7 +58,9 @@ static void *ens_load(const modelio *mf, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: ensemble ens.w section is corrupt", name);
         return NULL;
     }
-    ens *s = imdb_xcalloc(1, sizeof *s);
+    ens *s = calloc(1, sizeof *s);
+    char *clean = NULL, *want = NULL;
+    if (!s) goto nomem;
     for (uint32_t i = 0; i <= k; i++) {
         uint64_t bits = get_u64le(h + 8 + 8 * (size_t)i);
         double v;
@@ -65,48 +72,65 @@ static void *ens_load(const modelio *mf, imdb_err *e)
         if (i < k) s->w[i] = v;
         else s->b = v;
     }
-    char *clean = modelio_get_str(mf, "clean"), *want = text_settings_canonical(clean);
-    free(clean);
+    if (modelio_find_str(mf, "clean", &clean, e) < 0) goto fail;
+    if (clean && !(want = text_settings_canonical_try(clean))) goto nomem;
     for (uint32_t i = 0; i < k; i++) {
         char sec[16], mname[4096];
         snprintf(sec, sizeof sec, "member.%u", i);
         snprintf(mname, sizeof mname, "%s:%s", name, sec);
         size_t msize;
-        const void *data = modelio_get(mf, sec, &msize);
+        const void *data = modelio_get_lazy(mf, sec, &msize, NULL, NULL, NULL);
         if (!data) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: ensemble of %u lacks section %s", name, k, sec);
-            goto fail_clean;
+            goto fail;
         }
-        modelio *mm = modelio_open_mem(data, msize, mname, e);
-        if (!mm) goto fail_clean;
+        modelio *mm = modelio_open_mem_flags(data, msize, mname, modelio_flags(mf), e);
+        if (!mm) goto fail;
         /* Refused before loading, not loaded recursively: a crafted file could nest
          * ensembles deep enough to exhaust the stack. */
-        char *mkind = modelio_get_str(mm, "kind");
+        char *mkind;
+        if (modelio_find_str(mm, "kind", &mkind, e) < 0) {
+            modelio_close(mm);
+            goto fail;
+        }
         int nested = mkind && strcmp(mkind, "ensemble") == 0;
         free(mkind);
         if (nested) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: an ensemble cannot be a member of an ensemble", mname);
             modelio_close(mm);
-            goto fail_clean;
+            goto fail;
         }
         clf *c = clf_open(mm, e);
-        if (!c) goto fail_clean;
+        if (!c) goto fail;
         s->m[s->k++] = c;
-        char *got = text_settings_canonical(clf_clean(c));
-        int same = want && got && strcmp(want, got) == 0;
+        char *got = text_settings_canonical_try(clf_clean(c));
+        if (!got) goto nomem;
+        int same = want && strcmp(want, got) == 0;
         free(got);
         if (!same) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaning settings differ from the ensemble's", mname);
-            goto fail_clean;
+            goto fail;
         }
     }
+    free(clean);
     free(want);
     return s;
-fail_clean:
-    free(want);
+nomem:
+    imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", name);
 fail:
+    free(clean);
+    free(want);
     ens_free(s);
     return NULL;
+}
+
+static int ens_verify(const void *state, int full, const char *name, imdb_err *e)
+{
+    (void)name;
+    const ens *s = state;
+    for (int i = 0; i < s->k; i++)
+        if (clf_check(s->m[i], full, e) < 0) return -1;
+    return 0;
 }
 
 static double ens_prob(const void *state, const char *const *toks, size_t ntok)
@@ -136,6 +160,7 @@ const clf_ops ensemble_clf_ops = {
     .prob = ens_prob,
     .explain = NULL,
     .known = ens_known,
+    .verify = ens_verify,
 };
 
 /* ---- training ------------------------------------------------------------------------ */

@@ -34,11 +34,13 @@ void linear_model_free(linear_model *m)
     m->slots = NULL;
 }
 
-/* The slot holding key, or NULL. Probes at most cap slots (a file may be damaged). */
+/* The slot holding key, or NULL. Probes at most cap slots (a file may be damaged), each
+ * in a chunk checked first when m->lazy (a corrupt one ends the lookup: NULL). */
 static inline const linear_slot *find(const linear_model *m, uint64_t key)
 {
     uint64_t mask = m->cap - 1, i = feat_table_home(key, mask);
     for (uint64_t probes = 0; probes < m->cap; probes++, i = (i + 1) & mask) {
+        if (m->lazy && modelio_need(m->lazy, i * sizeof *m->slots) < 0) return NULL;
         if (m->slots[i].key == key) return &m->slots[i];
         if (m->slots[i].key == 0) return NULL;
     }
@@ -204,6 +206,7 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
         uint64_t k = key[j], i = home[j];
         /* At most cap probes: a table from a file might be full or damaged. */
         for (uint64_t probes = 0; probes < m->cap; probes++, i = (i + 1) & mask) {
+            if (m->lazy && modelio_need(m->lazy, i * sizeof *slots) < 0) return NAN;
             const linear_slot *f = &slots[i];
             if (f->key == k) {
                 if (gen_add(set, smask, gen, (uint32_t)f->idx)) z += f->w;
@@ -233,6 +236,9 @@ static size_t sort_unique(uint32_t *a, size_t n)
 
 double linear_logit_naive(const linear_model *m, const char *const *toks, size_t ntok)
 {
+    /* The weight scan below reads every slot. */
+    for (uint64_t i = 0; m->lazy && i < m->cap; i += MODELIO_CHUNK / sizeof *m->slots)
+        if (modelio_need(m->lazy, i * sizeof *m->slots) < 0) return NAN;
     uint32_t *idx = imdb_xmalloc((ntok * (size_t)m->ngrams + 1) * sizeof *idx);
     size_t k = 0;
     for (size_t i = 0; i < ntok; i++) {
@@ -294,12 +300,36 @@ typedef struct hdr {
 
 _Static_assert(sizeof(linear_slot) == 16, "nblr.slots is an array of 16-byte records");
 
+/* The contents of one chunk of nblr.slots (run after its CRC, on first use): every used
+ * slot's index below nfeat and its weight finite, so lookups use them as they are. */
+static int check_slots(const void *ctx, const unsigned char *p, size_t off, size_t n, imdb_err *e)
+{
+    const linear_model *m = ctx;
+    const linear_slot *s = (const linear_slot *)(const void *)p;
+    for (size_t i = 0; i < n / sizeof *s; i++)
+        if (s[i].key && (s[i].idx < 0 || (uint32_t)s[i].idx >= m->nfeat || !isfinite(s[i].w)))
+            return imdb_fail(e, IMDB_EXIT_DATA, "nblr slot %llu is corrupt",
+                             (unsigned long long)(off / sizeof *s + i));
+    return 0;
+}
+
+typedef struct lin_state {
+    linear_model m;      /* first: the state is a linear_model for lin_prob */
+    uint64_t nkeys;      /* the header's count of used slots, checked by lin_verify */
+    const modelio *mf;   /* holds check_slots with &m until lin_free */
+} lin_state;
+
+/* The slots are checked chunk by chunk as lookups reach them (check_slots); loading reads
+ * the header only, so a model of any size opens in microseconds. */
 static void *lin_load(const modelio *mf, imdb_err *e)
 {
     size_t hs, ss;
-    const unsigned char *h = modelio_get(mf, "nblr.hdr", &hs);
-    const linear_slot *slots = modelio_get(mf, "nblr.slots", &ss);
+    const void *hp;
     const char *name = modelio_name(mf);
+    int r = modelio_find(mf, "nblr.hdr", &hp, &hs, e);
+    if (r < 0) return NULL;
+    const unsigned char *h = r ? hp : NULL;
+    const linear_slot *slots = modelio_get_lazy(mf, "nblr.slots", &ss, NULL, NULL, NULL);
     if (!h || !slots || hs != HDR_SIZE) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model lacks a section or has a bad header", name);
         return NULL;
@@ -316,30 +346,40 @@ static void *lin_load(const modelio *mf, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr model sections are inconsistent with its header", name);
         return NULL;
     }
-    uint64_t used = 0;
-    for (uint64_t i = 0; i < H.cap; i++) {
-        if (!slots[i].key) continue;
-        used++;
-        if (slots[i].idx < 0 || (uint32_t)slots[i].idx >= H.nfeat || !isfinite(slots[i].w)) {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr slot %llu is corrupt", name, (unsigned long long)i);
-            return NULL;
-        }
-    }
-    if (used != H.nkeys) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr table holds %llu n-grams, its header says %llu", name,
-                  (unsigned long long)used, (unsigned long long)H.nkeys);
+    lin_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", name);
         return NULL;
     }
-    linear_model *m = imdb_xcalloc(1, sizeof *m);
-    *m = (linear_model){ .ngrams = (int)H.ngrams, .nfeat = H.nfeat, .bias = H.bias, .slots = slots,
-                         .cap = H.cap };
-    return m;
+    st->m = (linear_model){ .ngrams = (int)H.ngrams, .nfeat = H.nfeat, .bias = H.bias, .slots = slots,
+                            .cap = H.cap };
+    st->nkeys = H.nkeys;
+    st->mf = mf;
+    modelio_get_lazy(mf, "nblr.slots", NULL, check_slots, &st->m, &st->m.lazy);
+    return st;
+}
+
+/* What the chunks' checks cannot see: the number of used slots. Only in a full check: a
+ * wrong count harms no lookup (they stop after cap probes), and loading stays one pass. */
+static int lin_verify(const void *state, int full, const char *name, imdb_err *e)
+{
+    const lin_state *st = state;
+    if (!full) return 0;
+    uint64_t used = 0;
+    for (uint64_t i = 0; i < st->m.cap; i++) used += st->m.slots[i].key != 0;
+    if (used != st->nkeys)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: nblr table holds %llu n-grams, its header says %llu", name,
+                         (unsigned long long)used, (unsigned long long)st->nkeys);
+    return 0;
 }
 
 static void lin_free(void *state)
 {
-    linear_model_free(state);
-    free(state);
+    lin_state *st = state;
+    /* The file may outlive the state (linear_average): take check_slots back. */
+    modelio_get_lazy(st->mf, "nblr.slots", NULL, NULL, NULL, NULL);
+    linear_model_free(&st->m);
+    free(st);
 }
 
 static double lin_prob(const void *state, const char *const *toks, size_t ntok)
@@ -387,6 +427,7 @@ const clf_ops linear_clf_ops = {
     .free = lin_free,
     .prob = lin_prob,
     .explain = lin_explain,
+    .verify = lin_verify,
 };
 
 /* ---- training ------------------------------------------------------------------------ */
@@ -820,10 +861,12 @@ int linear_average(const char *const *paths, size_t n, const char *out, imdb_err
         char *kind = modelio_get_str(mf[i], "kind"), *clean = modelio_get_str(mf[i], "clean");
         int is_nblr = kind && strcmp(kind, "nblr") == 0;
         free(kind);
+        /* The kind's checks of every slot, done now: the loops below read them all. */
         void *chk = is_nblr ? lin_load(mf[i], e) : NULL;
-        if (!chk) {
+        if (!chk || modelio_check_rest(mf[i], e) < 0 || lin_verify(chk, 1, paths[i], e) < 0) {
             free(clean);
-            if (!is_nblr) imdb_fail(e, IMDB_EXIT_DATA, "%s: not an nblr model (only nblr models can be averaged)", paths[i]);
+            if (chk) lin_free(chk);
+            else if (!is_nblr) imdb_fail(e, IMDB_EXIT_DATA, "%s: not an nblr model (only nblr models can be averaged)", paths[i]);
             goto done;
         }
         lin_free(chk);

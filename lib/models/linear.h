@@ -34,6 +34,9 @@ typedef struct linear_model {
     const linear_slot *slots;  /* (cap); may point into a model file */
     uint64_t cap;              /* power of two */
     linear_slot *owned;        /* set when slots were allocated here */
+    /* Slots mapped from a file whose chunks are checked on first use (modelio_get_lazy),
+     * else NULL. A lookup that reaches a corrupt chunk scores NaN (clf_verify says why). */
+    const modelio_lazy *lazy;
 } linear_model;
 
 /* Slots from a table of n-gram hash -> feature index (weights 0); nfeat = t->n. */
@@ -43,7 +46,7 @@ void linear_model_set_weights(linear_model *m, const float *w);
 void linear_model_free(linear_model *m);
 
 /* Logit of one document. The fast path hashes each token once and chains n-gram hashes;
- * distinct features are counted once (binarized). */
+ * distinct features are counted once (binarized). NaN if m->lazy found a corrupt chunk. */
 double linear_logit(const linear_model *m, const char *const *toks, size_t ntok);
 /* Naive reference: joins every n-gram into text, hashes it with feat_hash_ngram, and
  * dedups with a sorted list. The test oracle for linear_logit. */

@@ -1,10 +1,14 @@
-/* modelio.c — see modelio.h and imdb-model(5). The whole file is mapped read-only; the
- * model kinds use the float and integer arrays in place, so loading costs one mmap and
- * one CRC pass (PCLMULQDQ-folded where the CPU has it). */
+/* modelio.c — see modelio.h and imdb-model(5). The whole file is mapped read-only and the
+ * model kinds use the float and integer arrays in place. Format 2 gives every 64 KiB of
+ * every section its own CRC (zstd's per-block checksums, a filesystem's per-extent ones),
+ * so that a lazy open costs one mmap and the head's CRC, and a chunk's CRC is paid the
+ * first time a lookup reaches it (PCLMULQDQ-folded where the CPU has it); format 1's one
+ * CRC over the whole file made every start-up pay for all of it. */
 #include "modelio.h"
 #include "outfile.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,8 @@
 #define NAMELEN 16
 #define DIRENT (NAMELEN + 16)
 #define MAXSEC 256
+#define HEAD1 16   /* format 1: magic, version, N */
+#define HEAD2 24   /* format 2: + chunk size, 0 */
 
 /* ---- CRC-32 ----------------------------------------------------------------------
  * zlib's CRC-32, 4x faster where the CPU can multiply carry-less (PCLMULQDQ): the CRC is
@@ -125,46 +131,52 @@ static void free_sections(modelio_writer *w)
     for (int i = 0; i < w->n; i++) free(w->sec[i].data);
 }
 
-/* Write n bytes and fold them into the CRC. */
-static int put(modelio_writer *w, uLong *crc, const void *p, size_t n, imdb_err *e)
-{
-    *crc = modelio_crc32((uint32_t)*crc, p, n);
-    return outfile_write(w->out, p, n, e);
-}
+static size_t nchunks(size_t size, size_t chunk) { return size / chunk + (size % chunk != 0); }
 
+/* Format 2: the head (fields, directory, chunk CRCs, its CRC), then the sections. */
 int modelio_commit(modelio_writer *w, imdb_err *e)
 {
     static const unsigned char zeros[ALIGN];
-    uLong crc = crc32(0L, Z_NULL, 0);
-    unsigned char head[16], ent[DIRENT], tail[4];
     int rc = -1;
+    size_t nck = 0;
+    for (int i = 0; i < w->n; i++) nck += nchunks(w->sec[i].size, MODELIO_CHUNK);
+    size_t hlen = HEAD2 + (size_t)w->n * DIRENT + 4 * nck;
+    unsigned char *head = imdb_xcalloc(hlen + 4, 1);
     memcpy(head, MAGIC, 8);
     put_u32le(head + 8, MODELIO_VERSION);
     put_u32le(head + 12, (uint32_t)w->n);
-    if (put(w, &crc, head, 16, e) < 0) goto done;
-    uint64_t off = 16 + (uint64_t)w->n * DIRENT;
+    put_u32le(head + 16, MODELIO_CHUNK);
+    put_u32le(head + 20, 0);
+    uint64_t off = hlen + 4;
+    unsigned char *crc = head + HEAD2 + (size_t)w->n * DIRENT;
     uint64_t *offs = imdb_xmalloc(sizeof *offs * (size_t)(w->n + 1));
     for (int i = 0; i < w->n; i++) {
+        unsigned char *ent = head + HEAD2 + (size_t)i * DIRENT;
         off = (off + ALIGN - 1) / ALIGN * ALIGN;
         offs[i] = off;
         memcpy(ent, w->sec[i].name, NAMELEN);
         put_u64le(ent + NAMELEN, off);
         put_u64le(ent + NAMELEN + 8, w->sec[i].size);
-        if (put(w, &crc, ent, DIRENT, e) < 0) { free(offs); goto done; }
         off += w->sec[i].size;
+        for (size_t c = 0; c < w->sec[i].size; c += MODELIO_CHUNK) {
+            size_t n = w->sec[i].size - c < MODELIO_CHUNK ? w->sec[i].size - c : MODELIO_CHUNK;
+            put_u32le(crc, modelio_crc32(0, w->sec[i].data + c, n));
+            crc += 4;
+        }
     }
-    uint64_t pos = 16 + (uint64_t)w->n * DIRENT;
+    put_u32le(head + hlen, modelio_crc32(0, head, hlen));
+    if (outfile_write(w->out, head, hlen + 4, e) < 0) goto done;
+    uint64_t pos = hlen + 4;
     for (int i = 0; i < w->n; i++) {
-        if (put(w, &crc, zeros, (size_t)(offs[i] - pos), e) < 0 ||
-            put(w, &crc, w->sec[i].data, w->sec[i].size, e) < 0) { free(offs); goto done; }
+        if (outfile_write(w->out, zeros, (size_t)(offs[i] - pos), e) < 0 ||
+            outfile_write(w->out, w->sec[i].data, w->sec[i].size, e) < 0) goto done;
         pos = offs[i] + w->sec[i].size;
     }
-    free(offs);
-    put_u32le(tail, (uint32_t)crc);
-    if (outfile_write(w->out, tail, 4, e) < 0) goto done;
     rc = outfile_commit(w->out, e);
     w->out = NULL;
 done:
+    free(offs);
+    free(head);
     if (w->out) outfile_abort(w->out);
     free_sections(w);
     free(w);
@@ -179,15 +191,37 @@ void modelio_abort(modelio_writer *w)
     free(w);
 }
 
+/* ---- reading ------------------------------------------------------------------------
+ * Chunk states (modelio_lazy.state): UNCHECKED; CRC_OK (the CRC matched, the kind's check
+ * is still to run); GOOD; BAD (stays bad). A chunk only moves towards GOOD or BAD, and
+ * any thread that checks it finds the same answer, so racing checks are harmless. */
+enum { UNCHECKED = 0, CRC_OK = 1, GOOD = MODELIO_GOOD, BAD = 3 };
+
+typedef struct rsec {
+    char name[NAMELEN];
+    unsigned char *data;
+    size_t size;
+    const unsigned char *crc;   /* format 2: its chunk CRCs in the head */
+    modelio_lazy lz;            /* state points into modelio.state */
+} rsec;
+
 struct modelio {
     char *path;
     unsigned char *base;
     size_t size;
     int mapped;
     int borrowed;          /* base belongs to the caller (modelio_open_mem) */
+    int flags, version;
+    unsigned shift;        /* log2 of the chunk size (format 1: of MODELIO_CHUNK) */
     int nsec;
-    section sec[MAXSEC];   /* data points into base */
+    _Atomic unsigned char *state;   /* every section's chunks, in directory order */
+    rsec sec[MAXSEC];      /* data points into base */
 };
+
+static int nomem(const char *path, imdb_err *e)
+{
+    return imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", path);
+}
 
 static int load_bytes(modelio *m, imdb_err *e)
 {
@@ -216,11 +250,18 @@ static int load_bytes(modelio *m, imdb_err *e)
     /* A pipe or an unmappable file: read it all into an aligned buffer. */
     size_t cap = 1 << 20, n = 0;
     unsigned char *buf = NULL;
-    if (posix_memalign((void **)&buf, ALIGN, cap) != 0) abort();
+    if (posix_memalign((void **)&buf, ALIGN, cap) != 0) {
+        close(fd);
+        return nomem(m->path, e);
+    }
     for (;;) {
         if (n == cap) {
             unsigned char *nb = NULL;
-            if (posix_memalign((void **)&nb, ALIGN, cap * 2) != 0) abort();
+            if (cap > SIZE_MAX / 4 || posix_memalign((void **)&nb, ALIGN, cap * 2) != 0) {
+                close(fd);
+                free(buf);
+                return nomem(m->path, e);
+            }
             memcpy(nb, buf, n);
             free(buf);
             buf = nb;
@@ -243,66 +284,167 @@ static int load_bytes(modelio *m, imdb_err *e)
     return 0;
 }
 
+static int corrupt_sec(const modelio *m, const rsec *s, size_t off, size_t n, const char *why, imdb_err *e)
+{
+    return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (%s in section %s, bytes %zu to %zu)",
+                     m->path, why, s->name, off, off + n);
+}
+
+/* Check chunk j of section s: its CRC unless known good (or all of them when full), then
+ * the kind's check. 0 or -1 (e may be NULL). */
+static int check_chunk(const modelio *m, const rsec *s, size_t j, int full, imdb_err *e)
+{
+    _Atomic unsigned char *st = &s->lz.state[j];
+    unsigned char v = atomic_load_explicit(st, memory_order_acquire);
+    if (v == GOOD && !full) return 0;
+    size_t chunk = (size_t)1 << m->shift, off = j * chunk;
+    size_t n = s->size - off < chunk ? s->size - off : chunk;
+    if (m->version >= 2 && (full || v != CRC_OK)) {
+        if (modelio_crc32(0, s->data + off, n) != get_u32le(s->crc + 4 * j)) {
+            atomic_store_explicit(st, BAD, memory_order_release);
+            return corrupt_sec(m, s, off, n, "CRC mismatch", e);
+        }
+    }
+    if (s->lz.check) {
+        imdb_err ke = { .status = 0, .msg = "contents refused" };
+        if (s->lz.check(s->lz.ctx, s->data + off, off, n, &ke) < 0) {
+            atomic_store_explicit(st, BAD, memory_order_release);
+            return corrupt_sec(m, s, off, n, ke.msg, e);
+        }
+    }
+    atomic_store_explicit(st, GOOD, memory_order_release);
+    return 0;
+}
+
+/* Check every chunk of section s not known good (all of them when full). */
+static int check_section(const modelio *m, const rsec *s, int full, imdb_err *e)
+{
+    size_t n = nchunks(s->size, (size_t)1 << m->shift);
+    for (size_t j = 0; j < n; j++)
+        if (check_chunk(m, s, j, full, e) < 0) return -1;
+    return 0;
+}
+
+/* 0 if the bytes from end to the next multiple of 64 (or the end of the file) are zero. */
+static int padding(const modelio *m, size_t end)
+{
+    for (size_t i = end; i < m->size && i % ALIGN != 0; i++)
+        if (m->base[i] != 0) return -1;
+    return 0;
+}
+
 /* Check and index the bytes at m->base (m->size of them); m->path names them. */
 static int parse(modelio *m, imdb_err *e)
 {
     const char *path = m->path;
-    if (m->size < 8 || memcmp(m->base, MAGIC, 8) != 0) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: not an imdb model file (bad magic number)", path);
-        goto fail;
-    }
-    if (m->size < 20) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated model file (%zu bytes)", path, m->size);
-        goto fail;
-    }
+    if (m->size < 8 || memcmp(m->base, MAGIC, 8) != 0)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: not an imdb model file (bad magic number)", path);
+    if (m->size < 20)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated model file (%zu bytes)", path, m->size);
     uint32_t version = get_u32le(m->base + 8);
-    if (version > MODELIO_VERSION || version == 0) {
-        imdb_fail(e, IMDB_EXIT_DATA,
-                  "%s: model format version %u is not supported by this program (it reads version %d); "
-                  "upgrade imdb or retrain the model", path, version, MODELIO_VERSION);
-        goto fail;
-    }
+    if (version > MODELIO_VERSION || version == 0)
+        return imdb_fail(e, IMDB_EXIT_DATA,
+                         "%s: model format version %u is not supported by this program (it reads versions 1 "
+                         "to %d); upgrade imdb or retrain the model", path, version, MODELIO_VERSION);
+    m->version = (int)version;
     uint32_t nsec = get_u32le(m->base + 12);
-    size_t body = m->size - 4;
-    if (nsec > MAXSEC || 16 + (uint64_t)nsec * DIRENT > body) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section directory)", path);
-        goto fail;
+    size_t dir, end;       /* where the directory starts; where the checked head ends */
+    if (version == 1) {
+        /* Format 1: one CRC over all but the last 4 bytes, checked below. */
+        dir = HEAD1;
+        end = m->size - 4;
+        m->shift = 16;
+        if (nsec > MAXSEC || dir + (uint64_t)nsec * DIRENT > end)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section directory)", path);
+    } else {
+        dir = HEAD2;
+        if (m->size < HEAD2 + 4)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated model file (%zu bytes)", path, m->size);
+        uint32_t chunk = get_u32le(m->base + 16);
+        if (chunk < 64 || chunk > (1u << 30) || (chunk & (chunk - 1)))
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (chunk size %u)", path, chunk);
+        m->shift = (unsigned)__builtin_ctz(chunk);
+        if (nsec > MAXSEC || dir + (uint64_t)nsec * DIRENT + 4 > m->size)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section directory)", path);
+        end = m->size;   /* sections must lie inside the file; the CRCs are counted below */
     }
+    size_t total = 0;   /* chunks */
     for (uint32_t i = 0; i < nsec; i++) {
-        const unsigned char *d = m->base + 16 + (size_t)i * DIRENT;
+        const unsigned char *d = m->base + dir + (size_t)i * DIRENT;
         uint64_t off = get_u64le(d + NAMELEN), size = get_u64le(d + NAMELEN + 8);
-        if (off > body || size > body - off || d[NAMELEN - 1] != '\0') {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section %u out of bounds)",
-                      path, i);
-            goto fail;
-        }
-        /* The kinds read their arrays in place (doubles, u64 keys): an offset off the
-         * 64-byte grid that every writer uses would make them misaligned (found by
-         * tests/fuzz/fuzz_model). */
-        if (off % ALIGN != 0) {
-            imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (section %u at offset %llu, "
-                      "not a multiple of %d)", path, i, (unsigned long long)off, ALIGN);
-            goto fail;
-        }
+        if (off > end || size > end - off || d[NAMELEN - 1] != '\0')
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (section %u out of bounds)",
+                             path, i);
         memcpy(m->sec[i].name, d, NAMELEN);
         m->sec[i].data = m->base + off;
         m->sec[i].size = (size_t)size;
+        total += nchunks((size_t)size, (size_t)1 << m->shift);   /* <= m->size / 64 + 1 each */
     }
     m->nsec = (int)nsec;
-    uint32_t crc = modelio_crc32(0, m->base, body);
-    if (crc != get_u32le(m->base + body)) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch)", path);
-        goto fail;
+    if (version >= 2) {
+        size_t crcs = dir + (size_t)nsec * DIRENT;
+        if (total > (m->size - crcs - 4) / 4)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated or corrupt model file (chunk checksums)", path);
+        size_t hlen = crcs + 4 * total;
+        if (modelio_crc32(0, m->base, hlen) != get_u32le(m->base + hlen))
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch in the head)", path);
+        for (int i = 0; i < m->nsec; i++)
+            if (m->sec[i].size && (size_t)(m->sec[i].data - m->base) < hlen + 4)
+                return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (section %d overlaps the head)",
+                                 path, i);
+        const unsigned char *c = m->base + crcs;
+        for (int i = 0; i < m->nsec; i++) {
+            m->sec[i].crc = c;
+            c += 4 * nchunks(m->sec[i].size, (size_t)1 << m->shift);
+        }
+        /* No CRC covers the padding to the next multiple of 64 after the head and after
+         * each section: it must be zeros, so that no byte of a file the writer made can
+         * change unnoticed. */
+        if (padding(m, hlen + 4) < 0)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (padding after the head is not zero)", path);
+        for (int i = 0; i < m->nsec; i++)
+            if (padding(m, (size_t)(m->sec[i].data - m->base) + m->sec[i].size) < 0)
+                return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (padding after section %s is not zero)",
+                                 path, m->sec[i].name);
+    } else if (modelio_crc32(0, m->base, end) != get_u32le(m->base + end)) {
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch)", path);
     }
+    /* The kinds read their arrays in place (doubles, u64 keys): an offset off the 64-byte
+     * grid that every writer uses would make them misaligned (found by
+     * tests/fuzz/fuzz_model). After the CRC, so that a damaged directory reads as one. */
+    for (int i = 0; i < m->nsec; i++) {
+        size_t off = (size_t)(m->sec[i].data - m->base);
+        if (off % ALIGN != 0)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (section %d at offset %zu, "
+                             "not a multiple of %d)", path, i, off, ALIGN);
+    }
+    /* Format 1: the whole file's CRC matched, every chunk starts at CRC_OK (calloc'd as
+     * UNCHECKED, set below). */
+    m->state = calloc(total ? total : 1, 1);
+    if (!m->state) return nomem(path, e);
+    size_t first = 0;
+    for (int i = 0; i < m->nsec; i++) {
+        size_t n = nchunks(m->sec[i].size, (size_t)1 << m->shift);
+        m->sec[i].lz = (modelio_lazy){ .state = m->state + first, .shift = m->shift, .m = m, .sec = i };
+        for (size_t j = 0; j < n; j++)
+            atomic_init(&m->state[first + j], m->version >= 2 ? UNCHECKED : GOOD);
+        first += n;
+    }
+    if (!(m->flags & MODELIO_LAZY) && m->version >= 2)
+        for (int i = 0; i < m->nsec; i++)
+            if (check_section(m, &m->sec[i], 0, e) < 0) return -1;
     return 0;
-fail:
-    return -1;
 }
 
-modelio *modelio_open(const char *path, imdb_err *e)
+modelio *modelio_open_flags(const char *path, int flags, imdb_err *e)
 {
-    modelio *m = imdb_xcalloc(1, sizeof *m);
-    m->path = imdb_xstrdup(path);
+    modelio *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(path))) {
+        free(m);
+        nomem(path, e);
+        return NULL;
+    }
+    m->flags = flags;
     if (load_bytes(m, e) < 0 || parse(m, e) < 0) {
         modelio_close(m);
         return NULL;
@@ -310,17 +452,29 @@ modelio *modelio_open(const char *path, imdb_err *e)
     return m;
 }
 
-modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_err *e)
+modelio *modelio_open(const char *path, imdb_err *e) { return modelio_open_flags(path, 0, e); }
+
+modelio *modelio_open_mem_flags(const void *data, size_t size, const char *name, int flags, imdb_err *e)
 {
-    modelio *m = imdb_xcalloc(1, sizeof *m);
-    m->path = imdb_xstrdup(name);
+    modelio *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(name))) {
+        free(m);
+        nomem(name, e);
+        return NULL;
+    }
+    m->flags = flags;
     m->size = size;
     if ((uintptr_t)data % ALIGN == 0) {
         m->base = (unsigned char *)(uintptr_t)data;   /* only read, never written */
         m->borrowed = 1;
     } else {
         /* Copy, so that the sections stay 64-byte aligned for the kinds' arrays. */
-        if (posix_memalign((void **)&m->base, ALIGN, size ? size : 1) != 0) abort();
+        if (posix_memalign((void **)&m->base, ALIGN, size ? size : 1) != 0) {
+            m->base = NULL;
+            nomem(name, e);
+            modelio_close(m);
+            return NULL;
+        }
         if (size) memcpy(m->base, data, size);
     }
     if (parse(m, e) < 0) {
@@ -330,14 +484,48 @@ modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_
     return m;
 }
 
-const void *modelio_get(const modelio *m, const char *name, size_t *size)
+modelio *modelio_open_mem(const void *data, size_t size, const char *name, imdb_err *e)
+{
+    return modelio_open_mem_flags(data, size, name, 0, e);
+}
+
+int modelio_flags(const modelio *m) { return m->flags; }
+int modelio_version(const modelio *m) { return m->version; }
+
+static const rsec *lookup(const modelio *m, const char *name)
 {
     for (int i = 0; i < m->nsec; i++)
-        if (strcmp(m->sec[i].name, name) == 0) {
-            if (size) *size = m->sec[i].size;
-            return m->sec[i].data;
-        }
+        if (strcmp(m->sec[i].name, name) == 0) return &m->sec[i];
     return NULL;
+}
+
+int modelio_find(const modelio *m, const char *name, const void **data, size_t *size, imdb_err *e)
+{
+    const rsec *s = lookup(m, name);
+    if (!s) return 0;
+    if (check_section(m, s, 0, e) < 0) return -1;
+    if (data) *data = s->data;
+    if (size) *size = s->size;
+    return 1;
+}
+
+const void *modelio_get(const modelio *m, const char *name, size_t *size)
+{
+    const void *p;
+    return modelio_find(m, name, &p, size, NULL) == 1 ? p : NULL;
+}
+
+int modelio_find_str(const modelio *m, const char *name, char **out, imdb_err *e)
+{
+    const void *p;
+    size_t n;
+    *out = NULL;
+    int r = modelio_find(m, name, &p, &n, e);
+    if (r <= 0) return r;
+    if (!(*out = malloc(n + 1))) return nomem(m->path, e);
+    memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    return 1;
 }
 
 char *modelio_get_str(const modelio *m, const char *name)
@@ -345,6 +533,68 @@ char *modelio_get_str(const modelio *m, const char *name)
     size_t n;
     const char *p = modelio_get(m, name, &n);
     return p ? imdb_xstrndup(p, n) : NULL;
+}
+
+const void *modelio_get_lazy(const modelio *m, const char *name, size_t *size, modelio_check_fn check,
+                             const void *ctx, const modelio_lazy **lz)
+{
+    rsec *s = (rsec *)(uintptr_t)lookup(m, name);   /* the check state is the modelio's cache */
+    if (!s) return NULL;
+    s->lz.check = check;
+    s->lz.ctx = ctx;
+    if (check) {
+        /* Chunks whose CRC was checked still need the kind's check. */
+        size_t n = nchunks(s->size, (size_t)1 << m->shift);
+        for (size_t j = 0; j < n; j++) {
+            unsigned char v = GOOD;
+            atomic_compare_exchange_strong(&s->lz.state[j], &v, CRC_OK);
+        }
+    }
+    if (size) *size = s->size;
+    if (lz) *lz = &s->lz;
+    return s->data;
+}
+
+int modelio_need_slow(const modelio_lazy *lz, size_t off)
+{
+    const modelio *m = lz->m;
+    const rsec *s = &m->sec[lz->sec];
+    size_t j = off >> m->shift;
+    if (off >= s->size) return -1;
+    if (atomic_load_explicit(&lz->state[j], memory_order_acquire) == BAD) return -1;
+    return check_chunk(m, s, j, 0, NULL);
+}
+
+int modelio_verify(const modelio *m, imdb_err *e)
+{
+    if (m->version < 2) {
+        /* The whole file's CRC, then the kinds' checks (chunk by chunk). */
+        size_t end = m->size - 4;
+        if (modelio_crc32(0, m->base, end) != get_u32le(m->base + end))
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch)", m->path);
+    } else {
+        size_t hlen = HEAD2 + (size_t)m->nsec * DIRENT, n = 0;
+        for (int i = 0; i < m->nsec; i++) n += nchunks(m->sec[i].size, (size_t)1 << m->shift);
+        hlen += 4 * n;
+        if (modelio_crc32(0, m->base, hlen) != get_u32le(m->base + hlen))
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (CRC mismatch in the head)", m->path);
+        if (padding(m, hlen + 4) < 0)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (padding after the head is not zero)", m->path);
+        for (int i = 0; i < m->nsec; i++)
+            if (padding(m, (size_t)(m->sec[i].data - m->base) + m->sec[i].size) < 0)
+                return imdb_fail(e, IMDB_EXIT_DATA, "%s: corrupt model file (padding after section %s is not zero)",
+                                 m->path, m->sec[i].name);
+    }
+    for (int i = 0; i < m->nsec; i++)
+        if (check_section(m, &m->sec[i], 1, e) < 0) return -1;
+    return 0;
+}
+
+int modelio_check_rest(const modelio *m, imdb_err *e)
+{
+    for (int i = 0; i < m->nsec; i++)
+        if (check_section(m, &m->sec[i], 0, e) < 0) return -1;
+    return 0;
 }
 
 const char *modelio_name(const modelio *m) { return m->path; }
@@ -356,6 +606,44 @@ void modelio_close(modelio *m)
         if (m->mapped) munmap(m->base, m->size);
         else free(m->base);
     }
+    free((void *)m->state);
     free(m->path);
     free(m);
 }
+
+/* ---- resealing (tests, fuzzing) ---- */
+
+static void reseal(unsigned char *p, size_t n, int depth, int maxdepth)
+{
+    if (n < 20 || memcmp(p, MAGIC, 8) != 0) return;
+    uint32_t version = get_u32le(p + 8), ns = get_u32le(p + 12);
+    size_t dir = version >= 2 ? HEAD2 : HEAD1;
+    if (version < 1 || version > MODELIO_VERSION || ns > MAXSEC || n < dir + (size_t)ns * DIRENT + 4) return;
+    uint32_t chunk = version >= 2 ? get_u32le(p + 16) : 0;
+    if (version >= 2 && (chunk < 64 || chunk > (1u << 30) || (chunk & (chunk - 1)))) return;
+    /* Nested model files first (an ensemble's members), then the chunks, then the head. */
+    for (uint32_t i = 0; depth < maxdepth && i < ns; i++) {
+        const unsigned char *d = p + dir + (size_t)i * DIRENT;
+        uint64_t off = get_u64le(d + 16), sz = get_u64le(d + 24);
+        if (off <= n && sz <= n - off) reseal(p + off, (size_t)sz, depth + 1, maxdepth);
+    }
+    if (version < 2) {
+        put_u32le(p + n - 4, modelio_crc32(0, p, n - 4));
+        return;
+    }
+    size_t crcs = dir + (size_t)ns * DIRENT, k = 0;
+    for (uint32_t i = 0; i < ns; i++) {
+        const unsigned char *d = p + dir + (size_t)i * DIRENT;
+        uint64_t off = get_u64le(d + 16), sz = get_u64le(d + 24);
+        if (off > n || sz > n - off) return;
+        for (size_t c = 0; c < sz; c += chunk, k++) {
+            if (crcs + 4 * k + 8 > n) return;
+            size_t len = sz - c < chunk ? (size_t)(sz - c) : chunk;
+            put_u32le(p + crcs + 4 * k, modelio_crc32(0, p + off + c, len));
+        }
+    }
+    size_t hlen = crcs + 4 * k;
+    if (hlen + 4 <= n) put_u32le(p + hlen, modelio_crc32(0, p, hlen));
+}
+
+void modelio_reseal(unsigned char *p, size_t n, int nested) { reseal(p, n, 0, nested ? 3 : 0); }

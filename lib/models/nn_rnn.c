@@ -264,20 +264,32 @@ typedef struct rnn_infer {
     int avx2;
 } rnn_infer;
 
+static void rnn_infer_free(void *v)
+{
+    rnn_infer *f = v;
+    for (int d = 0; d < 2; d++) { free(f->P[d]); free(f->whT[d]); }
+    free(f);
+}
+
 static void *rnn_infer_new(const nnmodel_hyper *h, const params *p, const float *w)
 {
-    rnn_infer *f = imdb_xcalloc(1, sizeof *f);
+    rnn_infer *f = calloc(1, sizeof *f);   /* loading a model never exits: NULL */
+    if (!f) return NULL;
     size_t rows = nnmodel_rows(h), H = (size_t)h->H, G = 4 * H;
     f->dirs = nn_bi(h) ? 2 : 1;
     for (int d = 0; d < f->dirs; d++) {
         const float *wx = params_at(p, (float *)w, d ? T_BWX : T_FWX);
         const float *wh = params_at(p, (float *)w, d ? T_BWH : T_FWH);
         const float *bias = params_at(p, (float *)w, d ? T_BB : T_FB);
-        f->P[d] = imdb_xmalloc(rows * G * sizeof(float));
+        f->P[d] = malloc(rows * G * sizeof(float));
+        f->whT[d] = malloc(H * G * sizeof(float));
+        if (!f->P[d] || !f->whT[d]) {
+            rnn_infer_free(f);
+            return NULL;
+        }
         for (size_t r = 0; r < rows; r++) memcpy(f->P[d] + r * G, bias, G * sizeof(float));
         blas_sgemm(BLAS_N, BLAS_T, (int)rows, (int)G, h->E, 1.0f, params_at(p, (float *)w, T_EMB), h->E,
                    wx, h->E, 1.0f, f->P[d], (int)G);
-        f->whT[d] = imdb_xmalloc(H * G * sizeof(float));
         for (size_t g = 0; g < G; g++)
             for (size_t j = 0; j < H; j++) f->whT[d][j * G + g] = wh[g * H + j];
     }
@@ -286,13 +298,6 @@ static void *rnn_infer_new(const nnmodel_hyper *h, const params *p, const float 
     f->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return f;
-}
-
-static void rnn_infer_free(void *v)
-{
-    rnn_infer *f = v;
-    for (int d = 0; d < 2; d++) { free(f->P[d]); free(f->whT[d]); }
-    free(f);
 }
 
 #if defined(__GNUC__)

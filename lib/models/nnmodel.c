@@ -168,20 +168,31 @@ void nnmodel_free(nnmodel *m)
     free(m);
 }
 
+/* The tensor table's room, reserved at load so that declaring the tensors (params_add)
+ * never has to grow it: loading reports out of memory instead of exiting. */
+#define LOAD_TENSORS 32
+
 nnmodel *nnmodel_load(const modelio *mf, const char *kind, imdb_err *e)
 {
     const char *name = modelio_name(mf);
-    size_t hs, ws, ks, vs, ts;
-    const unsigned char *hb = modelio_get(mf, "nn.hdr", &hs);
-    const void *wb = modelio_get(mf, "nn.w", &ws);
-    const void *kb = modelio_get(mf, "nn.keys", &ks);
-    const void *vb = modelio_get(mf, "nn.vals", &vs);
-    const char *tb = modelio_get(mf, "nn.vocab", &ts);
-    if (!hb || !wb || !kb || !vb || !tb) {
+    size_t hs = 0, ws = 0, ks = 0, vs = 0, ts = 0;
+    const void *hp = NULL, *wb = NULL, *kb = NULL, *vb = NULL, *tp = NULL;
+    int found[5];
+    if ((found[0] = modelio_find(mf, "nn.hdr", &hp, &hs, e)) < 0 || (found[1] = modelio_find(mf, "nn.w", &wb, &ws, e)) < 0 ||
+        (found[2] = modelio_find(mf, "nn.keys", &kb, &ks, e)) < 0 || (found[3] = modelio_find(mf, "nn.vals", &vb, &vs, e)) < 0 ||
+        (found[4] = modelio_find(mf, "nn.vocab", &tp, &ts, e)) < 0)
+        return NULL;
+    const unsigned char *hb = hp;
+    const char *tb = tp;
+    if (!found[0] || !found[1] || !found[2] || !found[3] || !found[4]) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: neural model lacks a section (nn.hdr, nn.w, nn.keys, nn.vals, nn.vocab)", name);
         return NULL;
     }
-    nnmodel *m = imdb_xcalloc(1, sizeof *m);
+    nnmodel *m = calloc(1, sizeof *m);
+    if (!m) {
+        imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", name);
+        return NULL;
+    }
     if (nnmodel_hyper_unpack(&m->hy, hb, hs, name, e) < 0) goto fail;
     m->arch = nnmodel_archs[m->hy.arch];
     if (strcmp(m->arch->kind, kind) != 0) {
@@ -189,7 +200,10 @@ nnmodel *nnmodel_load(const modelio *mf, const char *kind, imdb_err *e)
                   m->arch->kind);
         goto fail;
     }
-    nnmodel_declare(m);
+    params_init(&m->p);
+    if (!(m->p.t = malloc(LOAD_TENSORS * sizeof *m->p.t))) goto nomem;
+    m->p.cap = LOAD_TENSORS;
+    m->arch->declare(&m->hy, &m->p);
     if (ws != m->p.total * sizeof(float)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: nn.w has %zu bytes, the header implies %zu", name, ws,
                   m->p.total * sizeof(float));
@@ -225,11 +239,15 @@ nnmodel *nnmodel_load(const modelio *mf, const char *kind, imdb_err *e)
         }
     m->vtext = tb;
     m->vlen = ts;
-    if (m->arch->infer_new) m->inf = m->arch->infer_new(&m->hy, &m->p, m->w);
     /* Callers predict documents in parallel (imdb-predict --threads, imdb-serve): BLAS
-     * threads inside one document's products would only compete with them. */
+     * threads inside one document's products would only compete with them. Before
+     * infer_new's product too: OpenBLAS's threaded gemm mallocs its job table and exits
+     * when that fails (tests/load-nomem.sh), its one-thread path does not. */
     blas_set_threads(1);
+    if (m->arch->infer_new && !(m->inf = m->arch->infer_new(&m->hy, &m->p, m->w))) goto nomem;
     return m;
+nomem:
+    imdb_fail(e, IMDB_EXIT_NOMEM, "%s: out of memory loading the model", name);
 fail:
     nnmodel_free(m);
     return NULL;

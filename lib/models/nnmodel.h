@@ -128,7 +128,7 @@ typedef struct nnmodel_arch {
                    float *logits, float *grad, rowset *touched, double norm);
     int bag;                               /* 1: step reads flat/off, not ids/len */
     /* Optional fast inference of one document: tables built at load (NULL = use step). */
-    void *(*infer_new)(const nnmodel_hyper *hy, const params *p, const float *w);
+    void *(*infer_new)(const nnmodel_hyper *hy, const params *p, const float *w);   /* NULL: out of memory */
     void (*infer_free)(void *inf);
     double (*infer_logit)(const nnmodel_hyper *hy, const params *p, const float *w,
                           const void *inf, const int32_t *ids, int n);

@@ -107,11 +107,16 @@ static int pattern_needs_escape(unsigned char ch)
     return ch <= 0x20 || ch == '%' || ch == 0x7f;
 }
 
-char *text_settings_format(const text_settings *s)
+static size_t format_size(const text_settings *s)
+{
+    return 64 + 3 * strlen(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
+}
+
+/* text_settings_format into out (format_size bytes). */
+static char *format_into(const text_settings *s, char *out)
 {
     const char *p = s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN;
-    size_t n = strlen(p), cap = 64 + 3 * n;
-    char *out = imdb_xmalloc(cap);
+    size_t n = strlen(p), cap = format_size(s);
     int k = snprintf(out, cap, "html=%d nfkc=%d casefold=%d pattern=",
                      s->html ? 1 : 0, s->nfkc ? 1 : 0, s->casefold ? 1 : 0);
     char *o = out + k;
@@ -128,6 +133,11 @@ char *text_settings_format(const text_settings *s)
     }
     *o = '\0';
     return out;
+}
+
+char *text_settings_format(const text_settings *s)
+{
+    return format_into(s, imdb_xmalloc(format_size(s)));
 }
 
 static int hexval(int ch)
@@ -150,7 +160,11 @@ static int parse_flag(const char *key, const char *v, size_t n, int *out, imdb_e
 
 int text_settings_parse(text_settings *s, const char *line, imdb_err *e)
 {
-    text_settings_default(s);
+    /* text_settings_default, but out of memory is reported: a model's loading parses its
+     * settings, and loading never exits (issue 21). */
+    s->html = s->nfkc = s->casefold = 1;
+    if (!(s->pattern = strdup(TEXT_DEFAULT_PATTERN)))
+        return imdb_fail(e, IMDB_EXIT_NOMEM, "out of memory");
     int seen[4] = {0, 0, 0, 0};
     const char *p = line;
     while (*p) {
@@ -178,7 +192,8 @@ int text_settings_parse(text_settings *s, const char *line, imdb_err *e)
         if (k == 1 && parse_flag("nfkc", v, vlen, &s->nfkc, e) < 0) return -1;
         if (k == 2 && parse_flag("casefold", v, vlen, &s->casefold, e) < 0) return -1;
         if (k == 3) {
-            char *pat = imdb_xmalloc(vlen + 1), *o = pat;
+            char *pat = malloc(vlen + 1), *o = pat;
+            if (!pat) return imdb_fail(e, IMDB_EXIT_NOMEM, "out of memory");
             for (size_t i = 0; i < vlen; i++) {
                 if (v[i] != '%') {
                     *o++ = v[i];
@@ -853,10 +868,18 @@ size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const ch
 
 char *text_settings_canonical(const char *line)
 {
+    char *out = text_settings_canonical_try(line);
+    return out || !line ? out : imdb_xstrdup(line);   /* out of memory: imdb_xstrdup's exit */
+}
+
+char *text_settings_canonical_try(const char *line)
+{
     if (!line) return NULL;
     text_settings s;
     imdb_err e;
-    char *out = text_settings_parse(&s, line, &e) == 0 ? text_settings_format(&s) : imdb_xstrdup(line);
+    char *out;
+    if (text_settings_parse(&s, line, &e) == 0) out = (out = malloc(format_size(&s))) ? format_into(&s, out) : NULL;
+    else out = e.status == IMDB_EXIT_NOMEM ? NULL : strdup(line);
     text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
     return out;
 }

@@ -32,14 +32,17 @@ void text_settings_free(text_settings *s);
 /* Canonical one-line form, e.g. "html=1 nfkc=1 casefold=1 pattern=...": two settings are
  * equal iff their formats are equal. Returns a malloc'd string. */
 char *text_settings_format(const text_settings *s);
-/* Inverse of text_settings_format; unknown keys are an IMDB_EXIT_DATA error. s is filled
- * with defaults first. */
+/* Inverse of text_settings_format; unknown keys are an IMDB_EXIT_DATA error, out of
+ * memory IMDB_EXIT_NOMEM (never exits). s is filled with defaults first (its pattern
+ * may be NULL after out of memory; text_settings_free it in any case). */
 int text_settings_parse(text_settings *s, const char *line, imdb_err *e);
 
 /* The canonical form (text_settings_format) of a settings line, so that spacing or key
  * order cannot cause a false mismatch; a copy of the line itself if it does not parse;
  * NULL for NULL. malloc'd. */
 char *text_settings_canonical(const char *line);
+/* The same, but NULL also when out of memory, instead of exiting (model loading). */
+char *text_settings_canonical_try(const char *line);
 
 typedef struct text_cleaner text_cleaner;
 

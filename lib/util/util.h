@@ -4,7 +4,9 @@
  * imdb_err with a status (one of IMDB_EXIT_*) and a one-line message that already names
  * the file and line where that makes sense ("train.tok.gz:1042: unknown label 'foo'").
  * The executables print "PROGRAM: MESSAGE" and exit with err.status.
- * Out of memory is the one case that aborts, in xmalloc and friends.
+ * Out of memory ends the program in imdb_xmalloc and friends (training); the paths of the
+ * public API (model loading, cleaning, scoring) allocate with malloc and report
+ * IMDB_EXIT_NOMEM instead.
  * What a library function has to say on the way (results, warnings, progress) goes
  * through an imdb_log the caller provides (below): the library itself never prints. */
 #ifndef IMDB_UTIL_H
@@ -20,7 +22,10 @@ enum {
     IMDB_EXIT_USAGE = 2,  /* bad command line or settings */
     IMDB_EXIT_GATE = 3,   /* imdb-eval: accuracy below --min-accuracy */
     IMDB_EXIT_IO = 4,     /* cannot open, read or write a file (missing, full disk) */
-    IMDB_EXIT_INTERNAL = 5 /* a bug or resource limit (NaN loss etc.) */
+    IMDB_EXIT_INTERNAL = 5, /* a bug or resource limit (NaN loss etc.) */
+    IMDB_EXIT_NOMEM = 6   /* out of memory, reported by a library function that does not
+                           * exit (model loading; lib/api's IMDB_ERR_NOMEM); the tools
+                           * exit with IMDB_EXIT_INTERNAL for it, as their man pages say */
 };
 
 typedef struct imdb_err {

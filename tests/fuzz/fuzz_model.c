@@ -4,10 +4,10 @@
  * section; a model that loads then scores and explains a few documents, so sizes the
  * loader accepted are used for real.
  *
- * The input is a model file. A mutated file would almost never get past the CRC-32, so
- * the harness first rewrites the CRC of every nested model file (an ensemble's members)
- * and then the file's own: the fuzzer explores the sections, not zlib's checksum (the CRC
- * check itself is unit-tested in tests/unit_modelio.c). */
+ * The input is a model file. A mutated file would almost never get past the CRC-32s, so
+ * the harness first rewrites them (modelio_reseal: every nested model file's, an
+ * ensemble's members, then the file's own): the fuzzer explores the sections, not zlib's
+ * checksum (the CRC checks themselves are unit-tested in tests/unit_modelio.c). */
 #include "fuzz.h"
 #include "clf.h"
 #include "heldout.h"
@@ -17,24 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-
-#define DIRENT 32
-
-/* Fix the CRC of the model file at p (n bytes), nested ones first; depth-limited. */
-static void fix_crc(unsigned char *p, size_t n, int depth)
-{
-    if (n < 20 || memcmp(p, "IMDBMODL", 8) != 0) return;
-    uint32_t ns = get_u32le(p + 12);
-    if (depth < 3 && ns <= (n - 20) / DIRENT) {
-        for (uint32_t i = 0; i < ns; i++) {
-            const unsigned char *d = p + 16 + (size_t)i * DIRENT;
-            uint64_t off = get_u64le(d + 16), sz = get_u64le(d + 24);
-            if (off <= n - 4 && sz <= n - 4 - off) fix_crc(p + off, (size_t)sz, depth + 1);
-        }
-    }
-    put_u32le(p + n - 4, (uint32_t)crc32(0L, p, (uInt)(n - 4)));
-}
 
 static const char *const docs[][8] = {
     {"a", "wonderful", "moving", "film", NULL},
@@ -49,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char *buf = aligned_alloc(64, (size + 63) / 64 * 64 + 64);
     if (!buf) return 0;
     memcpy(buf, data, size);
-    fix_crc(buf, size, 0);
+    modelio_reseal(buf, size, 1);
     imdb_err e;
     modelio *m = modelio_open_mem(buf, size, "fuzz.model", &e);
     if (!m) goto done;
