@@ -1,4 +1,6 @@
-/* buf.c — see buf.h. Plain realloc, never imdb_xrealloc: a failure is recorded, not fatal. */
+/* buf.c — see buf.h. Plain realloc, never imdb_xrealloc: a failure is recorded, not fatal.
+ * A failed buffer claims no room (cap = len), so the inline appends' room check sends
+ * every later append here, where it is refused: no extra test on the fast path. */
 #include "buf.h"
 
 #include <stdarg.h>
@@ -6,22 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static int fail(buf *b)
+{
+    b->failed = 1;
+    b->cap = b->len;   /* the memory stays allocated (free and realloc need no size) */
+    return -1;
+}
+
 int buf_reserve(buf *b, size_t more)
 {
     if (b->failed) return -1;
-    if (more >= SIZE_MAX - b->len) {   /* len + more + 1 would overflow */
-        b->failed = 1;
-        return -1;
-    }
+    if (more >= SIZE_MAX - b->len) return fail(b);   /* len + more + 1 would overflow */
     size_t need = b->len + more + 1;
     if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : 2 * cap;
     char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = 1;
-        return -1;
-    }
+    if (!p) return fail(b);
     b->p = p;
     b->cap = cap;
     return 0;

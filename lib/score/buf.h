@@ -17,7 +17,7 @@
 typedef struct buf {
     char *p;        /* the bytes [0, len), then a NUL; NULL until the first append */
     size_t len;
-    size_t cap;     /* allocated bytes (room for len + 1) */
+    size_t cap;     /* allocated bytes (room for len + 1); len once failed */
     int failed;     /* 1 after an allocation failed: appends are ignored */
 } buf;
 
