@@ -1,10 +1,8 @@
 /* imdb-predict — classify reviews, one per input line: "LABEL<TAB>P(pos)" (or JSON lines)
- * per line, in order, whatever the bytes of the line. With a terminal on stdin it is an
- * interactive prompt (predict-prompt.c). See imdb-predict(1).
- *
- * This file reads the input (lines or token streams, --id-field, --shard) into batches;
- * the score module (score.h) scores each batch on the worker threads and formats it in
- * order, bounded in lines and bytes (a 10 MB line costs about 10 MB). */
+ * per line, in order, whatever the bytes of the line; with a terminal on stdin, an
+ * interactive prompt (predict-prompt.c). See imdb-predict(1). This file reads the input
+ * (lines or token streams, --id-field, --shard) into batches, bounded in lines and bytes;
+ * the score module (score.h) scores and formats them in order on the worker threads. */
 #include "cli.h"
 #include "clf.h"
 #include "lineio.h"
@@ -20,13 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define EXPLAIN_DEFAULT 5
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+__attribute__((noreturn)) static void usage(void)
 {
     printf(
 "Usage: %s [OPTION]... -m MODEL [FILE]...\n"
@@ -72,13 +68,6 @@ typedef struct opts {
     shard sh;        /* --shard; sh.n == 0 keeps every line */
     score_format fmt;
 } opts;
-
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int write_error(imdb_err *e)
 {
@@ -126,20 +115,15 @@ static int run_files(char *const *files, size_t nfiles, score_pool *pool, const 
             int got;
             if (o->tokens) {
                 tokio_doc d;
-                got = tokio_next(tr, &d, e);
-                text = d.text;
-                len = d.text_len;
-                id = d.id;
-                lineno = d.lineno;
+                if ((got = tokio_next(tr, &d, e)) > 0) {
+                    text = d.text, len = d.text_len, lineno = d.lineno;
+                    id = d.id, id_len = strlen(d.id);
+                }
             } else {
                 /* Answer what we have before waiting for more input (a pipe or a coprocess). */
-                if (score_batch_count(b) && !lineio_ready(in)) {
-                    if (run_batch(b, pool, o, e) < 0) goto done;
-                    if (fflush(stdout) != 0) {
-                        write_error(e);
-                        goto done;
-                    }
-                }
+                if (score_batch_count(b) && !lineio_ready(in) &&
+                    (run_batch(b, pool, o, e) < 0 || (fflush(stdout) != 0 && write_error(e) < 0)))
+                    goto done;
                 got = lineio_next(in, &text, &len, e);
                 lineno = lineio_lineno(in);
                 /* A byte order mark is an encoding signature, not part of the review. */
@@ -164,7 +148,6 @@ static int run_files(char *const *files, size_t nfiles, score_pool *pool, const 
             }
             if (got < 0) goto done;
             if (got == 0) break;
-            if (id && o->tokens) id_len = strlen(id);
             if (o->sh.n && !(id ? shard_keep(&o->sh, id, id_len) : shard_keep_line(&o->sh, lineno)))
                 continue;
             if (score_batch_add(b, text, len, id, id_len, lineno, o->multi_file ? files[f] : NULL, e) < 0)
@@ -172,10 +155,8 @@ static int run_files(char *const *files, size_t nfiles, score_pool *pool, const 
             (*count)++;
             if (score_batch_full(b) && run_batch(b, pool, o, e) < 0) goto done;
         }
-        lineio_close(in);
-        in = NULL;
-        tokio_close(tr);
-        tr = NULL;
+        lineio_close(in), tokio_close(tr);
+        in = NULL, tr = NULL;
     }
     if (run_batch(b, pool, o, e) < 0) goto done;
     rc = 0;
@@ -293,23 +274,20 @@ int main(int argc, char **argv)
     } else {
         static char obuf[1 << 16];
         setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-        double c0 = thread_cpu();
+        double c0 = score_thread_cpu();
         if (run_files(files, nfiles, pool, &o, &count, &e) < 0) goto fail;
         /* The serial stage is what the main thread does outside the workers' chunks:
          * reading and inflating, batching, writing in order. */
-        double serial = thread_cpu() - c0 - score_pool_busy(pool, 0);
+        double serial = score_thread_cpu() - c0 - score_pool_busy(pool, 0);
         double work = serial + score_pool_busy(pool, -1);
-        if (fflush(stdout) != 0) {
-            write_error(&e);
-            goto fail;
-        }
+        if (fflush(stdout) != 0 && write_error(&e) < 0) goto fail;
         double secs = imdb_now() - t0;
-        if (cli_verbose > 0)
+        if (cli_verbose > 0) {
             cli_msg("%zu reviews in %.3f s (%.0f reviews/s, %ld thread%s)", count, secs,
                     secs > 0 ? (double)count / secs : 0.0, nthreads, nthreads == 1 ? "" : "s");
-        if (cli_verbose > 0)
             cli_msg("serial stage (read, batch, write): %.3f s CPU, %.1f%% of %.3f s of CPU work",
                     serial, work > 0 ? 100 * serial / work : 0.0, work);
+        }
     }
     score_pool_free(pool);
     clf_free(model);

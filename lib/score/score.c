@@ -131,7 +131,7 @@ double score_pool_busy(const score_pool *p, int t)
     return sum;
 }
 
-static double thread_cpu(void)
+double score_thread_cpu(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -151,7 +151,7 @@ static void probs_chunk(void *ctx, int thread, size_t c)
 {
     probs_job *j = ctx;
     scorer *s = j->p->s[thread];
-    double t0 = thread_cpu();
+    double t0 = score_thread_cpu();
     size_t end = (c + 1) * PROBS_CHUNK < j->n ? (c + 1) * PROBS_CHUNK : j->n;
     score_result r;
     for (size_t i = c * PROBS_CHUNK; i < end; i++) {
@@ -164,7 +164,7 @@ static void probs_chunk(void *ctx, int thread, size_t c)
         }
         j->probs[i] = r.prob;
     }
-    s->busy += thread_cpu() - t0;
+    s->busy += score_thread_cpu() - t0;
 }
 
 void score_probs(score_pool *p, const char *const *texts, const size_t *lens, size_t n,
@@ -332,7 +332,7 @@ static void batch_chunk(void *ctx, int thread, size_t c)
     score_batch *b = j->b;
     scorer *s = j->p->s[thread];
     buf *out = &b->out[c];
-    double t0 = thread_cpu();
+    double t0 = score_thread_cpu();
     buf_clear(out);
     size_t end = (c + 1) * BATCH_CHUNK < b->n ? (c + 1) * BATCH_CHUNK : b->n;
     score_result r;
@@ -343,7 +343,7 @@ static void batch_chunk(void *ctx, int thread, size_t c)
         score_format_result(out, j->f, &at, &r);
         buf_char(out, '\n');
     }
-    s->busy += thread_cpu() - t0;
+    s->busy += score_thread_cpu() - t0;
 }
 
 int score_batch_run(score_batch *b, score_pool *p, const score_format *f, int k, imdb_err *e)

@@ -86,6 +86,9 @@ void score_probs(score_pool *p, const char *const *texts, const size_t *lens, si
 void score_probs_tokens(score_pool *p, char *const *texts, const size_t *lens, size_t n,
                         double *probs);
 
+/* CPU seconds the calling thread has used (CLOCK_THREAD_CPUTIME_ID). */
+double score_thread_cpu(void);
+
 /* CPU seconds the pool's threads spent in score_probs* and score_batch_run since the
  * pool was made: thread t's (0: the calling thread), or all threads' for t < 0. */
 double score_pool_busy(const score_pool *p, int t);
