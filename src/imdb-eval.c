@@ -4,22 +4,23 @@
  * each group of documents named by the ID prefix ("negation/3" is in "negation"), for
  * behavioural test sets like data/behaviour.tsv. See imdb-eval(1).
  *
- * Documents are read in batches; the worker threads each take chunks of a batch and fill
- * in P(pos) per document. A probability depends only on its document, and the metrics
+ * Documents are read in batches; the score module (score.h) fills in P(pos) per document
+ * on the worker threads. A probability depends only on its document, and the metrics
  * are computed from the probabilities in stream order, so the output is the same for
  * every --threads. */
+#include "buf.h"
 #include "cli.h"
 #include "clf.h"
+#include "json.h"
 #include "metrics.h"
 #include "outfile.h"
-#include "pool.h"
 #include "progress.h"
+#include "score.h"
 #include "text.h"
 #include "tokio.h"
 #include "util.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,6 @@
 
 #define BATCH_DOCS 4096
 #define BATCH_BYTES (16u << 20)   /* keeps memory bounded whatever the document sizes */
-#define CHUNK_DOCS 32
 
 static void usage(void) __attribute__((noreturn));
 static void usage(void)
@@ -72,32 +72,9 @@ typedef struct batch {
     int label[BATCH_DOCS];
     size_t text_off[BATCH_DOCS], text_len[BATCH_DOCS], id_off[BATCH_DOCS];
     double prob[BATCH_DOCS];
+    char *text[BATCH_DOCS];   /* into the arena, once the batch is complete */
     imdb_arena arena;
 } batch;
-
-typedef struct worker {
-    char **toks;
-    size_t cap;
-} worker;
-
-typedef struct scoring {
-    const clf *model;
-    batch *b;
-    worker *ws;
-} scoring;
-
-/* pool_for callback: score documents [chunk * CHUNK_DOCS, ...) on thread `thread`. */
-static void score_chunk(void *ctx, int thread, size_t chunk)
-{
-    scoring *sc = ctx;
-    batch *b = sc->b;
-    worker *w = &sc->ws[thread];
-    size_t end = (chunk + 1) * CHUNK_DOCS < b->n ? (chunk + 1) * CHUNK_DOCS : b->n;
-    for (size_t i = chunk * CHUNK_DOCS; i < end; i++) {
-        size_t ntok = tokio_split(b->arena.p + b->text_off[i], b->text_len[i], &w->toks, &w->cap);
-        b->prob[i] = clf_prob(sc->model, (const char *const *)w->toks, ntok);
-    }
-}
 
 /* ------------------------------------------------------------ --by-category */
 
@@ -202,87 +179,22 @@ static int categories_write_text(const categories *c, outfile *o, imdb_err *e)
     return 0;
 }
 
-/* A growing string for the JSON members. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->cap - b->n, fmt, ap);
-        va_end(ap);
-        if (k < 0) return;
-        if (b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        b->cap = 2 * (b->n + (size_t)k + 64);
-        b->p = imdb_xrealloc(b->p, b->cap);
-    }
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped; a byte that does
- * not start a valid UTF-8 sequence (IDs are raw bytes from the input) becomes \ufffd,
- * so the output stays valid JSON. */
-static void sb_json_string(sbuf *b, const char *s, size_t n)
-{
-    sb_printf(b, "\"");
-    for (size_t i = 0; i < n;) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            sb_printf(b, "\\%c", ch);
-            i++;
-            continue;
-        }
-        if (ch < 0x20 || ch == 0x7f) {
-            sb_printf(b, "\\u%04x", ch);
-            i++;
-            continue;
-        }
-        if (ch < 0x80) {
-            sb_printf(b, "%c", ch);
-            i++;
-            continue;
-        }
-        /* Length and smallest code point of the sequence a lead byte starts. */
-        size_t len = ch >= 0xc2 && ch <= 0xdf ? 2 : ch >= 0xe0 && ch <= 0xef ? 3
-                   : ch >= 0xf0 && ch <= 0xf4 ? 4 : 0;
-        uint32_t cp = len == 2 ? ch & 0x1fu : len == 3 ? ch & 0x0fu : ch & 0x07u;
-        size_t k = 1;
-        for (; len && k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80; k++)
-            cp = cp << 6 | ((unsigned char)s[i + k] & 0x3fu);
-        int ok = len && k == len && !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000)
-                 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-        if (ok) {
-            sb_printf(b, "%.*s", (int)len, s + i);
-            i += len;
-        } else {
-            sb_printf(b, "\\ufffd");
-            i++;
-        }
-    }
-    sb_printf(b, "\"");
-}
-
-/* The "categories" member of the JSON object, in the form metrics_write_json_with takes. */
+/* The "categories" member of the JSON object, in the form metrics_write_json_with takes
+ * (malloc'd; NULL when out of memory). Names are IDs, raw bytes from the input: the JSON
+ * writer makes them valid JSON. */
 static char *categories_json(const categories *c)
 {
-    sbuf b = {NULL, 0, 0};
-    sb_printf(&b, "  \"categories\": {");
+    buf b = {0};
+    buf_str(&b, "  \"categories\": {");
     for (size_t k = 0; k < c->nv; k++) {
         const category *g = &c->v[k];
-        sb_printf(&b, "%s\n    ", k ? "," : "");
-        sb_json_string(&b, c->names.p + g->name_off, g->name_len);
-        sb_printf(&b, ": {\"n\": %zu, \"accuracy\": %.10g}", g->n,
-                  (double)g->correct / (double)g->n);
+        buf_str(&b, k ? ",\n    " : "\n    ");
+        json_str(&b, c->names.p + g->name_off, g->name_len, JSON_EVAL);
+        buf_printf(&b, ": {\"n\": %zu, \"accuracy\": %.10g}", g->n,
+                   (double)g->correct / (double)g->n);
     }
-    sb_printf(&b, "%s}", c->nv ? "\n  " : "");
-    return b.p;
+    buf_str(&b, c->nv ? "\n  }" : "}");
+    return buf_take(&b);
 }
 
 /* ------------------------------------------------------------ main */
@@ -345,11 +257,11 @@ int main(int argc, char **argv)
     outfile *out = NULL, *errs = NULL;
     tokio_reader *r = NULL;
     batch *b = imdb_xcalloc(1, sizeof *b);
-    worker *ws = imdb_xcalloc((size_t)nthreads, sizeof *ws);
+    score_pool *pool = NULL;
     int *labels = NULL;
     double *probs = NULL;
     size_t n = 0, cap = 0, unlabelled = 0;
-    char *model_clean = NULL, *cat_json = NULL;
+    char *cat_json = NULL;
     progress *prog = NULL;
     categories cats = {{NULL, 0, 0}, NULL, 0, 0, NULL, 0};
 
@@ -357,7 +269,7 @@ int main(int argc, char **argv)
     if (!model) goto fail;
     if (cli_verbose > 0)
         cli_msg("%s: %s model loaded in %.3f s", model_path, clf_kind(model), clf_load_seconds(model));
-    if (clf_clean(model)) model_clean = text_settings_canonical(clf_clean(model));
+    if (!(pool = score_pool_new(model, SCORE_TOKENS, 0, (int)nthreads, &e))) goto fail;
 
     /* Open the outputs first: a bad path fails before the work, not after. */
     if (!(out = outfile_open(output, 0, &e))) goto fail;
@@ -368,19 +280,13 @@ int main(int argc, char **argv)
     for (size_t f = 0; f < ninputs; f++) {
         if (!(r = tokio_open(inputs[f], &e))) goto fail;
         const char *settings = tokio_settings(r);
-        if (settings && model_clean) {
-            char *s = text_settings_canonical(settings);
-            int differ = strcmp(s, model_clean) != 0;
-            free(s);
-            if (differ && strict) {
-                imdb_fail(&e, IMDB_EXIT_DATA,
-                          "%s: cleaned with other settings than the model (stream: %s; model: %s)",
-                          tokio_name(r), settings, clf_clean(model));
+        imdb_err w;
+        if (text_settings_check(tokio_name(r), settings, clf_clean(model), &w) < 0) {
+            if (strict) {
+                e = w;
                 goto fail;
             }
-            if (differ && cli_verbose >= 0)
-                cli_msg("warning: %s: cleaned with other settings than the model (stream: %s; model: %s)",
-                        tokio_name(r), settings, clf_clean(model));
+            if (cli_verbose >= 0) cli_msg("warning: %s", w.msg);
         } else if (!settings && cli_verbose > 0) {
             cli_msg("%s: no #imdb-tokens header: cannot check the cleaning settings", tokio_name(r));
         }
@@ -409,8 +315,8 @@ int main(int argc, char **argv)
                     ? imdb_arena_add(&b->arena, d.id, strlen(d.id)) : 0;
             }
             if (b->n == 0) continue;
-            pool_for((int)nthreads, (b->n + CHUNK_DOCS - 1) / CHUNK_DOCS, score_chunk,
-                     &(scoring){ model, b, ws });
+            for (size_t i = 0; i < b->n; i++) b->text[i] = b->arena.p + b->text_off[i];
+            score_probs_tokens(pool, b->text, b->text_len, b->n, b->prob);
 
             if (n + b->n > cap) {
                 while (n + b->n > cap) cap = cap ? cap * 2 : 1 << 16;
@@ -453,7 +359,10 @@ int main(int argc, char **argv)
     metrics_compute(labels, probs, n, threshold, &m);
     if (by_category) {
         categories_sort(&cats);
-        if (json) cat_json = categories_json(&cats);
+        if (json && !(cat_json = categories_json(&cats))) {
+            imdb_fail(&e, IMDB_EXIT_INTERNAL, "out of memory");
+            goto fail;
+        }
     }
     if (json ? metrics_write_json_with(&m, cat_json, out, &e) < 0
              : metrics_write_text(&m, out, &e) < 0)
@@ -480,11 +389,9 @@ int main(int argc, char **argv)
     }
     free(labels);
     free(probs);
-    for (long t = 0; t < nthreads; t++) free(ws[t].toks);
-    free(ws);
+    score_pool_free(pool);
     free(b->arena.p);
     free(b);
-    free(model_clean);
     free(cat_json);
     categories_free(&cats);
     clf_free(model);
@@ -497,11 +404,9 @@ fail:
     outfile_abort(errs);
     free(labels);
     free(probs);
-    for (long t = 0; t < nthreads; t++) free(ws[t].toks);
-    free(ws);
+    score_pool_free(pool);
     free(b->arena.p);
     free(b);
-    free(model_clean);
     free(cat_json);
     categories_free(&cats);
     if (model) clf_free(model);

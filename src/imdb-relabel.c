@@ -163,7 +163,7 @@ int main(int argc, char **argv)
                           "checked against the teacher's; --force to relabel it anyway", tokio_name(r));
                 goto fail;
             }
-        } else if (strcmp(s, clf_clean(model)) != 0 && !force) {
+        } else if (!text_settings_same(s, clf_clean(model)) && !force) {
             imdb_fail(&e, IMDB_EXIT_DATA, "%s: cleaned with different settings than the teacher %s was "
                       "trained on (compare the stream's first line with imdb-predict --info); clean it "
                       "the same way, or --force", tokio_name(r), model_path);

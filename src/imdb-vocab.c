@@ -55,11 +55,6 @@ static void usage(void)
     exit(IMDB_EXIT_OK);
 }
 
-static int same_settings(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 static int settings_mismatch(imdb_err *e, const char *name, const char *mine, const char *first_name,
                              const char *first)
 {
@@ -91,7 +86,7 @@ static int count_streams(vocab *v, const char *const *inputs, size_t ninputs, im
             first_name = imdb_xstrdup(tokio_name(r));
             vocab_set_clean(v, first);
         } else {
-            int same = same_settings(settings, first);
+            int same = text_settings_same(settings, first);
             if (!same) settings_mismatch(e, tokio_name(r), settings, first_name, first);
             free(settings);
             if (!same) goto fail;

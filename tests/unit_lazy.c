@@ -21,8 +21,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
 #define CAP 16384                      /* slots: 4 chunks of 4096 */
 #define SLOTS_PER_CHUNK (MODELIO_CHUNK / 16)

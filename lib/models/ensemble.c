@@ -264,7 +264,7 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         return -1;
     member mem[ENSEMBLE_MAX_MEMBERS];
     int k = 0, rc = -1;
-    char *copy = imdb_xstrdup(list), *kinds = NULL, *want = NULL;
+    char *copy = imdb_xstrdup(list), *kinds = NULL;
     const train_docs *d = ctx->docs;
     float *x = NULL;
     int *y = NULL;
@@ -302,23 +302,15 @@ static int ens_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     }
 
     /* Cleaning: the members like each other, and like the tokens. */
-    want = text_settings_canonical(ctx->clean);
     for (int i = 0; i < k; i++) {
-        char *a = text_settings_canonical(clf_clean(mem[0].c)), *b = text_settings_canonical(clf_clean(mem[i].c));
-        int same = strcmp(a, b) == 0;
-        free(a);
-        free(b);
-        if (!same) {
+        if (!text_settings_same(clf_clean(mem[0].c), clf_clean(mem[i].c))) {
             imdb_fail(e, IMDB_EXIT_DATA, "members %s and %s were trained on text cleaned with different "
                       "settings (see imdb-predict --info); clean the training data the same way for all",
                       mem[0].path, mem[i].path);
             goto done;
         }
     }
-    char *c0 = text_settings_canonical(clf_clean(mem[0].c));
-    int same = strcmp(c0, want) == 0;
-    free(c0);
-    if (!same) {
+    if (!text_settings_same(clf_clean(mem[0].c), ctx->clean)) {
         imdb_fail(e, IMDB_EXIT_DATA, "member %s was trained on text cleaned with other settings than the "
                   "training tokens given to the ensemble (compare imdb-predict --info with the tokens' "
                   "first line); give the tokens the members were trained on", mem[0].path);
@@ -460,7 +452,6 @@ done:
     }
     logreg_free(&lr);
     free(kinds);
-    free(want);
     free(in_va);
     free(x);
     free(y);

@@ -13,8 +13,9 @@
  *      connection without reading the body);
  *   2. then once per piece of body, which is appended up to cfg.max_body;
  *   3. then once more with no data: serve the page, health or metrics, or parse the JSON
- *      (jansson), clean and tokenize with the thread's text_cleaner, score with the
- *      shared clf and queue the JSON answer (the connection stays open: keep-alive);
+ *      (jansson), score with the thread's scorer (score.h: cleaner, shared clf) and queue
+ *      the JSON answer, written by json.h in jansson's style (the connection stays open:
+ *      keep-alive);
  *   4. on_completed runs when the answer is sent (or the client went away): the access log
  *      line and the metrics.
  * Counters are C11 atomics, so the workers share nothing but the model pointer, which is
@@ -23,8 +24,11 @@
  * Wire format: RFC 9110 (HTTP semantics), RFC 8259 (JSON), and the Prometheus text
  * exposition format 0.0.4 for /metrics. */
 #include "http.h"
+#include "buf.h"
 #include "clf.h"
-#include "text.h"
+#include "json.h"
+#include "score.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -54,47 +58,6 @@
 /* The page, generated from page.html by lib/serve/local.am. */
 extern const unsigned char http_page_html[];
 extern const size_t http_page_html_len;
-
-/* ---- a growable text buffer ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (b->len + n + 1 > cap) cap *= 2;
-        b->p = imdb_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof small) {
-        sb_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = imdb_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_add(b, big, (size_t)n);
-    free(big);
-}
 
 /* ---- statistics for /metrics ---- */
 
@@ -207,21 +170,18 @@ static model_ref *model_acquire(http_server *s)
     return m;
 }
 
-/* Per worker thread: the cleaner (rebuilt when the model changes, since its settings may
- * differ) and scratch space. Freed by the thread-specific data destructor at thread exit. */
+/* Per worker thread: the scorer (rebuilt when the model changes, since its cleaning
+ * settings may differ). Freed by the thread-specific data destructor at thread exit. */
 typedef struct worker {
-    text_cleaner *cleaner;
+    scorer *sc;
     unsigned long gen;
-    clf_contrib contrib[HTTP_EXPLAIN_MAX];
-    sbuf ngram;
 } worker;
 
 static void worker_free(void *p)
 {
     worker *w = p;
     if (!w) return;
-    if (w->cleaner) text_cleaner_free(w->cleaner);
-    free(w->ngram.p);
+    scorer_free(w->sc);
     free(w);
 }
 
@@ -236,11 +196,11 @@ static worker *worker_get(http_server *s, const model_ref *m, imdb_err *e)
             return NULL;
         }
     }
-    if (!w->cleaner || w->gen != m->gen) {
-        text_cleaner *c = clf_cleaner(m->c, e);
-        if (!c) return NULL;
-        if (w->cleaner) text_cleaner_free(w->cleaner);
-        w->cleaner = c;
+    if (!w->sc || w->gen != m->gen) {
+        scorer *sc = scorer_new(m->c, SCORE_TEXT, HTTP_EXPLAIN_MAX, e);
+        if (!sc) return NULL;
+        scorer_free(w->sc);
+        w->sc = sc;
         w->gen = m->gen;
     }
     return w;
@@ -394,26 +354,30 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
     return ret;
 }
 
-/* A JSON value as the answer: compact, reals with up to 15 significant digits (the
- * probabilities are already rounded to 6 decimals, so they print as imdb-predict's). */
+/* A JSON document (json.h, JSON_SERVE: compact, as jansson's json_dumps wrote it with
+ * JSON_COMPACT | JSON_REAL_PRECISION(15)) and a newline as the answer; b is consumed. */
 static enum MHD_Result respond_json(http_server *s, struct MHD_Connection *conn, req *r,
-                                    unsigned status, json_t *v, const char *allow)
+                                    unsigned status, buf *b, const char *allow)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(v);
-    if (!text) return MHD_NO;
-    size_t n = strlen(text);
-    char *body = imdb_xrealloc(text, n + 2);
-    body[n++] = '\n';
-    body[n] = '\0';
+    buf_char(b, '\n');
+    size_t n = b->len;
+    char *body = buf_take(b);
+    if (!body) return MHD_NO;   /* out of memory */
     return respond(s, conn, r, status, "application/json", body, n, MHD_RESPMEM_MUST_FREE, allow);
 }
 
-/* A JSON string from bytes that may not be UTF-8 (paths, messages): null if not. */
-static json_t *jstr(const char *s)
+/* A JSON string from bytes that may not be UTF-8 (paths, messages): null if not (as
+ * jansson's json_string refused them). */
+static void jstr(buf *b, const char *s)
 {
-    json_t *v = s ? json_string(s) : NULL;
-    return v ? v : json_null();
+    if (s && utf8_valid(s, strlen(s))) json_cstr(b, s, JSON_SERVE);
+    else buf_str(b, "null");
+}
+
+/* ,"KEY": for the members after the first. */
+static void member(buf *b, const char *k)
+{
+    buf_printf(b, ",\"%s\":", k);
 }
 
 static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn, req *r,
@@ -427,62 +391,29 @@ static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *v = json_object();
-    json_t *m = json_string(msg);
-    json_object_set_new(v, "error", m ? m : json_string("bad request"));
-    return respond_json(s, conn, r, status, v, allow);
+    buf b = {0};
+    buf_str(&b, "{\"error\":");
+    /* A message cut inside a UTF-8 sequence by the 512 bytes is not sent as such. */
+    json_cstr(&b, utf8_valid(msg, strlen(msg)) ? msg : "bad request", JSON_SERVE);
+    buf_char(&b, '}');
+    return respond_json(s, conn, r, status, &b, allow);
 }
 
 /* ---- POST /v1/predict ---- */
 
-static double round6(double x) { return round(x * 1e6) / 1e6; }
-
-/* Cut a name from the client to at most n bytes on a UTF-8 boundary, for messages. */
-static void cut_utf8(char *out, size_t n, const char *s)
+/* Score one text and append it as {"id":..,"label":..,"probability":..[,"explain":[..]]}:
+ * an imdb-predict --json line, through the same code (score_format_result), in jansson's
+ * number style (id: the 1-based position in the request, as imdb-predict's is the line
+ * number). */
+static void predict_one(http_server *s, worker *w, buf *b, const char *text, size_t len,
+                        int k, size_t id)
 {
-    size_t len = strlen(s);
-    if (len >= n) {
-        len = n - 1;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
-    }
-    memcpy(out, s, len);
-    out[len] = '\0';
-}
-
-/* Score one text and describe it as {"id":..,"label":..,"probability":..[,"explain":[..]]},
- * the fields and names of an imdb-predict --json line (id: the 1-based position in the
- * request, as imdb-predict's is the line number). */
-static json_t *predict_one(http_server *s, worker *w, const clf *c, const char *text,
-                           size_t len, int k, size_t id)
-{
-    const char *const *toks;
-    size_t ntok = text_tokenize(w->cleaner, text, len, &toks);
-    double p = clf_prob(c, toks, ntok);
-    int pos = p >= 0.5;
+    score_result res;
+    scorer_text(w->sc, text, len, k, &res);
+    int pos = res.prob >= 0.5;
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer((json_int_t)id));
-    json_object_set_new(o, "label", json_string(pos ? "pos" : "neg"));
-    json_object_set_new(o, "probability", json_real(round6(p)));
-    if (k > 0) {
-        size_t nc = clf_explain(c, toks, ntok, w->contrib, (size_t)k);
-        json_t *a = json_array();
-        for (size_t i = 0; i < nc; i++) {
-            const clf_contrib *ct = &w->contrib[i];
-            w->ngram.len = 0;
-            for (int t = 0; t < ct->n; t++) {
-                if (t) sb_add(&w->ngram, " ", 1);
-                const char *tok = toks[ct->start + (size_t)t];
-                sb_add(&w->ngram, tok, strlen(tok));
-            }
-            json_t *e = json_object();
-            json_object_set_new(e, "ngram", json_stringn(w->ngram.p, w->ngram.len));
-            json_object_set_new(e, "weight", json_real(round6(ct->weight)));
-            json_array_append_new(a, e);
-        }
-        json_object_set_new(o, "explain", a);
-    }
-    return o;
+    score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = 0.5};
+    score_format_result(b, &f, &(score_origin){.num = (long)id}, &res);
 }
 
 static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *conn, req *r)
@@ -530,10 +461,11 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
                 goto done;
             }
         } else {
-            char name[48];
-            cut_utf8(name, sizeof name, key);
+            /* The name from the client, at most 47 bytes, cut on a UTF-8 boundary. */
+            int n = (int)utf8_cut(key, strlen(key), 47);
             ret = respond_error(s, conn, r, 400, NULL,
-                                "unknown field \"%s\" (expected \"text\", \"texts\" or \"explain\")", name);
+                                "unknown field \"%.*s\" (expected \"text\", \"texts\" or \"explain\")",
+                                n, key);
             goto done;
         }
     }
@@ -575,19 +507,19 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
         ret = respond_error(s, conn, r, 500, NULL, "cannot build the text cleaner: %s", e.msg);
         goto done;
     }
-    json_t *answer;
+    buf answer = {0};
     if (text) {
-        answer = predict_one(s, w, m->c, json_string_value(text), json_string_length(text), k, 1);
+        predict_one(s, w, &answer, json_string_value(text), json_string_length(text), k, 1);
     } else {
-        json_t *list = json_array();
+        buf_str(&answer, "{\"predictions\":[");
         size_t i;
-        json_array_foreach(texts, i, val)
-            json_array_append_new(list, predict_one(s, w, m->c, json_string_value(val),
-                                                    json_string_length(val), k, i + 1));
-        answer = json_object();
-        json_object_set_new(answer, "predictions", list);
+        json_array_foreach(texts, i, val) {
+            if (i) buf_char(&answer, ',');
+            predict_one(s, w, &answer, json_string_value(val), json_string_length(val), k, i + 1);
+        }
+        buf_str(&answer, "]}");
     }
-    ret = respond_json(s, conn, r, 200, answer, NULL);
+    ret = respond_json(s, conn, r, 200, &answer, NULL);
 done:
     model_release(m);
     json_decref(root);
@@ -602,93 +534,105 @@ static enum MHD_Result handle_health(http_server *s, struct MHD_Connection *conn
     int draining = atomic_load(&s->draining);
     char loaded[40];
     format_iso_time(loaded, sizeof loaded, m->loaded_at, 0);
-    json_t *model = json_object();
-    json_object_set_new(model, "kind", jstr(clf_kind(m->c)));
-    json_object_set_new(model, "path", jstr(clf_path(m->c)));
-    json_object_set_new(model, "explain", json_boolean(clf_can_explain(m->c)));
-    json_object_set_new(model, "load_seconds", json_real(round6(clf_load_seconds(m->c))));
-    json_object_set_new(model, "loaded_at", json_string(loaded));
-    json_object_set_new(model, "generation", json_integer((json_int_t)m->gen));
-    json_object_set_new(model, "size", json_integer(m->size));
+    buf b = {0};
+    buf_str(&b, "{\"status\":");
+    json_cstr(&b, draining ? "draining" : "ok", JSON_SERVE);
+    member(&b, "version");
+    jstr(&b, PACKAGE_VERSION);
+    member(&b, "model");
+    buf_str(&b, "{\"kind\":");
+    jstr(&b, clf_kind(m->c));
+    member(&b, "path");
+    jstr(&b, clf_path(m->c));
+    member(&b, "explain");
+    json_bool(&b, clf_can_explain(m->c));
+    member(&b, "load_seconds");
+    json_num(&b, clf_load_seconds(m->c), JSON_SERVE);   /* rounded to 6 decimals */
+    member(&b, "loaded_at");
+    json_cstr(&b, loaded, JSON_SERVE);
+    member(&b, "generation");
+    json_int(&b, (long long)m->gen);
+    member(&b, "size");
+    json_int(&b, m->size);
+    buf_char(&b, '}');
     model_release(m);
-    json_t *v = json_object();
-    json_object_set_new(v, "status", json_string(draining ? "draining" : "ok"));
-    json_object_set_new(v, "version", json_string(PACKAGE_VERSION));
-    json_object_set_new(v, "model", model);
-    json_object_set_new(v, "uptime_seconds", json_real(round(imdb_now() - s->started_mono)));
-    json_object_set_new(v, "threads", json_integer(s->cfg.threads));
+    member(&b, "uptime_seconds");
+    json_num(&b, round(imdb_now() - s->started_mono), JSON_SERVE);
+    member(&b, "threads");
+    json_int(&b, s->cfg.threads);
+    buf_char(&b, '}');
     /* A load balancer should stop sending traffic to a server that is shutting down. */
-    return respond_json(s, conn, r, draining ? 503 : 200, v, NULL);
+    return respond_json(s, conn, r, draining ? 503 : 200, &b, NULL);
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
-static void sb_label(sbuf *b, const char *v)
+static void prom_label(buf *b, const char *v)
 {
     for (; v && *v; v++) {
-        if (*v == '\\') sb_add(b, "\\\\", 2);
-        else if (*v == '"') sb_add(b, "\\\"", 2);
-        else if (*v == '\n') sb_add(b, "\\n", 2);
-        else sb_add(b, v, 1);
+        if (*v == '\\') buf_add(b, "\\\\", 2);
+        else if (*v == '"') buf_add(b, "\\\"", 2);
+        else if (*v == '\n') buf_add(b, "\\n", 2);
+        else buf_char(b, *v);
     }
 }
 
 static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *conn, req *r)
 {
-    sbuf b = {0};
+    buf b = {0};
     stats *st = &s->st;
-    sb_printf(&b, "# HELP imdb_http_requests_total HTTP requests answered, by status code.\n"
+    buf_printf(&b, "# HELP imdb_http_requests_total HTTP requests answered, by status code.\n"
                   "# TYPE imdb_http_requests_total counter\n");
     for (int c = 100; c < MAX_STATUS; c++) {
         unsigned long n = atomic_load(&st->by_status[c]);
-        if (n) sb_printf(&b, "imdb_http_requests_total{code=\"%d\"} %lu\n", c, n);
+        if (n) buf_printf(&b, "imdb_http_requests_total{code=\"%d\"} %lu\n", c, n);
     }
     /* The request being answered is counted when it completes: make 200 always present. */
-    if (!atomic_load(&st->by_status[200])) sb_printf(&b, "imdb_http_requests_total{code=\"200\"} 0\n");
-    sb_printf(&b, "# HELP imdb_http_requests_aborted_total Requests that got no answer "
+    if (!atomic_load(&st->by_status[200])) buf_printf(&b, "imdb_http_requests_total{code=\"200\"} 0\n");
+    buf_printf(&b, "# HELP imdb_http_requests_aborted_total Requests that got no answer "
                   "(client closed the connection or timed out).\n"
                   "# TYPE imdb_http_requests_aborted_total counter\n"
                   "imdb_http_requests_aborted_total %lu\n", atomic_load(&st->aborted));
-    sb_printf(&b, "# HELP imdb_http_request_timeouts_total Connections closed because the request "
+    buf_printf(&b, "# HELP imdb_http_request_timeouts_total Connections closed because the request "
                   "was not in by its deadline (--request-timeout).\n"
                   "# TYPE imdb_http_request_timeouts_total counter\n"
                   "imdb_http_request_timeouts_total %lu\n", atomic_load(&st->request_timeouts));
-    sb_printf(&b, "# HELP imdb_http_requests_in_flight Requests being received, computed or sent.\n"
+    buf_printf(&b, "# HELP imdb_http_requests_in_flight Requests being received, computed or sent.\n"
                   "# TYPE imdb_http_requests_in_flight gauge\n"
                   "imdb_http_requests_in_flight %ld\n", atomic_load(&st->in_flight));
-    sb_printf(&b, "# HELP imdb_http_connections_open Client connections open (limit: --max-connections).\n"
+    buf_printf(&b, "# HELP imdb_http_connections_open Client connections open (limit: --max-connections).\n"
                   "# TYPE imdb_http_connections_open gauge\n"
                   "imdb_http_connections_open %u\n"
                   "# HELP imdb_http_connections_max The connection limit.\n"
                   "# TYPE imdb_http_connections_max gauge\n"
                   "imdb_http_connections_max %u\n",
               atomic_load(&s->open_conns), s->cfg.max_connections);
-    sb_printf(&b, "# HELP imdb_http_request_duration_seconds Time from the request headers to "
+    buf_printf(&b, "# HELP imdb_http_request_duration_seconds Time from the request headers to "
                   "the last byte of the answer.\n"
                   "# TYPE imdb_http_request_duration_seconds histogram\n");
     unsigned long cum = 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
         cum += atomic_load(&st->bucket[i]);
-        sb_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", bucket_le[i], cum);
+        buf_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", bucket_le[i], cum);
     }
     cum += atomic_load(&st->bucket[NBUCKETS]);
-    sb_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+    buf_printf(&b, "imdb_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
                   "imdb_http_request_duration_seconds_sum %.6f\n"
                   "imdb_http_request_duration_seconds_count %lu\n",
               cum, (double)atomic_load(&st->sum_ns) * 1e-9, cum);
-    sb_printf(&b, "# HELP imdb_predictions_total Reviews classified, by predicted label.\n"
+    buf_printf(&b, "# HELP imdb_predictions_total Reviews classified, by predicted label.\n"
                   "# TYPE imdb_predictions_total counter\n"
                   "imdb_predictions_total{label=\"neg\"} %lu\n"
                   "imdb_predictions_total{label=\"pos\"} %lu\n",
               atomic_load(&st->pred_neg), atomic_load(&st->pred_pos));
     model_ref *m = model_acquire(s);
-    sb_printf(&b, "# HELP imdb_model_info The model being served (value 1).\n"
+    buf_printf(&b, "# HELP imdb_model_info The model being served (value 1).\n"
                   "# TYPE imdb_model_info gauge\n"
                   "imdb_model_info{kind=\"");
-    sb_label(&b, clf_kind(m->c));
-    sb_printf(&b, "\",path=\"");
-    sb_label(&b, clf_path(m->c));
-    sb_printf(&b, "\",generation=\"%lu\",version=\"%s\"} 1\n", m->gen, PACKAGE_VERSION);
-    sb_printf(&b, "# HELP imdb_model_load_seconds Time the model being served took to load.\n"
+    prom_label(&b, clf_kind(m->c));
+    buf_printf(&b, "\",path=\"");
+    prom_label(&b, clf_path(m->c));
+    buf_printf(&b, "\",generation=\"%lu\",version=\"%s\"} 1\n", m->gen, PACKAGE_VERSION);
+    buf_printf(&b, "# HELP imdb_model_load_seconds Time the model being served took to load.\n"
                   "# TYPE imdb_model_load_seconds gauge\n"
                   "imdb_model_load_seconds %.6f\n"
                   "# HELP imdb_model_loaded_timestamp_seconds When the model being served was loaded.\n"
@@ -696,15 +640,18 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
                   "imdb_model_loaded_timestamp_seconds %.3f\n",
               clf_load_seconds(m->c), m->loaded_at);
     model_release(m);
-    sb_printf(&b, "# HELP imdb_model_reloads_total Model reloads (SIGHUP), by result.\n"
+    buf_printf(&b, "# HELP imdb_model_reloads_total Model reloads (SIGHUP), by result.\n"
                   "# TYPE imdb_model_reloads_total counter\n"
                   "imdb_model_reloads_total{result=\"failed\"} %lu\n"
                   "imdb_model_reloads_total{result=\"ok\"} %lu\n",
               atomic_load(&st->reload_failed), atomic_load(&st->reload_ok));
-    sb_printf(&b, "# HELP process_start_time_seconds Start time of the process since the epoch.\n"
+    buf_printf(&b, "# HELP process_start_time_seconds Start time of the process since the epoch.\n"
                   "# TYPE process_start_time_seconds gauge\n"
                   "process_start_time_seconds %.3f\n", s->started_wall);
-    return respond(s, conn, r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len,
+    size_t n = b.len;
+    char *text = buf_take(&b);
+    if (!text) return MHD_NO;   /* out of memory */
+    return respond(s, conn, r, 200, "text/plain; version=0.0.4; charset=utf-8", text, n,
                    MHD_RESPMEM_MUST_FREE, NULL);
 }
 

@@ -28,6 +28,7 @@
  * ASCII whitespace, which only a custom pattern can match, becomes "_" (tokens never hold
  * whitespace: the token stream separates them with spaces). */
 #include "text.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -342,39 +343,6 @@ static size_t put_utf8(char *o, uint32_t cp)
     o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
     o[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0 with *bad set
- * to the length of its maximal subpart (at least 1). Table 3-7 of the Unicode Standard. */
-static size_t utf8_seq(const unsigned char *p, size_t n, size_t *bad)
-{
-    unsigned char c0 = p[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c0 >= 0xC2 && c0 <= 0xDF) need = 2;
-    else if (c0 >= 0xE0 && c0 <= 0xEF) {
-        need = 3;
-        if (c0 == 0xE0) lo = 0xA0;
-        if (c0 == 0xED) hi = 0x9F;
-    } else if (c0 >= 0xF0 && c0 <= 0xF4) {
-        need = 4;
-        if (c0 == 0xF0) lo = 0x90;
-        if (c0 == 0xF4) hi = 0x8F;
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    size_t i = 1;
-    if (i >= n || p[i] < lo || p[i] > hi) {
-        *bad = 1;
-        return 0;
-    }
-    for (i = 2; i < need; i++)
-        if (i >= n || p[i] < 0x80 || p[i] > 0xBF) {
-            *bad = i;
-            return 0;
-        }
-    return need;
 }
 
 /* Named character references: the HTML 4 set that shows up in scraped text. Looked up
@@ -882,4 +850,23 @@ char *text_settings_canonical_try(const char *line)
     else out = e.status == IMDB_EXIT_NOMEM ? NULL : strdup(line);
     text_settings_free(&s);   /* parse filled s with defaults first, even on failure */
     return out;
+}
+
+int text_settings_same(const char *a, const char *b)
+{
+    if (!a || !b) return !a && !b;
+    if (strcmp(a, b) == 0) return 1;   /* the usual case, without parsing */
+    char *ca = text_settings_canonical(a), *cb = text_settings_canonical(b);
+    int same = strcmp(ca, cb) == 0;
+    free(ca);
+    free(cb);
+    return same;
+}
+
+int text_settings_check(const char *name, const char *stream, const char *model, imdb_err *e)
+{
+    if (!stream || !model || text_settings_same(stream, model)) return 0;
+    return imdb_fail(e, IMDB_EXIT_DATA,
+                     "%s: cleaned with other settings than the model (stream: %s; model: %s)",
+                     name, stream, model);
 }

@@ -44,6 +44,18 @@ char *text_settings_canonical(const char *line);
 /* The same, but NULL also when out of memory, instead of exiting (model loading). */
 char *text_settings_canonical_try(const char *line);
 
+/* 1 when the settings lines a and b clean alike: their canonical forms are equal (so
+ * spacing and key order do not matter); NULL (no settings recorded) is alike only NULL.
+ * The one comparison of cleaning settings for every tool. */
+int text_settings_same(const char *a, const char *b);
+
+/* Check a token stream's cleaning settings against a model's. 0 when they clean alike,
+ * or when either is NULL (nothing recorded, nothing to check); -1 when they differ, with
+ * e filled (IMDB_EXIT_DATA): "NAME: cleaned with other settings than the model (stream:
+ * STREAM; model: MODEL)". imdb-predict prints that as a warning; imdb-eval as a warning,
+ * or as its error with --strict. */
+int text_settings_check(const char *name, const char *stream, const char *model, imdb_err *e);
+
 typedef struct text_cleaner text_cleaner;
 
 /* Compiles the pattern; a bad pattern is an IMDB_EXIT_USAGE error naming the offset. */

@@ -33,6 +33,7 @@
 #include "vocab.h"
 #include "feat.h"
 #include "lineio.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -373,18 +374,13 @@ void vocab_add_doc(vocab *v, const char *const *toks, size_t ntok)
 
 /* ---- merging ---- */
 
-static int same_clean(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 int vocab_merge(vocab *a, const vocab *b, imdb_err *e)
 {
     if (vocab_status(a, e) < 0 || vocab_status(b, e) < 0) return -1;
     if (a->maxn != b->maxn)
         return imdb_fail(e, IMDB_EXIT_DATA, "cannot merge vocabularies of %d-grams and %d-grams",
                          a->maxn, b->maxn);
-    if (!same_clean(a->clean, b->clean))
+    if (!text_settings_same(a->clean, b->clean))
         return imdb_fail(e, IMDB_EXIT_DATA, "cannot merge vocabularies cleaned differently "
                          "('%.300s' and '%.300s')", a->clean ? a->clean : "(unknown)",
                          b->clean ? b->clean : "(unknown)");
@@ -933,7 +929,7 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
             const char *clean = is_clean ? line + 7 : NULL;
             if (fresh) {
                 vocab_set_clean(v, clean);
-            } else if (!same_clean(clean, v->clean)) {
+            } else if (!text_settings_same(clean, v->clean)) {
                 imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaned with other settings (%.300s) than the "
                           "vocabularies merged so far (%.300s)", name,
                           clean ? clean : "none recorded", v->clean ? v->clean : "none recorded");
