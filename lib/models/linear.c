@@ -131,7 +131,7 @@ static void scratch_key_init(void)
 /* The calling thread's scratch, grown for ntok tokens and nf n-grams; NULL if out of
  * memory (or out of thread-specific keys), the scratch then left consistent (a buffer
  * that could not grow is freed, its capacity 0). */
-static lscratch *lscratch_get(size_t ntok, size_t nf)
+__attribute__((noinline)) static lscratch *lscratch_get(size_t ntok, size_t nf)
 {
     pthread_once(&scratch_once, scratch_key_init);
     if (!scratch_key_ok) return NULL;
@@ -191,6 +191,13 @@ static inline int gen_add(uint64_t *set, size_t mask, uint64_t gen, uint32_t idx
     }
 }
 
+/* Out of memory: clf.h's convention. Out of line, so the hot loop's code stays as it was. */
+__attribute__((cold, noinline)) static double logit_nomem(void)
+{
+    errno = ENOMEM;
+    return NAN;
+}
+
 /* The fast path: the same n-grams in the same (position, length) order as lookup_all,
  * and the same sum (first occurrence of each feature, in that order), so the logit is
  * the same double; without the hit array, the per-call memset and the position
@@ -200,10 +207,7 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
     int ng = m->ngrams;
     size_t nf = ntok * (size_t)ng;
     lscratch *s = lscratch_get(ntok, nf);
-    if (!s) {   /* out of memory: clf.h's convention */
-        errno = ENOMEM;
-        return NAN;
-    }
+    if (__builtin_expect(!s, 0)) return logit_nomem();
     uint64_t *th = s->th, *key = s->key, *home = s->home, *set = s->set;
     const linear_slot *slots = m->slots;
     uint64_t mask = m->cap - 1, smask = s->scap - 1, gen = s->gen;
