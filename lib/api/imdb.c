@@ -96,8 +96,9 @@ static imdb_status wrap(clf *c, imdb_model **out, imdb_error *err)
 {
     imdb_model *m = calloc(1, sizeof *m);
     if (!m) {
+        fail(err, IMDB_ERR_NOMEM, "%s: out of memory", clf_path(c));
         clf_free(c);
-        return fail(err, IMDB_ERR_NOMEM, "%s: out of memory", clf_path(c));
+        return IMDB_ERR_NOMEM;
     }
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
         free(m);

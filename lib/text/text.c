@@ -632,6 +632,7 @@ static size_t normalize(text_cleaner *c, size_t n)
                 o += i - s;
                 break;
             }
+            if (r == 0) break;   /* only ignorables (a BOM, U+00AD): nothing, and c->u may be NULL */
             if ((size_t)r > c->ucap) {
                 size_t cap = c->ucap ? c->ucap : 256;
                 while (cap < (size_t)r) cap *= 2;
