@@ -77,7 +77,7 @@ pid=$!
 feeder=$!
 k=0
 until [ -n "$(find . -name 'old.tok.gz.tmp-*' -size +0)" ]; do
-    k=$((k + 1)); [ $k -lt 200 ] || fail "imdb-clean did not start writing"; sleep 0.05
+    k=$((k + 1)); [ $k -lt 500 ] || fail "imdb-clean did not start writing in 25 s"; sleep 0.05
 done
 kill -9 $pid
 wait $pid 2>/dev/null || :
