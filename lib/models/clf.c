@@ -6,6 +6,8 @@
 #include "linear.h"
 #include "nnmodel.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +101,22 @@ text_cleaner *clf_cleaner(const clf *c, imdb_err *e)
 
 double clf_prob(const clf *c, const char *const *toks, size_t ntok)
 {
-    return c->ops->prob(c->state, toks, ntok);
+    errno = 0;
+    double p = c->ops->prob(c->state, toks, ntok);
+    if (isnan(p) && errno == ENOMEM) imdb_oom_exit(0);   /* clf_ops.prob's convention */
+    return p;
+}
+
+int clf_prob_try(const clf *c, const char *const *toks, size_t ntok, double *p, imdb_err *e)
+{
+    errno = 0;
+    double q = c->ops->prob(c->state, toks, ntok);
+    if (isnan(q))
+        return errno == ENOMEM
+            ? imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory scoring %zu tokens", ntok)
+            : imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: the model computed NaN (a bug)", clf_path(c));
+    *p = q;
+    return 0;
 }
 
 int clf_known(const clf *c, const char *const *toks, size_t ntok)
@@ -107,7 +124,14 @@ int clf_known(const clf *c, const char *const *toks, size_t ntok)
     return c->ops->known ? c->ops->known(c->state, toks, ntok) : -1;
 }
 
-size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
+size_t clf_explain_try(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
 {
     return c->ops->explain ? c->ops->explain(c->state, toks, ntok, out, k) : 0;
+}
+
+size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
+{
+    size_t n = clf_explain_try(c, toks, ntok, out, k);
+    if (n == CLF_NOMEM) imdb_oom_exit(0);
+    return n;
 }

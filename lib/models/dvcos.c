@@ -10,6 +10,7 @@
 #include "rng.h"
 #include "tokio.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -577,13 +578,18 @@ static double dv_prob(const dv_model *m, const char *const *toks, size_t ntok, i
     const float *known = allow_lookup && m->ndocs ? dv_lookup(m, doc_key(toks, ntok)) : NULL;
     if (known) return dv_head(m, known);
     size_t k = ntok * (size_t)m->ngrams + 1;
-    uint64_t *th = imdb_xmalloc((ntok + 1) * sizeof *th), *ng = imdb_xmalloc(k * sizeof *ng);
-    int32_t *ids = imdb_xmalloc(k * sizeof *ids);
-    float *h = imdb_xmalloc((size_t)m->dim * sizeof *h);
-    float *work = imdb_xmalloc(scratch_words(m->dim, k, m->negative) * sizeof *work);
-    size_t n = dv_ids(m, toks, ntok, th, ng, ids);
-    dv_infer(m, ids, n, h, work);
-    double p = dv_head(m, h);
+    uint64_t *th = malloc((ntok + 1) * sizeof *th), *ng = malloc(k * sizeof *ng);
+    int32_t *ids = malloc(k * sizeof *ids);
+    float *h = malloc((size_t)m->dim * sizeof *h);
+    float *work = malloc(scratch_words(m->dim, k, m->negative) * sizeof *work);
+    double p = NAN;   /* out of memory: clf.h's convention (malloc set errno) */
+    if (th && ng && ids && h && work) {
+        size_t n = dv_ids(m, toks, ntok, th, ng, ids);
+        dv_infer(m, ids, n, h, work);
+        p = dv_head(m, h);
+    } else {
+        errno = ENOMEM;
+    }
     free(th); free(ng); free(ids); free(h); free(work);
     return p;
 }

@@ -114,7 +114,13 @@ static double ens_prob(const void *state, const char *const *toks, size_t ntok)
 {
     const ens *s = state;
     double z = s->b;
-    for (int i = 0; i < s->k; i++) z += s->w[i] * feature(clf_prob(s->m[i], toks, ntok));
+    for (int i = 0; i < s->k; i++) {
+        /* Through the members' ops, not clf_prob (which would end the program on out of
+         * memory): a member's NaN is passed on, as feature() would clamp it away. */
+        double p;
+        if (clf_prob_try(s->m[i], toks, ntok, &p, NULL) < 0) return NAN;   /* errno as the member left it */
+        z += s->w[i] * feature(p);
+    }
     return sigmoid(z);
 }
 

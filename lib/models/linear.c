@@ -6,6 +6,7 @@
 #include "rng.h"
 #include "tokio.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ typedef struct lscratch {
 
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
 
 static void lscratch_free(void *p)
 {
@@ -123,33 +125,48 @@ static void lscratch_free(void *p)
 
 static void scratch_key_init(void)
 {
-    if (pthread_key_create(&scratch_key, lscratch_free) != 0) abort();
+    scratch_key_ok = pthread_key_create(&scratch_key, lscratch_free) == 0;
 }
 
-static lscratch *lscratch_get(size_t ntok, size_t nf)
+/* The calling thread's scratch, grown for ntok tokens and nf n-grams; NULL if out of
+ * memory (or out of thread-specific keys), the scratch then left consistent (a buffer
+ * that could not grow is freed, its capacity 0). */
+__attribute__((noinline)) static lscratch *lscratch_get(size_t ntok, size_t nf)
 {
     pthread_once(&scratch_once, scratch_key_init);
+    if (!scratch_key_ok) return NULL;
     lscratch *s = pthread_getspecific(scratch_key);
     if (!s) {
-        s = imdb_xcalloc(1, sizeof *s);
-        if (pthread_setspecific(scratch_key, s) != 0) abort();
+        if (!(s = calloc(1, sizeof *s))) return NULL;
+        if (pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
     }
     if (ntok > s->tcap) {
-        s->tcap = ntok + ntok / 2;
         free(s->th);
-        s->th = imdb_xmalloc(s->tcap * sizeof *s->th);
+        s->tcap = 0;
+        if (!(s->th = malloc((ntok + ntok / 2) * sizeof *s->th))) return NULL;
+        s->tcap = ntok + ntok / 2;
     }
     if (nf > s->fcap) {
-        s->fcap = nf + nf / 2;
         free(s->key); free(s->home);
-        s->key = imdb_xmalloc(s->fcap * sizeof *s->key);
-        s->home = imdb_xmalloc(s->fcap * sizeof *s->home);
+        s->fcap = 0;
+        s->key = malloc((nf + nf / 2) * sizeof *s->key);
+        s->home = malloc((nf + nf / 2) * sizeof *s->home);
+        if (!s->key || !s->home) {
+            free(s->key); free(s->home);
+            s->key = s->home = NULL;
+            return NULL;
+        }
+        s->fcap = nf + nf / 2;
     }
     if (s->scap < 2 * nf || s->scap < 64) {
         size_t cap = 64;
         while (cap < 2 * nf) cap *= 2;
         free(s->set);
-        s->set = imdb_xcalloc(cap, sizeof *s->set);   /* generation 0: never current */
+        s->scap = 0;
+        if (!(s->set = calloc(cap, sizeof *s->set))) return NULL;   /* generation 0: never current */
         s->scap = cap;
         s->gen = 0;
     }
@@ -174,6 +191,13 @@ static inline int gen_add(uint64_t *set, size_t mask, uint64_t gen, uint32_t idx
     }
 }
 
+/* Out of memory: clf.h's convention. Out of line, so the hot loop's code stays as it was. */
+__attribute__((cold, noinline)) static double logit_nomem(void)
+{
+    errno = ENOMEM;
+    return NAN;
+}
+
 /* The fast path: the same n-grams in the same (position, length) order as lookup_all,
  * and the same sum (first occurrence of each feature, in that order), so the logit is
  * the same double; without the hit array, the per-call memset and the position
@@ -183,6 +207,7 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
     int ng = m->ngrams;
     size_t nf = ntok * (size_t)ng;
     lscratch *s = lscratch_get(ntok, nf);
+    if (__builtin_expect(!s, 0)) return logit_nomem();
     uint64_t *th = s->th, *key = s->key, *home = s->home, *set = s->set;
     const linear_slot *slots = m->slots;
     uint64_t mask = m->cap - 1, smask = s->scap - 1, gen = s->gen;
@@ -363,22 +388,31 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
 {
     const linear_model *m = state;
     size_t nf = ntok * (size_t)m->ngrams;
-    uint64_t *th = imdb_xmalloc((ntok ? ntok : 1) * sizeof *th), *nh = imdb_xmalloc((nf ? nf : 1) * sizeof *nh);
-    const linear_slot **hit = imdb_xmalloc((nf ? nf : 1) * sizeof *hit);
-    uint32_t *pos = imdb_xmalloc((nf ? nf : 1) * sizeof *pos);
-    int *len = imdb_xmalloc((nf ? nf : 1) * sizeof *len);
+    uint64_t *th = malloc((ntok ? ntok : 1) * sizeof *th), *nh = malloc((nf ? nf : 1) * sizeof *nh);
+    const linear_slot **hit = malloc((nf ? nf : 1) * sizeof *hit);
+    uint32_t *pos = malloc((nf ? nf : 1) * sizeof *pos);
+    int *len = malloc((nf ? nf : 1) * sizeof *len);
     size_t setcap = 16;
     while (setcap < 2 * nf) setcap *= 2;
-    uint32_t *set = imdb_xmalloc(setcap * sizeof *set);
+    uint32_t *set = malloc(setcap * sizeof *set);
+    clf_contrib *all = NULL;
+    if (!th || !nh || !hit || !pos || !len || !set) {
+        k = CLF_NOMEM;
+        goto done;
+    }
     memset(set, 0xff, setcap * sizeof *set);
     size_t n = lookup_all(m, toks, ntok, th, nh, hit, pos, len), nc = 0;
-    clf_contrib *all = imdb_xmalloc((n ? n : 1) * sizeof *all);
+    if (!(all = malloc((n ? n : 1) * sizeof *all))) {
+        k = CLF_NOMEM;
+        goto done;
+    }
     for (size_t i = 0; i < n; i++)
         if (set_add(set, setcap, (uint32_t)hit[i]->idx))   /* first occurrence of each feature */
             all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = hit[i]->w };
     qsort(all, nc, sizeof *all, cmp_contrib);
     if (k > nc) k = nc;
     memcpy(out, all, k * sizeof *all);
+done:
     free(all); free(set); free(len); free(pos); free(hit); free(nh); free(th);
     return k;
 }

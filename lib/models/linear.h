@@ -43,7 +43,8 @@ void linear_model_set_weights(linear_model *m, const float *w);
 void linear_model_free(linear_model *m);
 
 /* Logit of one document. The fast path hashes each token once and chains n-gram hashes;
- * distinct features are counted once (binarized). */
+ * distinct features are counted once (binarized). NaN with errno ENOMEM when its
+ * per-thread scratch cannot grow (out of memory). */
 double linear_logit(const linear_model *m, const char *const *toks, size_t ntok);
 /* Naive reference: joins every n-gram into text, hashes it with feat_hash_ngram, and
  * dedups with a sorted list. The test oracle for linear_logit. */

@@ -82,30 +82,40 @@ typedef struct cnn_ws {
     uint8_t *fmask;
 } cnn_ws;
 
+static void cnn_ws_free(void *v);
+
 static void *cnn_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
 {
-    cnn_ws *s = imdb_xcalloc(1, sizeof *s);
+    cnn_ws *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
     size_t B = (size_t)max_b, BT = B * (size_t)max_t, E = (size_t)h->E, F = (size_t)h->F, NF = F * h->nwidths;
     int kmax = 1;
     for (int i = 0; i < h->nwidths; i++) kmax = h->widths[i] > kmax ? h->widths[i] : kmax;
-    s->x = imdb_xmalloc(BT * E * sizeof(float));
-    s->dx = imdb_xmalloc(BT * E * sizeof(float));
-    s->dx2 = imdb_xmalloc(BT * E * sizeof(float));
-    s->xmask = imdb_xmalloc(BT * E);
-    s->scratch = imdb_xmalloc((conv1d_scratch_size(max_t, kmax, h->E) + 1) * sizeof(float));
+    s->x = malloc(BT * E * sizeof(float));
+    s->dx = malloc(BT * E * sizeof(float));
+    s->dx2 = malloc(BT * E * sizeof(float));
+    s->xmask = malloc(BT * E);
+    s->scratch = malloc((conv1d_scratch_size(max_t, kmax, h->E) + 1) * sizeof(float));
     for (int i = 0; i < h->nwidths; i++) {
-        s->cout[i] = imdb_xmalloc(BT * F * sizeof(float));
-        s->dcout[i] = imdb_xmalloc(BT * F * sizeof(float));
-        s->argmax[i] = imdb_xmalloc(B * F * sizeof(int32_t));
-        s->npos[i] = imdb_xmalloc(B * sizeof(int32_t));
+        s->cout[i] = malloc(BT * F * sizeof(float));
+        s->dcout[i] = malloc(BT * F * sizeof(float));
+        s->argmax[i] = malloc(B * F * sizeof(int32_t));
+        s->npos[i] = malloc(B * sizeof(int32_t));
     }
-    s->pooled = imdb_xmalloc(B * F * sizeof(float));
-    s->dpooled = imdb_xmalloc(B * F * sizeof(float));
-    s->feat = imdb_xmalloc(B * NF * sizeof(float));
-    s->dfeat = imdb_xmalloc(B * NF * sizeof(float));
-    s->dfeat2 = imdb_xmalloc(B * NF * sizeof(float));
-    s->fmask = imdb_xmalloc(B * NF);
-    s->dz = imdb_xmalloc(B * sizeof(float));
+    s->pooled = malloc(B * F * sizeof(float));
+    s->dpooled = malloc(B * F * sizeof(float));
+    s->feat = malloc(B * NF * sizeof(float));
+    s->dfeat = malloc(B * NF * sizeof(float));
+    s->dfeat2 = malloc(B * NF * sizeof(float));
+    s->fmask = malloc(B * NF);
+    s->dz = malloc(B * sizeof(float));
+    int ok = s->x && s->dx && s->dx2 && s->xmask && s->scratch && s->pooled && s->dpooled && s->feat &&
+             s->dfeat && s->dfeat2 && s->fmask && s->dz;
+    for (int i = 0; i < h->nwidths; i++) ok = ok && s->cout[i] && s->dcout[i] && s->argmax[i] && s->npos[i];
+    if (!ok) {
+        cnn_ws_free(s);
+        return NULL;
+    }
     return s;
 }
 

@@ -50,19 +50,26 @@ typedef struct mlp_ws {
     uint8_t *mask;
 } mlp_ws;
 
+static void mlp_ws_free(void *v);
+
 static void *mlp_ws_new(const nnmodel_hyper *h, int max_b, int max_t)
 {
     (void)max_t;
-    mlp_ws *s = imdb_xcalloc(1, sizeof *s);
+    mlp_ws *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
     size_t B = (size_t)max_b, E = (size_t)h->E, D = (size_t)h->D;
-    s->bag = imdb_xmalloc(B * E * sizeof(float));
-    s->dbag = imdb_xmalloc(B * E * sizeof(float));
-    s->dbag2 = imdb_xmalloc(B * E * sizeof(float));
-    s->mask = imdb_xmalloc(B * E);
-    s->hid = imdb_xmalloc(B * D * sizeof(float));
-    s->dhid = imdb_xmalloc(B * D * sizeof(float));
-    s->dpre = imdb_xmalloc(B * D * sizeof(float));
-    s->dz = imdb_xmalloc(B * sizeof(float));
+    s->bag = malloc(B * E * sizeof(float));
+    s->dbag = malloc(B * E * sizeof(float));
+    s->dbag2 = malloc(B * E * sizeof(float));
+    s->mask = malloc(B * E);
+    s->hid = malloc(B * D * sizeof(float));
+    s->dhid = malloc(B * D * sizeof(float));
+    s->dpre = malloc(B * D * sizeof(float));
+    s->dz = malloc(B * sizeof(float));
+    if (!s->bag || !s->dbag || !s->dbag2 || !s->mask || !s->hid || !s->dhid || !s->dpre || !s->dz) {
+        mlp_ws_free(s);
+        return NULL;
+    }
     return s;
 }
 

@@ -17,6 +17,7 @@
 #include "layer_lstm.h"
 #include "layers.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,7 +456,10 @@ static double rnn_infer_logit(const nnmodel_hyper *hy, const params *p, const fl
     int H = hy->H;
     float stack[4096], *buf = stack;
     size_t need = 8 * (size_t)H + (size_t)hy->D;
-    if (need > sizeof stack / sizeof *stack) buf = imdb_xmalloc(need * sizeof *buf);
+    if (need > sizeof stack / sizeof *stack && !(buf = malloc(need * sizeof *buf))) {
+        errno = ENOMEM;   /* clf.h's convention for out of memory */
+        return NAN;
+    }
     float *feat = buf, *g = buf + 2 * H, *h = g + 4 * H, *c = h + H, *hid = c + H;
     for (int d = 0; d < f->dirs; d++) {
 #if defined(__x86_64__) && defined(__GNUC__)

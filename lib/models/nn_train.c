@@ -76,6 +76,7 @@ static void worker_init(worker *k, const corpus *c, int max_b, float *grad)
     k->logits = imdb_xmalloc((size_t)max_b * sizeof *k->logits);
     k->drop = imdb_xmalloc((size_t)max_b * sizeof *k->drop);
     k->ws = c->m->arch->ws_new(h, max_b, k->max_t);
+    if (!k->ws) imdb_oom_exit(0);   /* ws_new reports out of memory (prediction must not exit) */
     k->grad = grad;
     if (grad) rowset_init(&k->rs, nnmodel_rows(h));
 }

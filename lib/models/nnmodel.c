@@ -4,6 +4,7 @@
 #include "blas.h"
 #include "layers.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,14 +247,16 @@ static double prob_impl(const nnmodel *m, const char *const *toks, size_t ntok, 
     int32_t ids_s[STACK_IDS];
     size_t cap = nnmodel_ids_cap(&m->hy), L = (size_t)m->hy.max_len;
     size_t need_h = ntok < L ? ntok : L, need_i = need_h * (size_t)m->hy.ngrams;
-    uint64_t *hs = need_h <= STACK_IDS ? hs_s : imdb_xmalloc(need_h * sizeof *hs);
-    int32_t *ids = need_i <= STACK_IDS ? ids_s : imdb_xmalloc(cap * sizeof *ids);
+    uint64_t *hs = need_h <= STACK_IDS ? hs_s : malloc(need_h * sizeof *hs);
+    int32_t *ids = need_i <= STACK_IDS ? ids_s : malloc(cap * sizeof *ids);
+    double z = NAN;   /* out of memory: clf.h's convention */
+    if (!hs || !ids) goto nomem;
     int n = (int)nnmodel_doc_ids(&m->hy, &m->tab, toks, ntok, hs, ids);
-    double z;
     if (!batched && m->arch->infer_logit)
         z = m->arch->infer_logit(&m->hy, &m->p, m->w, m->inf, ids, n);
     else {
         void *ws = m->arch->ws_new(&m->hy, 1, n > 0 ? n : 1);
+        if (!ws) goto nomem;
         int32_t len = n;
         int64_t off[2] = { 0, n };
         float y = 0, logit;
@@ -261,6 +264,10 @@ static double prob_impl(const nnmodel *m, const char *const *toks, size_t ntok, 
         m->arch->step(&m->hy, &m->p, m->w, ws, &b, 0, 0, &logit, NULL, NULL, 1.0);
         m->arch->ws_free(ws);
         z = logit;
+    }
+    if (0) {
+nomem:
+        errno = ENOMEM;
     }
     if (hs != hs_s) free(hs);
     if (ids != ids_s) free(ids);

@@ -117,7 +117,8 @@ typedef struct nnmodel_arch {
     /* Declare the tensors (the embedding "emb" first, as nnmodel_rows x E). */
     void (*declare)(const nnmodel_hyper *hy, params *p);
     void (*init)(const nnmodel_hyper *hy, const params *p, float *w, rng *r);
-    /* Scratch of one thread for batches of <= max_b documents of <= max_t ids. */
+    /* Scratch of one thread for batches of <= max_b documents of <= max_t ids; NULL when
+     * out of memory (prediction reports it, the trainer exits). */
     void *(*ws_new)(const nnmodel_hyper *hy, int max_b, int max_t);
     void (*ws_free)(void *ws);
     /* Forward pass: logits (B). With grad != NULL also the loss and backward pass:

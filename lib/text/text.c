@@ -26,9 +26,16 @@
  * byte-at-a-time cleaning and the PCRE2 scan as the reference. Inside a token U+2019
  * RIGHT SINGLE QUOTATION MARK becomes "'" (so "don’t" and "don't" are one token) and
  * ASCII whitespace, which only a custom pattern can match, becomes "_" (tokens never hold
- * whitespace: the token stream separates them with spaces). */
+ * whitespace: the token stream separates them with spaces).
+ *
+ * Out of memory: the buffers grow in a dozen places inside the hot loops. Rather than an
+ * error branch in each, a failed allocation jumps (siglongjmp) back to the entry of
+ * text_tokenize_try, which returns TEXT_NOMEM. That is safe because nothing is held
+ * across the jump: every buffer belongs to the cleaner, and a failed realloc leaves the
+ * old one (and its capacity) as it was, so the cleaner stays usable. */
 #include "text.h"
 
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +88,22 @@ struct text_cleaner {
     char *tb; size_t tbcap;        /* token bytes */
     const char **toks; size_t tcap;
     unsigned long bad_utf8, nul_bytes;
+    sigjmp_buf *oom;               /* set during text_tokenize_try: where a failed allocation goes */
 };
+
+/* A failed allocation inside a tokenization: back to text_tokenize_try. */
+static void nomem(text_cleaner *c, size_t n)
+{
+    if (c->oom) siglongjmp(*c->oom, 1);
+    imdb_oom_exit(n);   /* not reached: every entry point sets c->oom */
+}
+
+static void *c_realloc(text_cleaner *c, void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) nomem(c, n);
+    return q;
+}
 
 /* ---------------------------------------------------------------- settings */
 
@@ -203,12 +225,12 @@ int text_settings_parse(text_settings *s, const char *line, imdb_err *e)
 
 /* ---------------------------------------------------------------- buffers */
 
-static void grow(char **buf, size_t *cap, size_t need)
+static void grow(text_cleaner *c, char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap) return;
     size_t n = *cap ? *cap : 4096;
     while (n < need) n *= 2;
-    *buf = imdb_xrealloc(*buf, n);
+    *buf = c_realloc(c, *buf, n);
     *cap = n;
 }
 
@@ -245,11 +267,19 @@ static int compile_pattern(text_cleaner *c, imdb_err *e)
 
 text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e)
 {
-    text_cleaner *c = imdb_xcalloc(1, sizeof *c);
+    text_cleaner *c = calloc(1, sizeof *c);
+    if (!c) {
+        imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory creating a text cleaner");
+        return NULL;
+    }
     c->s.html = s->html;
     c->s.nfkc = s->nfkc;
     c->s.casefold = s->casefold;
-    c->s.pattern = imdb_xstrdup(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
+    c->s.pattern = strdup(s->pattern ? s->pattern : TEXT_DEFAULT_PATTERN);
+    if (!c->s.pattern) {
+        imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory creating a text cleaner");
+        goto fail;
+    }
 
     c->fast = strcmp(c->s.pattern, TEXT_DEFAULT_PATTERN) == 0;
     /* The default pattern is matched by scan_fast, so PCRE2 compiles it only when the
@@ -455,7 +485,7 @@ static inline size_t clean_raw_impl(text_cleaner *c, const unsigned char *in, si
     const unsigned char *cls = c->cls, *low = c->low;
     /* Copies and tags never write more bytes than they consume, so n bytes suffice
      * until a replacement or an entity writes up to 4 for 1: those check for room. */
-    grow(&c->a, &c->acap, n + 8);
+    grow(c, &c->a, &c->acap, n + 8);
     char *o = c->a;
     size_t i = 0;
     size_t gt = 0; int gt_valid = 0; /* cached position of the next '>' at or after i */
@@ -489,7 +519,7 @@ static inline size_t clean_raw_impl(text_cleaner *c, const unsigned char *in, si
         }
         if ((k == K_HIGH || k == K_AMP) && (size_t)(o - c->a) + (n - i) + 4 > c->acap) {
             size_t used = (size_t)(o - c->a);
-            grow(&c->a, &c->acap, used + (n - i) + (n - i) / 2 + 8);
+            grow(c, &c->a, &c->acap, used + (n - i) + (n - i) / 2 + 8);
             o = c->a + used;
         }
         if (k == K_HIGH) {
@@ -578,7 +608,7 @@ static size_t clean_raw_naive(text_cleaner *c, const unsigned char *in, size_t n
 static size_t normalize(text_cleaner *c, size_t n)
 {
     const unsigned char *a = (const unsigned char *)c->a;
-    grow(&c->b, &c->bcap, n + 8);
+    grow(c, &c->b, &c->bcap, n + 8);
     int nfkc = c->s.nfkc;
     size_t i = 0, o = 0;
     while (i < n) {
@@ -597,7 +627,7 @@ static size_t normalize(text_cleaner *c, size_t n)
             utf8proc_ssize_t r = utf8proc_decompose(a + s, (utf8proc_ssize_t)(i - s), c->u,
                                                     (utf8proc_ssize_t)c->ucap, c->uopts);
             if (r < 0) { /* cannot happen on valid UTF-8; keep the bytes */
-                grow(&c->b, &c->bcap, o + (i - s) + (n - i) + 8);
+                grow(c, &c->b, &c->bcap, o + (i - s) + (n - i) + 8);
                 memcpy(c->b + o, a + s, i - s);
                 o += i - s;
                 break;
@@ -605,13 +635,13 @@ static size_t normalize(text_cleaner *c, size_t n)
             if ((size_t)r > c->ucap) {
                 size_t cap = c->ucap ? c->ucap : 256;
                 while (cap < (size_t)r) cap *= 2;
-                c->u = imdb_xrealloc(c->u, cap * sizeof *c->u);
+                c->u = c_realloc(c, c->u, cap * sizeof *c->u);
                 c->ucap = cap;
                 continue;
             }
             r = utf8proc_reencode(c->u, r, c->uopts); /* composes, then UTF-8 in place */
             if (r < 0) r = 0;
-            grow(&c->b, &c->bcap, o + (size_t)r + (n - i) + 8);
+            grow(c, &c->b, &c->bcap, o + (size_t)r + (n - i) + 8);
             memcpy(c->b + o, c->u, (size_t)r);
             o += (size_t)r;
             break;
@@ -655,8 +685,9 @@ static unsigned classify_cp(text_cleaner *c, const unsigned char *p, size_t len)
                                PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &err, &off, NULL);
         c->cmd = c->cre ? pcre2_match_data_create_from_pattern(c->cre, NULL) : NULL;
         if (!c->cmd) {   /* a fixed pattern: only memory can fail */
-            fprintf(stderr, "imdb: out of memory compiling the character class pattern\n");
-            abort();
+            pcre2_code_free(c->cre);
+            c->cre = NULL;
+            nomem(c, 0);
         }
     }
     int rc = pcre2_match(c->cre, (PCRE2_SPTR)p, len, 0, PCRE2_NO_UTF_CHECK, c->cmd, NULL);
@@ -677,7 +708,7 @@ static unsigned uclass(text_cleaner *c, const unsigned char *t, size_t n, size_t
                            (uint32_t)(t[i + 2] & 0x3F) << 6 | (t[i + 3] & 0x3F)
                 : 0xFFFFFFFF;
     if (cp < 0x10000) {
-        if (!c->ucls) c->ucls = imdb_xcalloc(65536, 1);
+        if (!c->ucls && !(c->ucls = calloc(65536, 1))) nomem(c, 65536);
         unsigned k = c->ucls[cp];
         if (!k) c->ucls[cp] = (unsigned char)(k = C_KNOWN | classify_cp(c, t + i, l));
         return k & (C_W | C_N);
@@ -754,8 +785,9 @@ static size_t scan_fast(text_cleaner *c, const unsigned char *t, size_t n, char 
             continue;
         }
         if (ntok == c->tcap) {
-            c->tcap = c->tcap ? 2 * c->tcap : 256;
-            c->toks = imdb_xrealloc(c->toks, c->tcap * sizeof *c->toks);
+            size_t cap = c->tcap ? 2 * c->tcap : 256;
+            c->toks = c_realloc(c, c->toks, cap * sizeof *c->toks);
+            c->tcap = cap;
         }
         c->toks[ntok++] = o;
         size_t len = e - i;
@@ -793,8 +825,9 @@ static size_t scan_pcre(text_cleaner *c, const char *t, size_t tn, char *o)
             continue;
         }
         if (ntok == c->tcap) {
-            c->tcap = c->tcap ? 2 * c->tcap : 256;
-            c->toks = imdb_xrealloc(c->toks, c->tcap * sizeof *c->toks);
+            size_t cap = c->tcap ? 2 * c->tcap : 256;
+            c->toks = c_realloc(c, c->toks, cap * sizeof *c->toks);
+            c->tcap = cap;
         }
         c->toks[ntok++] = o;
         o = put_token(o, (const unsigned char *)t + s, e - s);
@@ -803,7 +836,7 @@ static size_t scan_pcre(text_cleaner *c, const char *t, size_t tn, char *o)
     return ntok;
 }
 
-size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+static size_t tokenize(text_cleaner *c, const char *in, size_t len, const char *const **toks)
 {
     int nonascii;
     size_t tn = clean_raw(c, (const unsigned char *)in, len, &nonascii);
@@ -815,11 +848,11 @@ size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *co
     /* Matches do not overlap, so token bytes plus NULs fit in 2*tn+1 (+16: scan_fast's
      * fixed-size copies). The cleaned text holds no NUL (step 1 made them spaces), so a
      * NUL after it ends scan_fast's word loop without a bounds check. */
-    grow(&c->tb, &c->tbcap, 2 * tn + 17);
+    grow(c, &c->tb, &c->tbcap, 2 * tn + 17);
     if (c->fast) {
         char **buf = t == c->a ? &c->a : &c->b;
         size_t *cap = t == c->a ? &c->acap : &c->bcap;
-        grow(buf, cap, tn + 1);
+        grow(c, buf, cap, tn + 1);
         t = *buf;
         (*buf)[tn] = '\0';
     }
@@ -829,13 +862,18 @@ size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *co
     return ntok;
 }
 
-size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+static size_t tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks)
 {
     if (!c->re) {
         imdb_err e;
         if (compile_pattern(c, &e) < 0) {   /* the default pattern: only memory can fail */
-            fprintf(stderr, "imdb: %s\n", e.msg);
-            abort();
+            pcre2_match_data_free(c->md);
+            pcre2_match_context_free(c->mctx);
+            pcre2_code_free(c->re);
+            c->md = NULL;
+            c->mctx = NULL;
+            c->re = NULL;
+            nomem(c, 0);
         }
     }
     int nonascii;
@@ -845,10 +883,52 @@ size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const ch
         tn = normalize(c, tn);
         t = c->b;
     }
-    grow(&c->tb, &c->tbcap, 2 * tn + 1);
+    grow(c, &c->tb, &c->tbcap, 2 * tn + 1);
     size_t ntok = scan_pcre(c, t, tn, c->tb);
     *toks = c->toks;
     return ntok;
+}
+
+/* The entry points: set the out-of-memory landing point, run, clear it. sigsetjmp with
+ * savemask 0 saves a few registers and no signal mask (no system call): a few dozen
+ * instructions a document. */
+static size_t guarded(text_cleaner *c, const char *in, size_t len, const char *const **toks,
+                      size_t (*fn)(text_cleaner *, const char *, size_t, const char *const **))
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0)) {
+        c->oom = NULL;
+        *toks = c->toks;
+        return TEXT_NOMEM;
+    }
+    c->oom = &jb;
+    size_t n = fn(c, in, len, toks);
+    c->oom = NULL;
+    return n;
+}
+
+size_t text_tokenize_try(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+{
+    return guarded(c, in, len, toks, tokenize);
+}
+
+size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+{
+    size_t n = guarded(c, in, len, toks, tokenize);
+    if (n == TEXT_NOMEM) imdb_oom_exit(len);
+    return n;
+}
+
+size_t text_tokenize_naive_try(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+{
+    return guarded(c, in, len, toks, tokenize_naive);
+}
+
+size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks)
+{
+    size_t n = guarded(c, in, len, toks, tokenize_naive);
+    if (n == TEXT_NOMEM) imdb_oom_exit(len);
+    return n;
 }
 
 char *text_settings_canonical(const char *line)

@@ -43,7 +43,9 @@ char *text_settings_canonical(const char *line);
 
 typedef struct text_cleaner text_cleaner;
 
-/* Compiles the pattern; a bad pattern is an IMDB_EXIT_USAGE error naming the offset. */
+/* Compiles the pattern; a bad pattern is an IMDB_EXIT_USAGE error naming the offset.
+ * Out of memory is an IMDB_EXIT_INTERNAL error whose message starts "out of memory"
+ * (it does not end the program). */
 text_cleaner *text_cleaner_new(const text_settings *s, imdb_err *e);
 void text_cleaner_free(text_cleaner *c);
 
@@ -51,11 +53,18 @@ void text_cleaner_free(text_cleaner *c);
  * NUL-terminated tokens owned by the cleaner, valid until the next call on c, and returns
  * how many. Tokens contain no whitespace. A cleaner is not thread-safe: use one per thread. */
 size_t text_tokenize(text_cleaner *c, const char *in, size_t len, const char *const **toks);
+/* Out of memory while tokenizing: text_tokenize ends the program as imdb_xmalloc does (the
+ * tools' contract); text_tokenize_try returns TEXT_NOMEM instead, with *toks set but
+ * meaningless, and the cleaner stays usable for the next call (the public API, lib/api,
+ * uses it). Otherwise both are the same function. */
+#define TEXT_NOMEM ((size_t)-1)
+size_t text_tokenize_try(text_cleaner *c, const char *in, size_t len, const char *const **toks);
 /* The reference for text_tokenize (the same result, slower): byte-at-a-time cleaning and
  * every match found by PCRE2, where text_tokenize copies ASCII a word at a time and, for
  * the default pattern, scans without PCRE2. The test oracle (tests/unit_text.c,
  * scripts/diff-tokenize). Same buffers and lifetime as text_tokenize. */
 size_t text_tokenize_naive(text_cleaner *c, const char *in, size_t len, const char *const **toks);
+size_t text_tokenize_naive_try(text_cleaner *c, const char *in, size_t len, const char *const **toks);
 
 /* Totals since text_cleaner_new: invalid UTF-8 sequences replaced, NUL bytes seen. */
 void text_stats(const text_cleaner *c, unsigned long *bad_utf8, unsigned long *nul_bytes);

@@ -28,7 +28,7 @@ void imdb_on_oom(void (*fn)(void)) { oom_hook = fn; }
 /* The one place out of memory ends the program: a message, the temporaries of unfinished
  * outputs removed (outfile's hook), and exit status IMDB_EXIT_INTERNAL. _exit, not exit:
  * atexit handlers could need the memory there is none of. */
-static void oom(size_t n)
+void imdb_oom_exit(size_t n)
 {
     fprintf(stderr, "imdb: out of memory (allocating %zu bytes)\n", n);
     if (oom_hook) oom_hook();
@@ -38,21 +38,21 @@ static void oom(size_t n)
 void *imdb_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) oom(n);
+    if (!p) imdb_oom_exit(n);
     return p;
 }
 
 void *imdb_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) oom(n * size);
+    if (!p) imdb_oom_exit(n * size);
     return p;
 }
 
 void *imdb_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);
-    if (!p) oom(n);
+    if (!p) imdb_oom_exit(n);
     return p;
 }
 

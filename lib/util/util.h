@@ -35,6 +35,11 @@ int imdb_fail(imdb_err *e, int status, const char *fmt, ...)
  * temporaries of unfinished outputs; it must not allocate). */
 void imdb_on_oom(void (*fn)(void));
 void *imdb_xmalloc(size_t n);
+/* What imdb_xmalloc does when malloc fails: the message, the hook, _exit(5). For the
+ * wrappers that keep the tools' "out of memory ends the program" contract over library
+ * functions that report it (text_tokenize over text_tokenize_try, clf_prob over
+ * clf_prob_try); the public API (lib/api) never calls it. */
+void imdb_oom_exit(size_t n) __attribute__((noreturn));
 void *imdb_xcalloc(size_t n, size_t size);
 void *imdb_xrealloc(void *p, size_t n);
 char *imdb_xstrdup(const char *s);
