@@ -39,5 +39,6 @@ if [ "$SANITIZERS" = yes ]; then
     export LD_PRELOAD ASAN_OPTIONS
 fi
 
-"$PYTHON" -m pytest -q -p no:cacheprovider --rootdir="$SCRATCH" \
+"$PYTHON" -m pytest -q --tb=short -p no:cacheprovider --rootdir="$SCRATCH" \
+    --basetemp="$SCRATCH/pytest" \
     "$IMDB_SRCDIR/python/tests/test_libimdb.py"

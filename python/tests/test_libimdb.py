@@ -42,7 +42,7 @@ def work(tmp_path_factory):
 def model_path(work):
     tar = FIXTURES / "mini-aclImdb.tar.gz"
     tool("imdb-clean", "--split", "train", tar, "-o", work / "train.tok.gz")
-    tool("imdb-vocab", "--ngrams", "2", work / "train.tok.gz", "-o", work / "v.gz")
+    tool("imdb-vocab", work / "train.tok.gz", "-o", work / "v.gz")
     tool("imdb-train", "-q", "--model", "nblr", "--vocab", work / "v.gz",
          "--output", work / "m.model", work / "train.tok.gz")
     return work / "m.model"
@@ -267,7 +267,7 @@ def test_missing_file(work):
 
 
 def test_directory(work):
-    with pytest.raises((IsADirectoryError, libimdb.DataError)):
+    with pytest.raises(IsADirectoryError):
         libimdb.Model(work)
 
 
@@ -295,7 +295,7 @@ def test_corrupt_models(model_path, work):
         assert isinstance(e.value, libimdb.Error) and e.value.status == 1
         msg = str(e.value)
         assert name in msg and "\n" not in msg, msg
-        r = subprocess.run([os.path.join(BIN, "imdb-predict"), "--verify", path],
+        r = subprocess.run([os.path.join(BIN, "imdb-predict"), path],
                            input=b"x\n", capture_output=True)
         assert r.returncode != 0 and msg in r.stderr.decode("utf-8", "replace"), \
             (msg, r.stderr)
