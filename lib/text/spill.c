@@ -117,19 +117,29 @@ spill_writer *spill_create(const char *dir, int order, int maxn, imdb_err *e)
 {
     size_t l = strlen(dir);
     char *path = imdb_xmalloc(l + 32);
-    snprintf(path, l + 32, "%s%simdb-vocab-run.XXXXXX", dir, l && dir[l - 1] == '/' ? "" : "/");
-    int fd = mkstemp(path);
+    const char *sep = l && dir[l - 1] == '/' ? "" : "/";
+    int fd = -1;
+#ifdef O_TMPFILE
+    /* A file without a name from the start, where the file system can. */
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    snprintf(path, l + 32, "%s%s(spill file)", dir, sep);
+#endif
     if (fd < 0) {
-        imdb_fail(e, IMDB_EXIT_IO, "%s: cannot create a spill file: %s", dir, strerror(errno));
-        free(path);
-        return NULL;
-    }
-    /* Unlinked at once: nothing is left behind, whatever way the process ends. */
-    if (unlink(path) < 0) {
-        imdb_fail(e, IMDB_EXIT_IO, "%s: cannot remove a spill file: %s", path, strerror(errno));
-        close(fd);
-        free(path);
-        return NULL;
+        snprintf(path, l + 32, "%s%simdb-vocab-run.XXXXXX", dir, sep);
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0) {
+            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot create a spill file: %s", dir, strerror(errno));
+            free(path);
+            return NULL;
+        }
+        /* Unlinked at once: nothing is left behind, whatever way the process ends (but
+         * SIGKILL between these two calls). */
+        if (unlink(path) < 0) {
+            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot remove a spill file: %s", path, strerror(errno));
+            close(fd);
+            free(path);
+            return NULL;
+        }
     }
     spill_writer *w = writer_on(fd, path, order, maxn);
     free(path);

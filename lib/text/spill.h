@@ -2,9 +2,9 @@
  * (vocab_set_memory): the table is sorted and written out as a run when it reaches its
  * budget, and runs are merged back k ways (the way sort(1) spills and merges).
  *
- * A run is an unlinked temporary file (created in a directory, then removed at once and
- * kept open), so it disappears whatever way the process ends, SIGKILL included, and never
- * needs cleaning up. Its format is private to one process, but checked as if it were not:
+ * A run is a temporary file without a name (O_TMPFILE; else created, then removed at
+ * once and kept open), so it disappears whatever way the process ends, SIGKILL included,
+ * and never needs cleaning up. Its format is private to one process, but checked as if it were not:
  *
  *   header   "IMDBVRUN", u32 version (1), u32 order (SPILL_BY_TEXT or SPILL_BY_RANK),
  *            u32 maxn, u32 block size, u32 0, u32 CRC-32 of the 28 bytes before
