@@ -313,7 +313,7 @@ int main(int argc, char **argv)
         /* The rates of new material decay as Heaps' law says the real text's do: the
          * derivative of K T^beta is proportional to T^(beta - 1). */
         if ((k & 255) == 0) {
-            double t = (double)(made > (uint64_t)(tref / 16) ? made : (uint64_t)(tref / 16)) / tref;
+            double t = (double)made > tref ? (double)made / tref : 1.0;
             rq = fmin(1, novel * pow(t, beta[0] - 1));
             rb = fmin(1, backoff * pow(t, beta[1] - 1));
             rj = fmin(1, jump * pow(t, beta[2] - 1));

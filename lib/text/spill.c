@@ -27,7 +27,7 @@ struct spill_writer {
     size_t n, cap;        /* payload bytes, capacity of the payload */
     uint32_t nent;
     uint64_t total;
-    int failed;
+    int failed;           /* the errno of the first failed write */
 };
 
 struct spill_reader {
@@ -77,8 +77,8 @@ static int write_all(spill_writer *w, const unsigned char *p, size_t n, imdb_err
         ssize_t k = write(w->run->fd, p, n);
         if (k < 0) {
             if (errno == EINTR) continue;
-            w->failed = 1;
-            return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(errno));
+            w->failed = errno ? errno : EIO;
+            return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(w->failed));
         }
         p += k;
         n -= (size_t)k;
@@ -104,7 +104,7 @@ static spill_writer *writer_on(int fd, const char *name, int order, int maxn)
     put_u32le(h + 24, 0);
     put_u32le(h + 28, crc(h, 28));
     imdb_err ignored;
-    if (write_all(w, h, HDR, &ignored) < 0) w->failed = errno ? errno : EIO;
+    write_all(w, h, HDR, &ignored);   /* a failure is kept in w->failed */
     return w;
 }
 
@@ -177,7 +177,7 @@ static size_t put_varint(unsigned char *p, uint64_t x)
 int spill_put(spill_writer *w, const spill_entry *en, imdb_err *e)
 {
     if (w->failed)
-        return imdb_fail(e, IMDB_EXIT_IO, "%s: earlier write failed", w->run->name);
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(w->failed));
     size_t need = en->len + 5 * 10;
     if (w->n + need > w->cap && w->n > 0 && flush_block(w, e) < 0) return -1;
     if (need > w->cap) {   /* one entry larger than a block: a block of its own */
@@ -206,7 +206,7 @@ int spill_put(spill_writer *w, const spill_entry *en, imdb_err *e)
 spill_run *spill_finish(spill_writer *w, imdb_err *e)
 {
     if (w->failed) {
-        imdb_fail(e, IMDB_EXIT_IO, "%s: earlier write failed", w->run->name);
+        imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(w->failed));
         spill_abort(w);
         return NULL;
     }
