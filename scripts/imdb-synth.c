@@ -9,7 +9,8 @@
  * random labelled training review of that class, then its tokens from a class-conditional
  * bigram chain: the next token follows a random occurrence of the previous one, in the
  * reviews of the class with weight --class-weight, else in all the unlabelled reviews
- * (sampling occurrences samples the empirical successor distribution); with probability
+ * (sampling occurrences samples the empirical successor distribution), and copying goes
+ * on from that occurrence (real trigrams) until it jumps (--jump); with probability
  * --backoff it is drawn from the unigram distribution instead (new bigrams, like the
  * real text's unseen pairs); and with probability --novel it is a new rare word from a
  * Pitman-Yor process of discount --discount: such a process meets K n^d distinct words
@@ -180,10 +181,17 @@ static void usage(void)
 "      --seed=S           random seed (default: 1)\n"
 "      --class-weight=A   weight of the class's own reviews against the unlabelled\n"
 "                         ones when choosing a next token (default: 0.5)\n"
-"      --backoff=P        probability of a unigram draw instead (default: 0.12)\n"
-"      --novel=P          probability of a rare word instead (default: 0.004)\n"
-"      --discount=D       Pitman-Yor discount of the rare words, their Heaps\n"
-"                         exponent (default: 0.7)\n"
+"      --backoff=P        probability of a unigram draw instead of the next\n"
+"                         token (default: 0.22)\n"
+"      --jump=P           probability of leaving the real review being copied\n"
+"                         for another occurrence of the last token (default: 0.3)\n"
+"      --novel=P          probability of a rare word instead (default: 0.005)\n"
+"      --discount=D       Pitman-Yor discount of the rare words (default: 0.9)\n"
+"      --beta=B1,B2,B3    past --tokens-ref tokens the three rates above decay as\n"
+"                         T^(B-1), as Heaps' law with these exponents for 1-, 2-\n"
+"                         and 3-grams (default: 0.541,0.739,0.863, fitted on\n"
+"                         25k, 50k, 75k real reviews)\n"
+"      --tokens-ref=T     (default: 17.5e6, the tokens of train + unsup)\n"
 "      --tsv              raw text lines for imdb-clean --format tsv (default: an\n"
 "                         imdb-tokens stream)\n"
 "  -o, --output=FILE      write to FILE (default: standard output)\n"
@@ -214,7 +222,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     long ndocs = 25000, seed = 1;
-    double cw = 0.5, backoff = 0.05, novel = 0.006, discount = 0.9, jump = 0.5, tref = 17.5e6;
+    double cw = 0.5, backoff = 0.22, novel = 0.005, discount = 0.9, jump = 0.3, tref = 17.5e6;
     /* Heaps exponents of the 1-, 2-, 3-grams of 25k, 50k, 75k real reviews (train +
      * unsup, default cleaning; scripts/benchmark-scale --fit measures them). */
     double beta[3] = {0.541, 0.739, 0.863};
