@@ -13,8 +13,10 @@
 #include "util.h"
 #include "vocab.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,12 @@ static void usage(void)
 "                        no limit)\n"
 "  -M, --merge           FILEs are vocabularies (from imdb-vocab) to sum, not\n"
 "                        token streams\n"
+"  -S, --memory=SIZE     count in about SIZE bytes of memory (suffix K, M, G or\n"
+"                        T: powers of 1024), spilling sorted partial counts to\n"
+"                        --tmpdir and merging them (default: no limit); at\n"
+"                        least %zuK\n"
+"  -T, --tmpdir=DIR      directory for the spill files (default: $TMPDIR, else\n"
+"                        /tmp)\n"
 "  -o, --output=FILE     write to FILE, atomically; gzip if FILE ends in .gz\n"
 "                        (default: standard output)\n"
 "      --gzip-level=N    gzip level of a .gz output, 1 (fast) to 9 (small)\n"
@@ -51,7 +59,7 @@ static void usage(void)
 "add up to more than it).\n"
 "Exit status: 0 ok, 1 bad or inconsistent input, 2 usage error, 4 I/O error,\n"
 "5 internal error.\n",
-        cli_prog, VOCAB_MAX_NGRAMS);
+        cli_prog, VOCAB_MAX_NGRAMS, (vocab_memory_min() + 1023) >> 10);
     exit(IMDB_EXIT_OK);
 }
 
@@ -98,6 +106,7 @@ static int count_streams(vocab *v, const char *const *inputs, size_t ninputs, im
             size_t ntok = tokio_split(d.text, d.text_len, &toks, &cap);
             vocab_add_doc(v, (const char *const *)toks, ntok);
             if (vocab_status(v, e) < 0) {
+                if (e->status == IMDB_EXIT_IO) goto fail;   /* spilling: not the input's fault */
                 char msg[sizeof e->msg];
                 snprintf(msg, sizeof msg, "%s:%ld: %s", tokio_name(r), d.lineno, e->msg);
                 memcpy(e->msg, msg, sizeof msg);
@@ -136,41 +145,53 @@ static void warn_if_pruned(const char *name, uint64_t unigrams, uint64_t tokens)
                 "merging", name, (unsigned long long)unigrams, (unsigned long long)tokens);
 }
 
-/* Read and sum vocabularies; *out is the sum. The first file is read whole, the others
- * are added into it line by line (vocab_read_merge), so memory stays that of the sum.
+/* Read and sum vocabularies into sum, made by vocab_new(0): each file is added line by
+ * line (vocab_read_merge), so memory stays that of the sum, or within its budget.
  * 0 or -1 with e filled. */
-static int merge_files(vocab **out, int ngrams, const char *const *inputs, size_t ninputs,
+static int merge_files(vocab *sum, int ngrams, const char *const *inputs, size_t ninputs,
                        imdb_err *e)
 {
-    const char *first = display_name(inputs[0]);
-    vocab *sum = vocab_read(inputs[0], e);
-    if (!sum) return -1;
-    if (ngrams && vocab_maxn(sum) != ngrams) {
-        imdb_fail(e, IMDB_EXIT_DATA, "%s: vocabulary of ngrams=%d, but --ngrams=%d", first,
-                  vocab_maxn(sum), ngrams);
-        goto fail;
-    }
-    uint64_t unigrams = 0;
-    for (size_t i = 0; i < vocab_size(sum); i++)
-        if (vocab_order(sum, i) == 1) unigrams += vocab_count(sum, i);
-    warn_if_pruned(first, unigrams, vocab_tokens(sum));
-    if (cli_verbose > 0)
-        cli_msg("%s: %zu n-grams, %llu documents, %llu tokens", first, vocab_size(sum),
-                (unsigned long long)vocab_docs(sum), (unsigned long long)vocab_tokens(sum));
-    for (size_t f = 1; f < ninputs; f++) {
+    for (size_t f = 0; f < ninputs; f++) {
         const char *name = display_name(inputs[f]);
         vocab_info info;
-        if (vocab_read_merge(sum, inputs[f], &info, e) < 0) goto fail;
+        if (vocab_read_merge(sum, inputs[f], &info, e) < 0) return -1;
+        if (f == 0 && ngrams && vocab_maxn(sum) != ngrams)
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s: vocabulary of ngrams=%d, but --ngrams=%d",
+                             name, vocab_maxn(sum), ngrams);
         warn_if_pruned(name, info.unigrams, info.tokens);
         if (cli_verbose > 0)
             cli_msg("%s: %zu n-grams, %llu documents, %llu tokens", name, info.entries,
                     (unsigned long long)info.docs, (unsigned long long)info.tokens);
     }
-    *out = sum;
     return 0;
-fail:
-    vocab_free(sum);
-    return -1;
+}
+
+/* "SIZE[KMGT]" as sort(1) takes it (powers of 1024; a trailing B for bytes is allowed);
+ * at least min bytes, else a usage error saying how much is needed. */
+static size_t parse_memory(const char *arg, size_t min)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (end != arg ? *end : 0) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B') end++;
+    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' ||
+        v > (SIZE_MAX >> shift) || v > (UINT64_C(1) << 50) >> shift)
+        cli_usage_error("invalid value '%s' for --memory (expected a size such as 500M or 4G)",
+                        arg);
+    size_t bytes = (size_t)(v << shift);
+    if (bytes < min)
+        cli_usage_error("--memory %s is too small: imdb-vocab needs at least %zu bytes "
+                        "(--memory %zuK) for its merge buffers and a minimal table",
+                        arg, min, (min + 1023) >> 10);
+    return bytes;
 }
 
 int main(int argc, char **argv)
@@ -183,6 +204,8 @@ int main(int argc, char **argv)
         {"min-df", required_argument, NULL, 'd'},
         {"max-size", required_argument, NULL, 's'},
         {"merge", no_argument, NULL, 'M'},
+        {"memory", required_argument, NULL, 'S'},
+        {"tmpdir", required_argument, NULL, 'T'},
         {"output", required_argument, NULL, 'o'},
         {"gzip-level", required_argument, NULL, OPT_GZIP_LEVEL},
         {"quiet", no_argument, NULL, 'q'},
@@ -191,18 +214,21 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    const char *output = "-";
+    const char *output = "-", *tmpdir = getenv("TMPDIR");
+    size_t memory = 0;
     int ngrams = 0, merge = 0;
     long min_count = 1, min_df = 1, max_size = 0, gzip_level = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:m:d:s:Mo:qv", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:m:d:s:MS:T:o:qv", opts, NULL)) != -1) {
         switch (c) {
         case 'n': ngrams = (int)cli_long("--ngrams", optarg, 1, VOCAB_MAX_NGRAMS); break;
         case 'm': min_count = cli_long("--min-count", optarg, 1, LONG_MAX); break;
         case 'd': min_df = cli_long("--min-df", optarg, 1, LONG_MAX); break;
         case 's': max_size = cli_long("--max-size", optarg, 0, LONG_MAX); break;
         case 'M': merge = 1; break;
+        case 'S': memory = parse_memory(optarg, vocab_memory_min()); break;
+        case 'T': tmpdir = optarg; break;
         case 'o': output = optarg; break;
         case OPT_GZIP_LEVEL: gzip_level = cli_long("--gzip-level", optarg, 1, 9); break;
         case 'q': cli_verbose = -1; break;
@@ -225,25 +251,33 @@ int main(int argc, char **argv)
     if (!out) goto fail;
 
     double t0 = imdb_now();
+    v = vocab_new(merge ? 0 : ngrams ? ngrams : 3);
+    if (memory && vocab_set_memory(v, memory, tmpdir, &e) < 0) goto fail;
     if (merge) {
-        if (merge_files(&v, ngrams, inputs, ninputs, &e) < 0) goto fail;
+        if (merge_files(v, ngrams, inputs, ninputs, &e) < 0) goto fail;
     } else {
-        v = vocab_new(ngrams ? ngrams : 3);
         if (count_streams(v, inputs, ninputs, &e) < 0) goto fail;
     }
     double t1 = imdb_now();
-    size_t distinct = vocab_size(v);
-    vocab_finish_df(v, (uint64_t)min_count, (uint64_t)min_df, (size_t)max_size);
+    vocab_stats st;
+    if (vocab_finish_write(v, (uint64_t)min_count, (uint64_t)min_df, (size_t)max_size, out, &st,
+                           &e) < 0)
+        goto fail;
     double t2 = imdb_now();
-    if (vocab_write(v, out, &e) < 0) goto fail;
     int rc = outfile_commit(out, &e);
     out = NULL;
     if (rc < 0) goto fail;
-    if (cli_verbose > 0)
-        cli_msg("%llu documents, %llu tokens, %zu distinct n-grams, %zu kept; "
-                "%s %.2f s, sort %.2f s, write %.2f s",
-                (unsigned long long)vocab_docs(v), (unsigned long long)vocab_tokens(v), distinct,
-                vocab_size(v), merge ? "merge" : "count", t1 - t0, t2 - t1, imdb_now() - t2);
+    if (cli_verbose > 0) {
+        cli_msg("%llu documents, %llu tokens, %llu distinct n-grams, %llu kept; "
+                "%s %.2f s, sort and write %.2f s, commit %.2f s",
+                (unsigned long long)vocab_docs(v), (unsigned long long)vocab_tokens(v),
+                (unsigned long long)st.distinct, (unsigned long long)st.kept,
+                merge ? "merge" : "count", t1 - t0, t2 - t1, imdb_now() - t2);
+        if (memory)
+            cli_msg("memory %zu bytes: %llu spills, %.1f MB written to spill files in %s",
+                    memory, (unsigned long long)st.spills, st.spilled_bytes / 1e6,
+                    tmpdir && *tmpdir ? tmpdir : "/tmp");
+    }
     vocab_free(v);
     return IMDB_EXIT_OK;
 

@@ -8,15 +8,19 @@
  * malformed files fail with FILE:LINE. Exit status 0 = pass. */
 #include "feat.h"
 #include "outfile.h"
+#include "spill.h"
 #include "vocab.h"
 #include "testutil.h"
+
+#include <fcntl.h>
+#include <zlib.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-
+#define FANIN_TEST 16   /* more spills than one merge takes */
 
 static char dir[] = "/tmp/unit_vocab.XXXXXX";
 
@@ -555,6 +559,189 @@ static void test_large(void)
     test_against_oracle(3000, 60, 20000, 3);
 }
 
+
+/* ---- bounded memory: spill runs and --memory ---- */
+
+/* A run of nent entries "w<i>" (ascending), counts i + 1, written to path. */
+static void write_run(const char *path, size_t nent)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    spill_writer *w = spill_create_fd(fd, path, SPILL_BY_TEXT, 3);
+    imdb_err e = {0, ""};
+    for (size_t i = 0; i < nent; i++) {
+        char t[32];
+        int n = snprintf(t, sizeof t, "w%06zu x", i);
+        spill_entry en = {t, (size_t)n, i + 1, i / 2 + 1, 0, 0};
+        CHECK(spill_put(w, &en, &e) == 0, "spill_put: %s", e.msg);
+    }
+    spill_run *r = spill_finish(w, &e);
+    CHECK(r && spill_run_entries(r) == nent, "spill_finish: %s", e.msg);
+    spill_run_free(r);
+}
+
+/* Read the run at path: the number of entries, or -1 with e filled. */
+static long read_run_names(const char *path, int order, int names, imdb_err *e)
+{
+    int fd = open(path, O_RDONLY);
+    spill_run *r = spill_run_fd(fd, path);
+    spill_reader *rd = spill_open(r, order, 3, e);
+    long n = -1;
+    if (rd) {
+        spill_entry en;
+        int got;
+        n = 0;
+        while ((got = spill_next(rd, &en, e)) > 0) {
+            char t[32];
+            int k = snprintf(t, sizeof t, "w%06ld x", n);
+            if (names && ((size_t)k != en.len || memcmp(t, en.text, en.len) != 0 ||
+                          en.count != (uint64_t)n + 1)) {
+                printf("FAIL run entry %ld is '%.*s' %llu\n", n, (int)en.len, en.text,
+                       (unsigned long long)en.count);
+                failures++;
+                break;
+            }
+            n++;
+        }
+        if (got < 0) n = -1;
+    }
+    spill_close(rd);
+    spill_run_free(r);
+    return n;
+}
+
+static long read_run(const char *path, int order, imdb_err *e)
+{
+    return read_run_names(path, order, 1, e);
+}
+
+static void put_file(const char *path, const char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
+        printf("FAIL writing %s\n", path);
+        failures++;
+    }
+}
+
+static void test_spill_runs(void)
+{
+    char path[300], bad[300];
+    snprintf(path, sizeof path, "%s/run", dir);
+    snprintf(bad, sizeof bad, "%s/bad-run", dir);
+    imdb_err e = {0, ""};
+    /* Several blocks (32 KiB each), and an empty run. */
+    write_run(path, 9000);
+    CHECK(read_run(path, SPILL_BY_TEXT, &e) == 9000, "run read back: %s", e.msg);
+    CHECK(read_run(path, SPILL_BY_RANK, &e) < 0 && strstr(e.msg, "order 1"), "order checked: %s", e.msg);
+    size_t n;
+    char *b = test_slurp(path, &n);
+    CHECK(b && n > 3 * SPILL_BLOCK, "run size %zu", n);
+    if (!b) return;
+    /* Truncated anywhere (every 7th length, and the last bytes) is refused, never short. */
+    int ok = 1;
+    for (size_t len = 0; len < n && ok; len += len < 64 || len + 64 > n ? 1 : 61) {
+        put_file(bad, b, len);
+        if (read_run(bad, SPILL_BY_TEXT, &e) >= 0 || e.status != IMDB_EXIT_IO) ok = 0;
+        if (!ok) printf("FAIL truncated to %zu bytes: read %s\n", len, e.msg);
+    }
+    CHECK(ok, "a truncated run was read");
+    /* Any one byte changed is refused (header, block lengths, payload, CRCs, end). */
+    ok = 1;
+    for (size_t i = 0; i < n && ok; i += i < 64 || i + 64 > n ? 1 : 211) {
+        b[i] ^= 0x20;
+        put_file(bad, b, n);
+        b[i] ^= 0x20;
+        if (read_run(bad, SPILL_BY_TEXT, &e) >= 0) ok = 0;
+        if (!ok) printf("FAIL byte %zu changed: read\n", i);
+    }
+    CHECK(ok, "a damaged run was read");
+    b[50] ^= 1;
+    put_file(bad, b, n);
+    b[50] ^= 1;
+    CHECK(read_run(bad, SPILL_BY_TEXT, &e) < 0 && strstr(e.msg, "damaged: bad block CRC"),
+          "message for a bad CRC: %s", e.msg);
+    put_file(bad, b, n - 3);
+    CHECK(read_run(bad, SPILL_BY_TEXT, &e) < 0 && strstr(e.msg, "damaged") && strstr(e.msg, "truncated"),
+          "message for a truncated run: %s", e.msg);
+    /* Another version, with a valid header CRC. */
+    unsigned char *h = (unsigned char *)b;
+    put_u32le(h + 8, SPILL_VERSION + 1);
+    put_u32le(h + 28, (uint32_t)crc32(0, h, 28));
+    put_file(bad, b, n);
+    CHECK(read_run(bad, SPILL_BY_TEXT, &e) < 0 && strstr(e.msg, "format version 2 is not this program's 1"),
+          "message for another version: %s", e.msg);
+    free(b);
+    /* Entries out of order (the writer does not check; the reader does). */
+    int fd = open(bad, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    spill_writer *w = spill_create_fd(fd, bad, SPILL_BY_TEXT, 3);
+    spill_entry e1 = {"b", 1, 1, 1, 0, 0}, e2 = {"a", 1, 1, 1, 0, 0};
+    spill_put(w, &e1, &e);
+    spill_put(w, &e2, &e);
+    spill_run_free(spill_finish(w, &e));
+    CHECK(read_run_names(bad, SPILL_BY_TEXT, 0, &e) < 0 && strstr(e.msg, "out of order"),
+          "order: %s", e.msg);
+    /* A full disk: the writer fails with IMDB_EXIT_IO. */
+    fd = open("/dev/full", O_WRONLY);
+    if (fd >= 0) {
+        w = spill_create_fd(fd, "/dev/full", SPILL_BY_TEXT, 3);
+        int failed = 0;
+        for (int i = 0; i < 10000 && !failed; i++) {
+            char t[16];
+            int k = snprintf(t, sizeof t, "w%05d", i);
+            spill_entry en = {t, (size_t)k, 1, 1, 0, 0};
+            failed = spill_put(w, &en, &e) < 0;
+        }
+        if (!failed) failed = spill_finish(w, &e) == NULL;
+        else spill_abort(w);
+        CHECK(failed && e.status == IMDB_EXIT_IO && strstr(e.msg, "No space left"), "/dev/full: %s", e.msg);
+    }
+}
+
+/* Counting with a budget gives the bytes of counting without, and stays in the budget. */
+static void test_memory_budget(void)
+{
+    imdb_err e = {0, ""};
+    vocab *v = vocab_new(3);
+    CHECK(vocab_set_memory(v, vocab_memory_min() - 1, dir, &e) < 0 && e.status == IMDB_EXIT_USAGE &&
+          strstr(e.msg, "needs at least"), "too small a budget: %s", e.msg);
+    vocab_free(v);
+    corpus c = make_corpus(2000, 40, 3000);
+    struct { uint64_t mc, md; size_t ms; } cases[] = {{1, 1, 0}, {2, 1, 0}, {1, 2, 50}, {3, 2, 400}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char p1[300], p2[300];
+        snprintf(p1, sizeof p1, "%s/mem-want", dir);
+        snprintf(p2, sizeof p2, "%s/mem-got", dir);
+        vocab *a = vocab_new(3), *b = vocab_new(3);
+        size_t budget = vocab_memory_min() + (64 << 10);
+        CHECK(vocab_set_memory(b, budget, dir, &e) == 0, "budget: %s", e.msg);
+        vocab_set_clean(a, "x=1");
+        vocab_set_clean(b, "x=1");
+        size_t peak = 0;
+        for (size_t d = 0; d < c.ndocs; d++) {
+            vocab_add_doc(a, (const char *const *)c.toks[d], c.ntok[d]);
+            vocab_add_doc(b, (const char *const *)c.toks[d], c.ntok[d]);
+            if (vocab_memory(b) > peak) peak = vocab_memory(b);
+        }
+        CHECK(peak <= budget, "table of %zu bytes in a budget of %zu", peak, budget);
+        outfile *o1 = outfile_open(p1, 0, &e), *o2 = outfile_open(p2, 0, &e);
+        vocab_stats st;
+        CHECK(vocab_finish_write(a, cases[k].mc, cases[k].md, cases[k].ms, o1, NULL, &e) == 0 &&
+              outfile_commit(o1, &e) == 0, "in memory: %s", e.msg);
+        CHECK(vocab_finish_write(b, cases[k].mc, cases[k].md, cases[k].ms, o2, &st, &e) == 0 &&
+              outfile_commit(o2, &e) == 0, "bounded: %s", e.msg);
+        CHECK(st.spills > FANIN_TEST, "only %llu spills", (unsigned long long)st.spills);
+        size_t n1, n2;
+        char *b1 = test_slurp(p1, &n1), *b2 = test_slurp(p2, &n2);
+        CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0,
+              "case %zu: bounded count differs from the in-memory one (%zu and %zu bytes)", k, n1, n2);
+        free(b1);
+        free(b2);
+        vocab_free(a);
+        vocab_free(b);
+    }
+    free_corpus(&c);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
@@ -568,6 +755,8 @@ int main(void)
     test_malformed();
     test_read_merge();
     test_large();
+    test_spill_runs();
+    test_memory_budget();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("warning: could not remove %s\n", dir);

@@ -42,3 +42,9 @@ imdb-vocab --merge --min-count 2 shard.a?.vocab.gz -o train2.vocab.gz
 imdb-vocab --min-count 2 train.tok.gz >whole
 gzip -dc train2.vocab.gz >merged
 same merged whole
+
+# In a bounded memory: the same file.
+mkdir -p vartmp
+imdb-vocab --memory 2G --tmpdir vartmp --min-count 3 train.tok.gz -o big.vocab.gz
+imdb-vocab --min-count 3 train.tok.gz -o small.vocab.gz
+cmp -s big.vocab.gz small.vocab.gz || fail "--memory example differs"

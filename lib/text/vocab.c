@@ -33,6 +33,7 @@
 #include "vocab.h"
 #include "feat.h"
 #include "lineio.h"
+#include "spill.h"
 #include "text.h"
 
 #include <stdarg.h>
@@ -52,6 +53,16 @@ typedef struct rec {
 
 #define REC_HDR 32
 #define MAX_ARENA (UINT64_C(1) << 35)   /* offsets / 8 fit 32 bits */
+
+/* Runs on disk (bounded memory, below); level: merged from FANIN^level spills. */
+struct vrun {
+    spill_run *run;
+    int level;
+};
+typedef struct runlist {
+    struct vrun *r;
+    size_t n, cap;
+} runlist;
 
 struct vocab {
     int maxn;
@@ -75,6 +86,20 @@ struct vocab {
 
     int failed;
     imdb_err err;
+
+    /* Bounded memory (vocab_set_memory; budget 0 = unbounded). The arena is allocated
+     * once at arena_cap bytes and the slot table grows to at most slot_limit slots; a
+     * document or entry that would not fit first spills the table as a run. */
+    size_t budget, arena_cap, slot_limit;
+    char *tmpdir;
+    runlist runs;           /* runs by text, in time order */
+    uint64_t nspills, spilled_bytes;
+    /* Merging files: file_no counts the files read (marks in rec.last are file numbers);
+     * the run being filled began in file run_first, whose records lie below first_end
+     * (SIZE_MAX while run_first is still being read). See spill_table. */
+    uint32_t file_no, run_first;
+    size_t first_end;
+    char **files;
 };
 
 /* Ask for transparent huge pages on the 2 MiB-aligned interior of a large block (before
@@ -121,7 +146,7 @@ static int keep_error(vocab *v, int status, const char *fmt, ...)
 vocab *vocab_new(int maxn)
 {
     vocab *v = imdb_xcalloc(1, sizeof *v);
-    v->maxn = maxn < 1 ? 1 : maxn > VOCAB_MAX_NGRAMS ? VOCAB_MAX_NGRAMS : maxn;
+    v->maxn = maxn < 0 ? 1 : maxn > VOCAB_MAX_NGRAMS ? VOCAB_MAX_NGRAMS : maxn;
     v->acap = 1 << 16;
     v->arena = imdb_xmalloc(v->acap);
     v->alen = 8;
@@ -140,6 +165,11 @@ void vocab_free(vocab *v)
     free(v->tl);
     free(v->nh);
     free(v->nl);
+    free(v->tmpdir);
+    for (size_t i = 0; i < v->runs.n; i++) spill_run_free(v->runs.r[i].run);
+    free(v->runs.r);
+    for (uint32_t i = 0; i < v->file_no; i++) free(v->files[i]);
+    free(v->files);
     free(v);
 }
 
@@ -215,6 +245,11 @@ static rec *new_rec(vocab *v, uint64_t h, size_t len)
         return NULL;
     }
     if (v->alen + sz > v->acap) {
+        if (v->budget)   /* cannot happen: callers check room first */
+        {
+            keep_error(v, IMDB_EXIT_INTERNAL, "vocabulary arena overflow");
+            return NULL;
+        }
         while (v->alen + sz > v->acap) v->acap *= 2;
         v->arena = imdb_xrealloc(v->arena, v->acap);
         advise_huge(v->arena + v->alen, v->acap - v->alen);
@@ -236,6 +271,8 @@ static inline uint64_t slot_of(const vocab *v, const rec *r)
 }
 
 /* ---- counting ---- */
+
+static int make_room(vocab *v, size_t nrec, size_t bytes);
 
 static void reset_last(vocab *v)
 {
@@ -355,6 +392,11 @@ void vocab_add_doc(vocab *v, const char *const *toks, size_t ntok)
         }
         prev = m;
         m += cnt;
+    }
+    if (v->budget) {
+        size_t bytes = 0;
+        for (size_t i = 0; i < m; i++) bytes += rec_size(v->nl[i]);
+        if (make_room(v, m, bytes) < 0) return;
     }
     if (!v->slots || 2 * (v->n + m) > v->cap) build_slots(v, v->n + m > v->cap ? v->n + m : v->cap);
     const size_t mask = v->cap - 1;
@@ -674,11 +716,9 @@ static char *put_u64(char *p, uint64_t x)
     return p;
 }
 
-int vocab_write(const vocab *v, outfile *o, imdb_err *e)
+/* The header lines; the same for every way of writing. */
+static int write_head(const vocab *v, outfile *o, imdb_err *e)
 {
-    if (vocab_status(v, e) < 0) return -1;
-    if (!v->sorted)
-        return imdb_fail(e, IMDB_EXIT_INTERNAL, "vocab_write: vocabulary not finished");
     if (outfile_printf(o, e, "#imdb-vocab 1 ngrams=%d docs=%llu tokens=%llu\n", v->maxn,
                        (unsigned long long)v->docs, (unsigned long long)v->tokens) < 0)
         return -1;
@@ -687,36 +727,71 @@ int vocab_write(const vocab *v, outfile *o, imdb_err *e)
             return imdb_fail(e, IMDB_EXIT_DATA, "cleaning settings contain a TAB or newline");
         if (outfile_printf(o, e, "#clean %s\n", v->clean) < 0) return -1;
     }
-    enum { BUF = 1 << 16 };
-    char *buf = imdb_xmalloc(BUF), *p = buf;
+    return 0;
+}
+
+/* Entry lines "NGRAM<TAB>COUNT<TAB>DF", buffered: every writer formats them here, so the
+ * bytes of a vocabulary do not depend on how it was counted. */
+enum { LINES_BUF = 1 << 16 };
+typedef struct lines {
+    outfile *o;
+    char *buf, *p;
+} lines;
+
+static void lines_init(lines *l, outfile *o)
+{
+    l->o = o;
+    l->p = l->buf = imdb_xmalloc(LINES_BUF);
+}
+
+static int lines_put(lines *l, const char *text, size_t len, uint64_t count, uint64_t df,
+                     imdb_err *e)
+{
+    if ((size_t)(l->p - l->buf) + len + 48 > LINES_BUF) {
+        if (outfile_write(l->o, l->buf, (size_t)(l->p - l->buf), e) < 0) return -1;
+        l->p = l->buf;
+        if (len + 48 > LINES_BUF) {
+            if (outfile_write(l->o, text, len, e) < 0) return -1;
+        } else {
+            memcpy(l->p, text, len);
+            l->p += len;
+        }
+    } else {
+        memcpy(l->p, text, len);
+        l->p += len;
+    }
+    *l->p++ = '\t';
+    l->p = put_u64(l->p, count);
+    *l->p++ = '\t';
+    l->p = put_u64(l->p, df);
+    *l->p++ = '\n';
+    return 0;
+}
+
+/* Flush and free (also after an error: then ok is 0 and nothing is written). */
+static int lines_end(lines *l, int ok, imdb_err *e)
+{
+    int rc = 0;
+    if (ok && l->p > l->buf) rc = outfile_write(l->o, l->buf, (size_t)(l->p - l->buf), e);
+    free(l->buf);
+    l->buf = l->p = NULL;
+    return ok ? rc : -1;
+}
+
+int vocab_write(const vocab *v, outfile *o, imdb_err *e)
+{
+    if (vocab_status(v, e) < 0) return -1;
+    if (!v->sorted)
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "vocab_write: vocabulary not finished");
+    if (write_head(v, o, e) < 0) return -1;
+    lines l;
+    lines_init(&l, o);
     for (size_t i = 0; i < v->n; i++) {
         const rec *r = rec_at(v, v->order[i]);
         if (i + 32 < v->n) PREFETCH(rec_at(v, v->order[i + 32]));
-        if ((size_t)(p - buf) + r->len + 48 > BUF) {
-            if (outfile_write(o, buf, (size_t)(p - buf), e) < 0) goto fail;
-            p = buf;
-            if ((size_t)r->len + 48 > BUF) {
-                if (outfile_write(o, r->text, r->len, e) < 0) goto fail;
-            } else {
-                memcpy(p, r->text, r->len);
-                p += r->len;
-            }
-        } else {
-            memcpy(p, r->text, r->len);
-            p += r->len;
-        }
-        *p++ = '\t';
-        p = put_u64(p, r->count);
-        *p++ = '\t';
-        p = put_u64(p, r->df);
-        *p++ = '\n';
+        if (lines_put(&l, r->text, r->len, r->count, r->df, e) < 0) return lines_end(&l, 0, e);
     }
-    if (p > buf && outfile_write(o, buf, (size_t)(p - buf), e) < 0) goto fail;
-    free(buf);
-    return 0;
-fail:
-    free(buf);
-    return -1;
+    return lines_end(&l, 1, e);
 }
 
 /* A decimal number of at most 20 digits without sign; -1 if malformed or > UINT64_MAX. */
@@ -791,6 +866,9 @@ static int parse_header(const char *name, char *line, size_t len, header *hd, im
 /* Records touched by the file being read carry this in last (all others hold 0), which
  * finds a duplicate line without a second table. */
 #define READ_MARK UINT32_MAX
+/* With a memory budget the mark is the file's number instead, and stays after the file:
+ * a run spilled in the middle of a file needs to know which records that file touched. */
+static inline uint32_t read_mark(const vocab *v) { return v->budget ? v->file_no : READ_MARK; }
 
 /* One "NGRAM<TAB>COUNT<TAB>DF" line, added into v; line is NUL-terminated at len. */
 static int parse_entry(vocab *v, const header *hd, const char *name, long ln, char *line,
@@ -843,6 +921,8 @@ static int parse_entry(vocab *v, const header *hd, const char *name, long ln, ch
         info->unigrams += count;
     }
     uint64_t h = feat_hash_ngram(line, nlen);
+    if (v->budget && make_room(v, 1, rec_size(nlen)) < 0)
+        return imdb_fail(e, v->err.status, "%s:%ld: %s", name, ln, v->err.msg);
     reserve_slot(v);
     uint64_t *s = find_slot(v, h);
     if (*s) {
@@ -852,7 +932,7 @@ static int parse_entry(vocab *v, const header *hd, const char *name, long ln, ch
             collision(v, r->text, line);
             return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s:%ld: %s", name, ln, v->err.msg);
         }
-        if (r->last == READ_MARK)
+        if (r->last == read_mark(v))
             return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: duplicate n-gram '%.200s'", name, ln,
                              r->text);
         if (r->count + count < r->count)
@@ -860,7 +940,7 @@ static int parse_entry(vocab *v, const header *hd, const char *name, long ln, ch
                              name, ln, r->text);
         r->count += count;
         r->df += df;
-        r->last = READ_MARK;
+        r->last = read_mark(v);
         return 0;
     }
     rec *r = new_rec(v, h, nlen);
@@ -869,7 +949,7 @@ static int parse_entry(vocab *v, const header *hd, const char *name, long ln, ch
     r->text[nlen] = '\0';
     r->count = count;
     r->df = df;
-    r->last = READ_MARK;
+    r->last = read_mark(v);
     *s = slot_of(v, r);
     return 0;
 }
@@ -898,10 +978,13 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
     if (parse_header(name, line, len, &hd, e) < 0) goto fail;
     info->docs = hd.docs;
     info->tokens = hd.tokens;
+    /* A vocabulary made by vocab_new(0) takes the order and settings of its first file. */
+    int adopt = v && v->maxn == 0 && v->n == 0 && v->runs.n == 0 && v->docs == 0 && v->file_no == 0;
     if (!v) {
         v = fresh = vocab_new(hd.maxn);
     } else {
         if (vocab_status(v, e) < 0) goto fail;
+        if (adopt) v->maxn = hd.maxn;
         if (hd.maxn != v->maxn) {
             imdb_fail(e, IMDB_EXIT_DATA,
                       "%s: vocabulary of ngrams=%d, but the vocabularies merged so far have ngrams=%d",
@@ -913,7 +996,18 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
             goto fail;
         }
         invalidate_order(v);
-        reset_last(v);
+        if (v->budget) {
+            v->files = imdb_xrealloc(v->files, (v->file_no + 1) * sizeof *v->files);
+            v->files[v->file_no++] = imdb_xstrdup(name);
+            if (v->n == 0) {
+                v->run_first = v->file_no;
+                v->first_end = SIZE_MAX;
+            } else if (v->first_end == SIZE_MAX) {
+                v->first_end = v->alen;
+            }
+        } else {
+            reset_last(v);
+        }
     }
     int clean_checked = 0;
     while ((got = lineio_next(in, &line, &len, e)) > 0) {
@@ -927,7 +1021,7 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
                 goto fail;
             }
             const char *clean = is_clean ? line + 7 : NULL;
-            if (fresh) {
+            if (fresh || adopt) {
                 vocab_set_clean(v, clean);
             } else if (!text_settings_same(clean, v->clean)) {
                 imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaned with other settings (%.300s) than the "
@@ -940,7 +1034,7 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
         if (parse_entry(v, &hd, name, ln, line, len, info, e) < 0) goto fail;
     }
     if (got < 0) goto fail;
-    if (!clean_checked && !fresh && v->clean) {
+    if (!clean_checked && !fresh && !adopt && v->clean) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaned with other settings (none recorded) than the "
                   "vocabularies merged so far (%.300s)", name, v->clean);
         goto fail;
@@ -954,8 +1048,10 @@ static int read_file(vocab *v, const char *path, vocab **out, vocab_info *info, 
     } else {
         v->docs += hd.docs;
         v->tokens += hd.tokens;
-        reset_last(v);
-        v->doc_id = 0;
+        if (!v->budget) {
+            reset_last(v);
+            v->doc_id = 0;
+        }
     }
     return 0;
 fail:
@@ -973,4 +1069,546 @@ vocab *vocab_read(const char *path, imdb_err *e)
 int vocab_read_merge(vocab *v, const char *path, vocab_info *info, imdb_err *e)
 {
     return read_file(v, path, NULL, info, e);
+}
+
+/* ---- bounded memory: spilling sorted runs and merging them ----
+ *
+ * With a budget (vocab_set_memory) the table is filled as usual until the next document
+ * (or file entry) might not fit; then it is sorted by text and written out as a run
+ * (spill.h), and counting goes on in the emptied table. Runs are merged FANIN at a time,
+ * summing counts and document frequencies: whenever the newest FANIN runs are of one
+ * level (a merge of FANIN runs of level L makes one of level L + 1), so few runs are open
+ * at once; and at the end, giving the exact totals, in order of text. Those that pass
+ * the thresholds go into the table again, which is spilled as runs in the order of the
+ * file (count, df, bytes) when full, and the runs are merged into the output, cut at
+ * max_size. Lines go through lines_put, the writer of vocab_write, so the bytes are the
+ * same as counting in memory.
+ *
+ * Memory: the arena is allocated once (arena_cap); the slot table grows to slot_limit;
+ * sorting before a spill reuses the slot table (two slots per record, 16 bytes per item,
+ * sorted in place); merges use FANIN readers and one writer, twice over (the final
+ * merge by text fills the table, which may spill and cascade meanwhile). */
+
+#define FANIN 16
+#define TABLE_MIN ((size_t)64 << 10)
+#define MERGE_RESERVE (2 * (FANIN + 1) * (size_t)SPILL_BUFFER_BYTES + (size_t)LINES_BUF + ((size_t)16 << 10))
+
+size_t vocab_memory_min(void) { return MERGE_RESERVE + TABLE_MIN; }
+
+/* The largest power of two of slots whose bytes stay within 3/10 of the table. */
+static size_t slot_limit_of(size_t table)
+{
+    size_t s = 1 << 10;
+    while (s * 2 * 8 <= table / 10 * 3) s *= 2;
+    return s;
+}
+
+/* Would a table of `table` bytes take nrec more records of `bytes` with scratch bytes of
+ * per-document buffers, holding n records in alen arena bytes already? */
+static int table_takes(size_t table, size_t n, size_t alen, size_t nrec, size_t bytes, size_t scratch)
+{
+    size_t sl = slot_limit_of(table);
+    if (sl * 8 + scratch >= table) return 0;
+    return 2 * (n + nrec) <= sl && alen + bytes <= table - sl * 8 - scratch;
+}
+
+size_t vocab_memory(const vocab *v)
+{
+    return (v->budget ? v->arena_cap : v->acap) + v->cap * sizeof *v->slots + v->scap * 32;
+}
+
+int vocab_set_memory(vocab *v, size_t bytes, const char *tmpdir, imdb_err *e)
+{
+    if (bytes < vocab_memory_min())
+        return imdb_fail(e, IMDB_EXIT_USAGE,
+                         "a memory budget of %zu bytes is too small: counting needs at least "
+                         "%zu bytes (%zu KiB) for its merge buffers and a minimal table",
+                         bytes, vocab_memory_min(), (vocab_memory_min() + 1023) >> 10);
+    if (v->n || v->docs || v->budget)
+        return imdb_fail(e, IMDB_EXIT_INTERNAL, "vocab_set_memory: vocabulary already in use");
+    size_t table = bytes - MERGE_RESERVE;
+    v->budget = bytes;
+    v->slot_limit = slot_limit_of(table);
+    v->arena_cap = table - v->slot_limit * 8;
+    free(v->arena);
+    v->arena = imdb_xmalloc(v->arena_cap);   /* touched only as records are added */
+    advise_huge(v->arena, v->arena_cap);
+    v->acap = v->arena_cap;
+    v->alen = 8;
+    free(v->tmpdir);
+    v->tmpdir = imdb_xstrdup(tmpdir && *tmpdir ? tmpdir : "/tmp");
+    v->first_end = SIZE_MAX;
+    return 0;
+}
+
+static int fits(const vocab *v, size_t nrec, size_t bytes)
+{
+    size_t scratch = v->scap * 32;
+    return 2 * (v->n + nrec) <= v->slot_limit && scratch < v->arena_cap &&
+           v->alen + bytes <= v->arena_cap - scratch;
+}
+
+typedef struct sitem {
+    uint64_t key;     /* SPILL_BY_TEXT: the first 8 text bytes, big-endian; BY_RANK: count */
+    uint64_t off8;
+} sitem;
+
+static inline int sitem_less(const sitem *a, const sitem *b, const vocab *v, int order)
+{
+    if (a->key != b->key) return order == SPILL_BY_TEXT ? a->key < b->key : a->key > b->key;
+    const rec *ra = rec_at(v, a->off8), *rb = rec_at(v, b->off8);
+    if (order == SPILL_BY_RANK && ra->df != rb->df) return ra->df > rb->df;
+    return strcmp(ra->text, rb->text) < 0;
+}
+
+static void sift_down(sitem *a, size_t i, size_t n, const vocab *v, int order)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && sitem_less(&a[c], &a[c + 1], v, order)) c++;
+        if (!sitem_less(&a[i], &a[c], v, order)) return;
+        sitem t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
+    }
+}
+
+/* In place (the items fill the memory there is): quicksort with Hoare's partition around
+ * a median of three, insertion sort below 16, heapsort past a depth limit. Keys are
+ * distinct (texts are), so every order is total. */
+static void sort_sitems(sitem *a, size_t n, const vocab *v, int order, int depth)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n, v, order);
+            for (size_t k = n; k-- > 1;) {
+                sitem t = a[0];
+                a[0] = a[k];
+                a[k] = t;
+                sift_down(a, 0, k, v, order);
+            }
+            return;
+        }
+        size_t mid = n / 2;
+        sitem t;
+#define SWAP(i, j) (t = a[i], a[i] = a[j], a[j] = t)
+        if (sitem_less(&a[mid], &a[0], v, order)) SWAP(mid, 0);
+        if (sitem_less(&a[n - 1], &a[0], v, order)) SWAP(n - 1, 0);
+        if (sitem_less(&a[n - 1], &a[mid], v, order)) SWAP(n - 1, mid);
+        sitem p = a[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (sitem_less(&a[i], &p, v, order)) i++;
+            while (sitem_less(&p, &a[j], v, order)) j--;
+            if (i >= j) break;
+            SWAP(i, j);
+            i++;
+            j--;
+        }
+#undef SWAP
+        /* a[0..j] <= p <= a[j+1..n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_sitems(a, left, v, order, depth);
+            a += left;
+            n -= left;
+        } else {
+            sort_sitems(a + left, n - left, v, order, depth);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        sitem x = a[i];
+        size_t j = i;
+        while (j > 0 && sitem_less(&x, &a[j - 1], v, order)) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+static int log2_depth(size_t n)
+{
+    int d = 0;
+    while (n > 1) {
+        n >>= 1;
+        d++;
+    }
+    return 2 * d + 2;
+}
+
+/* The table's records as items in the slot table's memory (allocated at slot_limit if
+ * need be), those with count >= min_count and df >= min_df, sorted; *m their number. */
+static sitem *sorted_items(vocab *v, int order, uint64_t min_count, uint64_t min_df, size_t *m)
+{
+    if (!v->slots || v->cap < 2 * v->n) {
+        free(v->slots);
+        v->cap = v->slot_limit;
+        v->slots = imdb_xcalloc(v->cap, sizeof *v->slots);
+    }
+    sitem *it = (sitem *)(void *)v->slots;
+    size_t k = 0;
+    for (size_t off = 8; off < v->alen;) {
+        rec *r = (rec *)(v->arena + off);
+        if (r->count >= min_count && r->df >= min_df) {
+            it[k].key = order == SPILL_BY_TEXT ? text_prefix(r, 0) : r->count;
+            it[k].off8 = off >> 3;
+            k++;
+        }
+        off += rec_size(r->len);
+    }
+    sort_sitems(it, k, v, order, log2_depth(k));
+    *m = k;
+    return it;
+}
+
+static void clear_table(vocab *v)
+{
+    v->alen = 8;
+    v->n = 0;
+    if (v->slots) memset(v->slots, 0, v->cap * sizeof *v->slots);
+    v->run_first = v->file_no;
+    v->first_end = SIZE_MAX;
+}
+
+static void push_run(runlist *l, spill_run *run, int level)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->r = imdb_xrealloc(l->r, l->cap * sizeof *l->r);
+    }
+    l->r[l->n++] = (struct vrun){run, level};
+}
+
+/* ---- k-way merge ---- */
+
+typedef int (*sink_fn)(void *ctx, const spill_entry *en, imdb_err *e);   /* 0 go on, 1 stop */
+
+typedef struct merger {
+    spill_reader *rd[FANIN];
+    spill_entry hd[FANIN];
+    int heap[FANIN], nheap, order;
+} merger;
+
+static int head_less(const merger *g, int a, int b)
+{
+    int c = spill_cmp(g->order, &g->hd[a], &g->hd[b]);
+    return c < 0 || (c == 0 && a < b);   /* ties: the older run first */
+}
+
+static void heap_down(merger *g, int i)
+{
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= g->nheap) return;
+        if (c + 1 < g->nheap && head_less(g, g->heap[c + 1], g->heap[c])) c++;
+        if (!head_less(g, g->heap[c], g->heap[i])) return;
+        int t = g->heap[i];
+        g->heap[i] = g->heap[c];
+        g->heap[c] = t;
+        i = c;
+    }
+}
+
+/* Advance the reader at the top of the heap. */
+static int heap_advance(merger *g, imdb_err *e)
+{
+    int r = g->heap[0];
+    int got = spill_next(g->rd[r], &g->hd[r], e);
+    if (got < 0) return -1;
+    if (!got) g->heap[0] = g->heap[--g->nheap];
+    heap_down(g, 0);
+    return 0;
+}
+
+/* Merge runs[0..k) (k <= FANIN) in order into sink: in text order, equal n-grams are
+ * summed (in the runs' time order, which finds a line repeated in one merged file when
+ * it straddles a spill: the earlier part's last file is the later part's first). */
+static int merge_runs(vocab *v, struct vrun *runs, size_t k, int order, sink_fn sink, void *ctx,
+                      imdb_err *e)
+{
+    merger g;
+    memset(&g, 0, sizeof g);
+    g.order = order;
+    char *acc_text = NULL;
+    size_t acc_cap = 0;
+    int rc = -1;
+    for (size_t i = 0; i < k; i++) {
+        if (!(g.rd[i] = spill_open(runs[i].run, order, v->maxn, e))) goto done;
+        int got = spill_next(g.rd[i], &g.hd[i], e);
+        if (got < 0) goto done;
+        if (got) g.heap[g.nheap++] = (int)i;
+    }
+    for (int i = g.nheap / 2; i-- > 0;) heap_down(&g, i);
+    while (g.nheap > 0) {
+        spill_entry acc = g.hd[g.heap[0]];
+        if (acc.len > acc_cap) {
+            acc_cap = acc.len > 2 * acc_cap ? acc.len : 2 * acc_cap;
+            acc_text = imdb_xrealloc(acc_text, acc_cap);
+        }
+        memcpy(acc_text, acc.text, acc.len);
+        acc.text = acc_text;
+        if (heap_advance(&g, e) < 0) goto done;
+        while (g.nheap > 0 && spill_cmp(order, &g.hd[g.heap[0]], &acc) == 0) {
+            const spill_entry *x = &g.hd[g.heap[0]];
+            if (order != SPILL_BY_TEXT) {
+                imdb_fail(e, IMDB_EXIT_INTERNAL, "n-gram '%.*s' twice in sorted runs",
+                          (int)(acc.len > 200 ? 200 : acc.len), acc.text);
+                goto done;
+            }
+            if (x->first && x->first == acc.last) {
+                imdb_fail(e, IMDB_EXIT_DATA, "%s: duplicate n-gram '%.*s'",
+                          x->first <= v->file_no ? v->files[x->first - 1] : "?",
+                          (int)(acc.len > 200 ? 200 : acc.len), acc.text);
+                goto done;
+            }
+            if (acc.count + x->count < acc.count) {
+                imdb_fail(e, IMDB_EXIT_DATA, "count of '%.*s' overflows 64 bits",
+                          (int)(acc.len > 200 ? 200 : acc.len), acc.text);
+                goto done;
+            }
+            acc.count += x->count;
+            acc.df += x->df;
+            acc.last = x->last;
+            if (heap_advance(&g, e) < 0) goto done;
+        }
+        int s = sink(ctx, &acc, e);
+        if (s < 0) goto done;
+        if (s > 0) break;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < k; i++) spill_close(g.rd[i]);
+    free(acc_text);
+    return rc;
+}
+
+static int sink_put(void *ctx, const spill_entry *en, imdb_err *e)
+{
+    return spill_put(ctx, en, e);
+}
+
+/* Replace l->r[from .. from + k) by their merge, a run of level `level`. */
+static int merge_into_run(vocab *v, runlist *l, size_t from, size_t k, int order, int level,
+                          imdb_err *e)
+{
+    spill_writer *w = spill_create(v->tmpdir, order, v->maxn, e);
+    if (!w) return -1;
+    if (merge_runs(v, l->r + from, k, order, sink_put, w, e) < 0) {
+        spill_abort(w);
+        return -1;
+    }
+    spill_run *run = spill_finish(w, e);
+    if (!run) return -1;
+    v->spilled_bytes += spill_run_bytes(run);
+    for (size_t i = from; i < from + k; i++) spill_run_free(l->r[i].run);
+    l->r[from] = (struct vrun){run, level};
+    memmove(l->r + from + 1, l->r + from + k, (l->n - from - k) * sizeof *l->r);
+    l->n -= k - 1;
+    return 0;
+}
+
+/* Merge while the newest FANIN runs share a level. */
+static int cascade(vocab *v, runlist *l, int order, imdb_err *e)
+{
+    while (l->n >= FANIN) {
+        size_t from = l->n - FANIN;
+        int level = l->r[l->n - 1].level;
+        for (size_t i = from; i < l->n; i++)
+            if (l->r[i].level != level) return 0;
+        if (merge_into_run(v, l, from, FANIN, order, level + 1, e) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Down to FANIN runs at most, merging the newest (the smallest) first. */
+static int reduce_runs(vocab *v, runlist *l, int order, imdb_err *e)
+{
+    while (l->n > FANIN) {
+        size_t k = l->n - FANIN + 1 < FANIN ? l->n - FANIN + 1 : FANIN;
+        if (merge_into_run(v, l, l->n - k, k, order, l->r[l->n - k].level + 1, e) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Write the table out as a run of list l, sorted by order, and empty it. In a merge of
+ * files each entry carries the numbers of the first and last file that touched it: last
+ * is the mark; first is exact when it is the run's first file (records made before
+ * first_end), and otherwise only needs to be later than that file, which last is. */
+static int spill_table(vocab *v, runlist *l, int order, imdb_err *e)
+{
+    size_t m;
+    sitem *it = sorted_items(v, order, 0, 0, &m);
+    spill_writer *w = spill_create(v->tmpdir, order, v->maxn, e);
+    if (!w) return -1;
+    int merging = v->file_no > 0 && order == SPILL_BY_TEXT;
+    for (size_t i = 0; i < m; i++) {
+        const rec *r = rec_at(v, it[i].off8);
+        spill_entry en = {r->text, r->len, r->count, r->df, 0, 0};
+        if (merging) {
+            en.last = r->last;
+            en.first = ((size_t)it[i].off8 << 3) < v->first_end ? v->run_first : r->last;
+        }
+        if (spill_put(w, &en, e) < 0) {
+            spill_abort(w);
+            return -1;
+        }
+    }
+    spill_run *run = spill_finish(w, e);
+    if (!run) return -1;
+    v->nspills++;
+    v->spilled_bytes += spill_run_bytes(run);
+    push_run(l, run, 0);
+    clear_table(v);
+    return cascade(v, l, order, e);
+}
+
+static int spill_text(vocab *v, imdb_err *e) { return spill_table(v, &v->runs, SPILL_BY_TEXT, e); }
+
+/* Room for nrec records of bytes in all, spilling the table if need be. */
+static int make_room(vocab *v, size_t nrec, size_t bytes)
+{
+    if (fits(v, nrec, bytes)) return 0;
+    if (v->n > 0) {
+        imdb_err e;
+        if (spill_text(v, &e) < 0) return keep_error(v, e.status, "%s", e.msg);
+        if (fits(v, nrec, bytes)) return 0;
+    }
+    size_t table = TABLE_MIN;
+    while (!table_takes(table, 0, 8, nrec, bytes, v->scap * 32)) table += table / 4;
+    return keep_error(v, IMDB_EXIT_USAGE,
+                      "a memory budget of %zu bytes is too small for %zu n-grams at once "
+                      "(one document or entry): it needs at least %zu bytes (%zu KiB)",
+                      v->budget, nrec, table + MERGE_RESERVE, (table + MERGE_RESERVE + 1023) >> 10);
+}
+
+/* ---- the end of a bounded count ---- */
+
+typedef struct survivors {
+    vocab *v;
+    runlist *ranked;
+    uint64_t min_count, min_df, distinct;
+} survivors;
+
+/* Phase 2: an exact total; into the table if it passes the thresholds. */
+static int sink_survivor(void *ctx, const spill_entry *en, imdb_err *e)
+{
+    survivors *s = ctx;
+    vocab *v = s->v;
+    s->distinct++;
+    if (en->count < s->min_count || en->df < s->min_df) return 0;
+    size_t sz = rec_size(en->len);
+    if (!fits(v, 1, sz)) {
+        if (v->n > 0 && spill_table(v, s->ranked, SPILL_BY_RANK, e) < 0) return -1;
+        if (!fits(v, 1, sz))
+            return imdb_fail(e, IMDB_EXIT_USAGE, "a memory budget of %zu bytes is too small for "
+                             "an n-gram of %zu bytes", v->budget, en->len);
+    }
+    rec *r = new_rec(v, 0, en->len);
+    if (!r) return vocab_status(v, e);
+    memcpy(r->text, en->text, en->len);
+    r->text[en->len] = '\0';
+    r->count = en->count;
+    r->df = en->df;
+    return 0;
+}
+
+typedef struct out_lines {
+    lines l;
+    size_t left;
+    uint64_t kept;
+} out_lines;
+
+static int sink_line(void *ctx, const spill_entry *en, imdb_err *e)
+{
+    out_lines *o = ctx;
+    if (o->left == 0) return 1;
+    o->left--;
+    o->kept++;
+    return lines_put(&o->l, en->text, en->len, en->count, en->df, e);
+}
+
+/* The table, thresholds applied, in the file's order, the first max_size. */
+static int write_table(vocab *v, uint64_t min_count, uint64_t min_df, out_lines *o, imdb_err *e)
+{
+    size_t m;
+    sitem *it = sorted_items(v, SPILL_BY_RANK, min_count, min_df, &m);
+    for (size_t i = 0; i < m && o->left > 0; i++) {
+        const rec *r = rec_at(v, it[i].off8);
+        if (i + 32 < m) PREFETCH(rec_at(v, it[i + 32].off8));
+        o->left--;
+        o->kept++;
+        if (lines_put(&o->l, r->text, r->len, r->count, r->df, e) < 0) return -1;
+    }
+    return 0;
+}
+
+static void free_runs(runlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) spill_run_free(l->r[i].run);
+    free(l->r);
+    l->r = NULL;
+    l->n = l->cap = 0;
+}
+
+int vocab_finish_write(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_size,
+                       outfile *o, vocab_stats *st, imdb_err *e)
+{
+    vocab_stats dummy;
+    if (!st) st = &dummy;
+    memset(st, 0, sizeof *st);
+    if (vocab_status(v, e) < 0) return -1;
+    if (!v->budget) {
+        st->distinct = v->n;
+        vocab_finish_df(v, min_count, min_df, max_size);
+        st->kept = v->n;
+        return vocab_write(v, o, e);
+    }
+    /* The per-document buffers are done with. */
+    free(v->th);
+    free(v->tl);
+    free(v->nh);
+    free(v->nl);
+    v->th = v->nh = NULL;
+    v->tl = v->nl = NULL;
+    v->scap = 0;
+    out_lines ol = {.left = max_size ? max_size : SIZE_MAX};
+    runlist ranked = {NULL, 0, 0};
+    int rc = -1;
+    if (v->runs.n == 0) {
+        st->distinct = v->n;
+        if (write_head(v, o, e) < 0) goto done;
+        lines_init(&ol.l, o);
+        rc = lines_end(&ol.l, write_table(v, min_count, min_df, &ol, e) == 0, e);
+        goto done;
+    }
+    if (v->n > 0 && spill_text(v, e) < 0) goto done;
+    if (reduce_runs(v, &v->runs, SPILL_BY_TEXT, e) < 0) goto done;
+    survivors s = {v, &ranked, min_count, min_df, 0};
+    if (merge_runs(v, v->runs.r, v->runs.n, SPILL_BY_TEXT, sink_survivor, &s, e) < 0) goto done;
+    st->distinct = s.distinct;
+    free_runs(&v->runs);
+    if (write_head(v, o, e) < 0) goto done;
+    lines_init(&ol.l, o);
+    int ok;
+    if (ranked.n == 0) {
+        ok = write_table(v, 0, 0, &ol, e) == 0;
+    } else {
+        ok = (v->n == 0 || spill_table(v, &ranked, SPILL_BY_RANK, e) == 0) &&
+             reduce_runs(v, &ranked, SPILL_BY_RANK, e) == 0 &&
+             merge_runs(v, ranked.r, ranked.n, SPILL_BY_RANK, sink_line, &ol, e) == 0;
+    }
+    rc = lines_end(&ol.l, ok, e);
+done:
+    free_runs(&ranked);
+    st->kept = ol.kept;
+    st->spills = v->nspills;
+    st->spilled_bytes = v->spilled_bytes;
+    /* Only the totals are left to read. */
+    clear_table(v);
+    v->sorted = 0;
+    return rc;
 }

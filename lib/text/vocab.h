@@ -18,6 +18,8 @@ typedef struct vocab vocab;
 
 #define VOCAB_MAX_NGRAMS 9     /* largest maxn of a file; vocab_new clamps to 1..this */
 
+/* maxn 0: a vocabulary for vocab_read_merge that takes its n-gram order and cleaning
+ * settings from the first file merged into it (nothing else may be done with it before). */
 vocab *vocab_new(int maxn);
 void vocab_free(vocab *v);
 int vocab_maxn(const vocab *v);
@@ -50,6 +52,34 @@ typedef struct vocab_info {
  * second vocabulary in memory. Its maxn and cleaning settings must equal v's (else
  * IMDB_EXIT_DATA). On error v may be partly merged: discard it. info may be NULL. */
 int vocab_read_merge(vocab *v, const char *path, vocab_info *info, imdb_err *e);
+
+/* ---- Bounded memory ----
+ * vocab_set_memory bounds what counting (vocab_add_doc) and merging (vocab_read_merge)
+ * allocate to about `bytes`: the n-gram table (records, slots, the per-document buffers)
+ * and the spill and merge buffers; not the input and output streams' own buffers. When
+ * the table is full it is sorted and written as a run to an unlinked temporary file in
+ * tmpdir (NULL or "": /tmp; spill.h), and vocab_finish_write merges the runs. Call it on
+ * a new vocabulary, before anything else. bytes below vocab_memory_min() is an
+ * IMDB_EXIT_USAGE error whose message says how much is needed; so is, later (kept in
+ * vocab_status), a single document or entry too large for the table. A spill that fails
+ * (a full disk) is kept as an IMDB_EXIT_IO error. vocab_merge and vocab_finish are for
+ * unbounded vocabularies only; with a budget vocab_size counts the table's entries, not
+ * the runs'. */
+size_t vocab_memory_min(void);
+int vocab_set_memory(vocab *v, size_t bytes, const char *tmpdir, imdb_err *e);
+size_t vocab_memory(const vocab *v);   /* bytes held now by the table and its buffers */
+
+typedef struct vocab_stats {
+    uint64_t distinct;       /* distinct n-grams before pruning */
+    uint64_t kept;           /* entries written */
+    uint64_t spills;         /* runs written from the table (0: it all fitted) */
+    uint64_t spilled_bytes;  /* bytes written to runs, merges included */
+} vocab_stats;
+/* Prune (as vocab_finish_df) and write the vocabulary to o (as vocab_write): the same
+ * bytes with or without a budget. With a budget this merges the runs, and afterwards
+ * only the totals (docs, tokens, clean, maxn) can be read. st may be NULL. */
+int vocab_finish_write(vocab *v, uint64_t min_count, uint64_t min_df, size_t max_size,
+                       outfile *o, vocab_stats *st, imdb_err *e);
 
 void vocab_set_clean(vocab *v, const char *settings);  /* copied; NULL clears */
 const char *vocab_clean(const vocab *v);               /* NULL if unknown */
