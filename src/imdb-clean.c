@@ -15,6 +15,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,16 +167,27 @@ int main(int argc, char **argv)
         cli_die(&e);
     }
     /* Open every input once before any work: a typo in the last operand, or --split on
-     * a CSV, should not cost a pass over the tarball or leave a partial stdout. */
+     * a CSV, should not cost a pass over the tarball or leave a partial stdout. Inputs
+     * that cannot be opened twice (standard input, a pipe, a FIFO: a second open would
+     * lose what the first read, and a writer meeting no reader in between dies of
+     * SIGPIPE) stay open for the pass itself. */
+    rawin **held = imdb_xcalloc((size_t)ninputs, sizeof *held);
     for (int i = 0; i < ninputs; i++) {
         rawin *probe = rawin_open(inputs[i], fmt, split, &e);
         if (!probe) {
+            for (int j = 0; j < i; j++) rawin_close(held[j]);
+            free(held);
             text_cleaner_free(tc);
             text_settings_free(&ts);
             if (e.status == IMDB_EXIT_USAGE) cli_usage_error("%s", e.msg);
             cli_die(&e);
         }
-        rawin_close(probe);
+        struct stat st;
+        if (strcmp(inputs[i], "-") == 0 || stat(inputs[i], &st) < 0 ||
+            !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+            held[i] = probe;
+        else
+            rawin_close(probe);
     }
 
     movies *mv = NULL;
@@ -204,7 +216,8 @@ int main(int argc, char **argv)
     unsigned long long nbytes = 0, ntoks = 0;
     double t0 = imdb_now();
     for (int i = 0; i < ninputs; i++) {
-        in = rawin_open(inputs[i], fmt, split, &e);
+        in = held[i] ? held[i] : rawin_open(inputs[i], fmt, split, &e);
+        held[i] = NULL;
         if (!in) goto fail;
         rawin_doc d;
         int rc;
@@ -239,6 +252,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     out = NULL;
+    free(held);
     if (cli_verbose > 0) {
         double dt = imdb_now() - t0;
         unsigned long bad, nul;
@@ -259,6 +273,8 @@ int main(int argc, char **argv)
 fail:
     progress_end(pg);
     rawin_close(in);
+    for (int i = 0; i < ninputs; i++) rawin_close(held[i]);
+    free(held);
     outfile_abort(out);
     free(settings);
     movies_free(mv);

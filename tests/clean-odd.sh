@@ -75,3 +75,19 @@ expect_err '1 invalid UTF-8 sequence replaced by U\+FFFD, 1 NUL byte$'
 imdb-clean d.tar >got
 tail -n +2 got >got2
 same got2 want
+
+# A FIFO (or a pipe given by name, as bash's <(...)) is opened once: opening it twice, to
+# check it and then to read it, lost what a quick writer had written before the first
+# close (a header and no reviews, exit 0) or waited for a writer gone (a hang). Each try
+# races a new writer against imdb-clean, which lost about one in two before.
+mkfifo fifo
+printf 'pos\tone small review\n' >want.fifo
+for try in 1 2 3 4 5 6; do
+    printf 'pos\tone small review\n' >fifo &
+    writer=$!
+    timeout 20 imdb-clean -q --format tsv fifo -o got.fifo ||
+        fail "imdb-clean on a FIFO, try $try: exit status $?"
+    wait "$writer" || fail "try $try: the FIFO's writer died"
+    tail -n +2 got.fifo | cut -f 1,3 >got2.fifo
+    same got2.fifo want.fifo
+done

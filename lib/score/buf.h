@@ -29,7 +29,7 @@ int buf_reserve(buf *b, size_t more);
 static inline void buf_add(buf *b, const void *s, size_t n)
 {
     if (b->cap - b->len <= n && buf_reserve(b, n) < 0) return;   /* also: cap == 0 */
-    memcpy(b->p + b->len, s, n);
+    if (n) memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
