@@ -373,6 +373,18 @@ int main(int argc, char **argv)
         if (outfile_write(o, line, n, &e) < 0) goto fail;
     }
     free(line);
+    free(settings);
+    free(py.draw);
+    free(py.count);
+    for (int s = 0; s < NSTREAM; s++) {
+        free(st[s].tok);
+        free(st[s].pos);
+        free(st[s].start);
+        free(st[s].doclen);
+    }
+    free(d.text.p);
+    free(d.off);
+    free(d.slot);
     if (outfile_commit(o, &e) < 0) cli_die(&e);
     return IMDB_EXIT_OK;
 fail:

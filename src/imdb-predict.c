@@ -170,7 +170,7 @@ done:
 int main(int argc, char **argv)
 {
     cli_init("imdb-predict");
-    enum { OPT_JSON = 256, OPT_TOKENS, OPT_ID_FIELD, OPT_SHARD, OPT_NO_INTERACTIVE, OPT_INFO, OPT_HELP, OPT_VERSION };
+    enum { OPT_JSON = 256, OPT_TOKENS, OPT_ID_FIELD, OPT_SHARD, OPT_NO_INTERACTIVE, OPT_INFO, OPT_VERIFY, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -183,6 +183,7 @@ int main(int argc, char **argv)
         {"interactive", no_argument, NULL, 'i'},
         {"no-interactive", no_argument, NULL, OPT_NO_INTERACTIVE},
         {"info", no_argument, NULL, OPT_INFO},
+        {"verify", no_argument, NULL, OPT_VERIFY},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, OPT_HELP},
@@ -191,7 +192,7 @@ int main(int argc, char **argv)
     };
     opts o = {.fmt = {.style = JSON_PREDICT, .threshold = 0.5}};
     int interactive = -1;   /* -1: if stdin is a terminal and there are no operands */
-    int info = 0;
+    int info = 0, verify = 0;
     const char *model_path = NULL;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         case 'i': interactive = 1; break;
         case OPT_NO_INTERACTIVE: interactive = 0; break;
         case OPT_INFO: info = 1; break;
+        case OPT_VERIFY: verify = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage();
@@ -243,9 +245,19 @@ int main(int argc, char **argv)
     imdb_err e = {0, ""};
     score_pool *pool = NULL;
     size_t count = 0;
-    clf *model = clf_load(model_path, &e);
+    /* Lazily: the head and small sections checked now, the big tables chunk by chunk as
+     * reviews reach them (a cold start costs what one review costs); a NaN result is a
+     * corrupt chunk, which score_damaged reports. */
+    clf *model = clf_load_lazy(model_path, &e);
     if (!model) goto fail;
     o.model = model;
+    if (verify) {
+        if (clf_verify(model, &e) < 0) goto fail;
+        printf("%s: ok\n", model_path);
+        if (fflush(stdout) != 0 && write_error(&e) < 0) goto fail;
+        clf_free(model);
+        return IMDB_EXIT_OK;
+    }
     if (info) {
         printf("model: %s\nkind: %s\nload_seconds: %.4f\nclean: %s\nparams:\n", model_path,
                clf_kind(model), clf_load_seconds(model), clf_clean(model));

@@ -66,6 +66,11 @@ int prompt_run(const clf *model, scorer *s, const score_format *f, int k, imdb_e
         if (hist && len > 0) add_history(line);
         score_result r;
         scorer_text(s, line, len, f->explain ? k : 0, &r);
+        if (isnan(r.prob)) {
+            free(line);
+            rc = score_damaged(model, e);
+            break;
+        }
         buf_clear(&out);
         if (f->json) {
             score_format_result(&out, f, &(score_origin){.num = lineno}, &r);

@@ -43,6 +43,30 @@ printf '\125' | dd of=flip.bin bs=1 seek=$off conv=notrunc 2>/dev/null
 cmp -s m.bin flip.bin && { printf '\252' | dd of=flip.bin bs=1 seek=$off conv=notrunc 2>/dev/null; }
 expect_status 1 imdb-predict flip.bin r.txt
 expect_err 'CRC'
+# --verify checks every byte; scoring checks the parts a review reaches when it first
+# reaches them (lazy loading): a flipped byte anywhere is refused by --verify, and a
+# review either gets the good model's answer or exit status 1 naming the damage, never
+# an answer from damaged bytes.
+expect_status 0 imdb-predict --verify m.bin
+[ "$(cat out)" = "m.bin: ok" ] || fail "--verify on a good model: $(cat out)"
+imdb-predict m.bin r.txt >good
+for off in 40 $((size / 4)) $((size / 2)) $((3 * size / 4)) $((size - 100)); do
+    cp m.bin flip.bin
+    printf '\125' | dd of=flip.bin bs=1 seek=$off conv=notrunc 2>/dev/null
+    cmp -s m.bin flip.bin && { printf '\252' | dd of=flip.bin bs=1 seek=$off conv=notrunc 2>/dev/null; }
+    expect_status 1 imdb-predict --verify flip.bin
+    expect_err '^imdb-predict: flip.bin: .*(CRC|corrupt)'
+    set +e
+    imdb-predict flip.bin r.txt >got 2>err
+    st=$?
+    set -e
+    case $st in
+    0) same got good ;;
+    1) grep -Eq '^imdb-predict: flip.bin: .*(CRC|corrupt)' err || fail "byte $off: $(cat err)"
+       [ ! -s got ] || fail "byte $off: exit 1 after printing $(cat got)" ;;
+    *) fail "byte $off flipped: exit status $st" ;;
+    esac
+done
 cp m.bin newer.bin
 printf '\003' | dd of=newer.bin bs=1 seek=8 conv=notrunc 2>/dev/null
 expect_status 1 imdb-predict newer.bin r.txt

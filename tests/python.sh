@@ -35,7 +35,7 @@ if [ "$SANITIZERS" = yes ]; then
     asan=$($CC -print-file-name=libasan.so)
     [ -f "$asan" ] || { echo "SKIP: sanitizer build and no libasan.so to preload"; exit 77; }
     LD_PRELOAD="$asan${LD_PRELOAD:+ $LD_PRELOAD}"
-    ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"   # the last one wins
     export LD_PRELOAD ASAN_OPTIONS
 fi
 

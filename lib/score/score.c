@@ -10,6 +10,7 @@
 #include "text.h"
 #include "tokio.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,6 +265,7 @@ struct score_batch {
     const char *file[SCORE_BATCH_MAX];
     buf arena;               /* texts and ids, each followed by a NUL */
     buf out[BATCH_NCHUNKS];
+    int damaged[BATCH_NCHUNKS];   /* a NaN in the chunk of the last run */
     size_t nout;             /* chunks of the last run */
 };
 
@@ -336,10 +338,12 @@ static void batch_chunk(void *ctx, int thread, size_t c)
     buf_clear(out);
     size_t end = (c + 1) * BATCH_CHUNK < b->n ? (c + 1) * BATCH_CHUNK : b->n;
     score_result r;
+    b->damaged[c] = 0;
     for (size_t i = c * BATCH_CHUNK; i < end; i++) {
         score_origin at = {b->has_id[i] ? b->arena.p + b->id_off[i] : NULL, b->id_len[i],
                            b->num[i], b->file[i]};
         score_one(s, b->arena.p + b->off[i], b->len[i], j->f->explain ? j->k : 0, &r);
+        if (isnan(r.prob)) b->damaged[c] = 1;
         score_format_result(out, j->f, &at, &r);
         buf_char(out, '\n');
     }
@@ -353,12 +357,24 @@ int score_batch_run(score_batch *b, score_pool *p, const score_format *f, int k,
     b->nout = nchunks;
     b->n = 0;
     buf_clear(&b->arena);
-    for (size_t c = 0; c < nchunks; c++)
+    for (size_t c = 0; c < nchunks; c++) {
         if (buf_failed(&b->out[c])) {
             b->nout = 0;
             return imdb_fail(e, IMDB_EXIT_INTERNAL, "out of memory formatting the results");
         }
+        if (b->damaged[c]) {
+            b->nout = 0;
+            return score_damaged(p->s[0]->model, e);
+        }
+    }
     return 0;
+}
+
+int score_damaged(const clf *model, imdb_err *e)
+{
+    if (clf_verify(model, e) < 0) return -1;
+    return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: the model computed NaN, yet its file passes "
+                     "every check: please report this", clf_path(model));
 }
 
 const buf *score_batch_output(const score_batch *b, size_t *nchunks)

@@ -126,6 +126,11 @@ void score_format_result(buf *b, const score_format *f, const score_origin *at,
 void score_format_ngram(buf *b, const char *const *toks, const clf_contrib *c, int json,
                         json_style st);
 
+/* What a NaN probability means (clf_load_lazy: a corrupt chunk reached on first use):
+ * -1 with e filled by clf_verify (IMDB_EXIT_DATA, naming the file and the section), or
+ * IMDB_EXIT_INTERNAL if the file passes every check. For callers of scorer_text. */
+int score_damaged(const clf *model, imdb_err *e);
+
 /* ---- ordered batches ---- */
 
 #define SCORE_BATCH_MAX 4096            /* inputs per batch */
@@ -149,7 +154,8 @@ int score_batch_full(const score_batch *b);
 /* Score every input on p's threads, explaining with k n-grams when f->explain, and
  * format each result line (score_format_result and a newline) into the output; then
  * forget the inputs (the next adds start a new batch). 0, or -1 with e filled when the
- * output could not be allocated (IMDB_EXIT_INTERNAL). */
+ * output could not be allocated (IMDB_EXIT_INTERNAL) or a result was NaN (score_damaged:
+ * a lazily loaded model found corrupt; the output is then empty). */
 int score_batch_run(score_batch *b, score_pool *p, const score_format *f, int k, imdb_err *e);
 
 /* The output of the last run: *nchunks buffers, to be written in order; they are the
