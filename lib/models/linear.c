@@ -202,7 +202,9 @@ __attribute__((cold, noinline)) static double logit_nomem(void)
  * and the same sum (first occurrence of each feature, in that order), so the logit is
  * the same double; without the hit array, the per-call memset and the position
  * bookkeeping only --explain needs. */
-double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
+/* linear_logit's loop; lz NULL (a constant once inlined) leaves out every chunk check. */
+static inline __attribute__((always_inline)) double logit_impl(const linear_model *m, const char *const *toks,
+                                                               size_t ntok, const modelio_lazy *lz)
 {
     int ng = m->ngrams;
     size_t nf = ntok * (size_t)ng;
@@ -231,7 +233,7 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
         uint64_t k = key[j], i = home[j];
         /* At most cap probes: a table from a file might be full or damaged. */
         for (uint64_t probes = 0; probes < m->cap; probes++, i = (i + 1) & mask) {
-            if (m->lazy && modelio_need(m->lazy, i * sizeof *slots) < 0) return NAN;
+            if (lz && modelio_need(lz, i * sizeof *slots) < 0) return NAN;
             const linear_slot *f = &slots[i];
             if (f->key == k) {
                 if (gen_add(set, smask, gen, (uint32_t)f->idx)) z += f->w;
@@ -241,6 +243,14 @@ double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
         }
     }
     return z;
+}
+
+double linear_logit(const linear_model *m, const char *const *toks, size_t ntok)
+{
+    /* Each probe checks its chunk until every chunk is known good (a lazy load's first
+     * reviews); from then on, and always after an eager load, the loop has no checks. */
+    if (m->lazy && !modelio_all_good(m->lazy)) return logit_impl(m, toks, ntok, m->lazy);
+    return logit_impl(m, toks, ntok, NULL);
 }
 
 static int cmp_u32(const void *a, const void *b)

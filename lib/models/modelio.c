@@ -215,6 +215,7 @@ struct modelio {
     unsigned shift;        /* log2 of the chunk size (format 1: of MODELIO_CHUNK) */
     int nsec;
     _Atomic unsigned char *state;   /* every section's chunks, in directory order */
+    _Atomic size_t *ngood;          /* per section: its chunks in state GOOD */
     rsec sec[MAXSEC];      /* data points into base */
 };
 
@@ -290,6 +291,13 @@ static int corrupt_sec(const modelio *m, const rsec *s, size_t off, size_t n, co
                      m->path, why, s->name, off, off + n);
 }
 
+/* Chunk j of lz's section found corrupt (a chunk GOOD before no longer counts). */
+static void set_bad(const modelio_lazy *lz, size_t j)
+{
+    if (atomic_exchange_explicit(&lz->state[j], BAD, memory_order_acq_rel) == GOOD)
+        atomic_fetch_sub_explicit(lz->ngood, 1, memory_order_relaxed);
+}
+
 /* Check chunk j of section s: its CRC unless known good (or all of them when full), then
  * the kind's check. 0 or -1 (e may be NULL). */
 static int check_chunk(const modelio *m, const rsec *s, size_t j, int full, imdb_err *e)
@@ -301,18 +309,20 @@ static int check_chunk(const modelio *m, const rsec *s, size_t j, int full, imdb
     size_t n = s->size - off < chunk ? s->size - off : chunk;
     if (m->version >= 2 && (full || v != CRC_OK)) {
         if (modelio_crc32(0, s->data + off, n) != get_u32le(s->crc + 4 * j)) {
-            atomic_store_explicit(st, BAD, memory_order_release);
+            set_bad(&s->lz, j);
             return corrupt_sec(m, s, off, n, "CRC mismatch", e);
         }
     }
     if (s->lz.check) {
         imdb_err ke = { .status = 0, .msg = "contents refused" };
         if (s->lz.check(s->lz.ctx, s->data + off, off, n, &ke) < 0) {
-            atomic_store_explicit(st, BAD, memory_order_release);
+            set_bad(&s->lz, j);
             return corrupt_sec(m, s, off, n, ke.msg, e);
         }
     }
-    atomic_store_explicit(st, GOOD, memory_order_release);
+    /* Counted once per chunk that becomes GOOD, however many threads checked it. */
+    if (v != GOOD && atomic_compare_exchange_strong(st, &v, GOOD))
+        atomic_fetch_add_explicit(s->lz.ngood, 1, memory_order_release);
     return 0;
 }
 
@@ -421,13 +431,16 @@ static int parse(modelio *m, imdb_err *e)
     /* Format 1: the whole file's CRC matched, every chunk starts at CRC_OK (calloc'd as
      * UNCHECKED, set below). */
     m->state = calloc(total ? total : 1, 1);
-    if (!m->state) return nomem(path, e);
+    m->ngood = calloc(m->nsec ? (size_t)m->nsec : 1, sizeof *m->ngood);
+    if (!m->state || !m->ngood) return nomem(path, e);
     size_t first = 0;
     for (int i = 0; i < m->nsec; i++) {
         size_t n = nchunks(m->sec[i].size, (size_t)1 << m->shift);
-        m->sec[i].lz = (modelio_lazy){ .state = m->state + first, .shift = m->shift, .m = m, .sec = i };
+        m->sec[i].lz = (modelio_lazy){ .state = m->state + first, .ngood = &m->ngood[i], .nchunk = n,
+                                       .shift = m->shift, .m = m, .sec = i };
         for (size_t j = 0; j < n; j++)
             atomic_init(&m->state[first + j], m->version >= 2 ? UNCHECKED : GOOD);
+        atomic_init(&m->ngood[i], m->version >= 2 ? 0 : n);
         first += n;
     }
     if (!(m->flags & MODELIO_LAZY) && m->version >= 2)
@@ -547,7 +560,8 @@ const void *modelio_get_lazy(const modelio *m, const char *name, size_t *size, m
         size_t n = nchunks(s->size, (size_t)1 << m->shift);
         for (size_t j = 0; j < n; j++) {
             unsigned char v = GOOD;
-            atomic_compare_exchange_strong(&s->lz.state[j], &v, CRC_OK);
+            if (atomic_compare_exchange_strong(&s->lz.state[j], &v, CRC_OK))
+                atomic_fetch_sub_explicit(s->lz.ngood, 1, memory_order_relaxed);
         }
     }
     if (size) *size = s->size;
@@ -607,6 +621,7 @@ void modelio_close(modelio *m)
         else free(m->base);
     }
     free((void *)m->state);
+    free((void *)m->ngood);
     free(m->path);
     free(m);
 }

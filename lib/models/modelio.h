@@ -93,6 +93,8 @@ typedef int (*modelio_check_fn)(const void *ctx, const unsigned char *p, size_t 
 typedef struct modelio_lazy {
     /* Private; modelio_need reads state and shift. */
     _Atomic unsigned char *state;   /* per chunk: MODELIO_GOOD once usable */
+    _Atomic size_t *ngood;          /* chunks in state MODELIO_GOOD */
+    size_t nchunk;                  /* chunks of the section */
     unsigned shift;                 /* log2 of the chunk size */
     const modelio *m;
     int sec;
@@ -115,6 +117,12 @@ static inline int modelio_need(const modelio_lazy *lz, size_t off)
 {
     if (atomic_load_explicit(&lz->state[off >> lz->shift], memory_order_acquire) == MODELIO_GOOD) return 0;
     return modelio_need_slow(lz, off);
+}
+/* 1 once every chunk of the section is checked and good (then no modelio_need can fail
+ * or cost anything: a caller may take a path without them), else 0. One atomic load. */
+static inline int modelio_all_good(const modelio_lazy *lz)
+{
+    return atomic_load_explicit(lz->ngood, memory_order_acquire) == lz->nchunk;
 }
 /* Every chunk of every section checked now, whatever was checked before (format 1: the
  * whole file's CRC again), and the kinds' checks of their lazy sections: 0, or -1 with
