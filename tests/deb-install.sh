@@ -1,8 +1,13 @@
 #!/bin/sh
 # tests/deb-install.sh DEBDIR — install the .debs that scripts/build-deb made in DEBDIR
-# with apt, run the README's quickstart against the installed tools (/usr/bin, the
-# manual pages, the completion and the recipe in /usr/share/imdb), then purge the
-# packages and every package apt pulled in for them, so the machine is left as found.
+# (imdb, libimdb0, libimdb-dev, python3-libimdb) with apt, run the README's quickstart
+# against the installed tools (/usr/bin, the manual pages, the completion and the recipe
+# in /usr/share/imdb), build the example program of the installed imdb(3) with
+# `cc example.c $(pkg-config --cflags --libs imdb)` and load the quickstart's model with
+# it and with /usr/bin/python3's `import libimdb` (both must score as imdb-predict does,
+# byte for byte), then purge the packages and every package apt pulled in for them, and
+# check that the machine is left as found: the same packages, none of the packages'
+# files left behind, no libimdb in the dynamic loader's cache.
 #
 # Not part of make check, since it installs into the machine: .ci/run runs it, as root.
 # Data: IMDB_TARBALL, else ../shared/data/aclImdb_v1.tar.gz beside the checkout when it
@@ -36,6 +41,15 @@ done
 export DEBIAN_FRONTEND=noninteractive
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/imdb-deb-test.XXXXXX")
 dpkg-query -W -f='${Package}:${Architecture}\n' | sort >"$scratch/before"
+# Every path the packages ship that is not on the machine yet (directories like /usr/lib
+# are): after the purge none of them may be left, byte-compiled Python caches included
+# (they would keep /usr/lib/python3/dist-packages/libimdb).
+for d in $debs; do
+    dpkg-deb --fsys-tarfile "$d" | tar -tf - | sed 's|^\./|/|; s|/$||' | grep -v '^\.\?$'
+done | sort -u | while IFS= read -r f; do
+    [ -e "$f" ] || [ -L "$f" ] || printf '%s\n' "$f"
+done >"$scratch/new-paths"
+[ -s "$scratch/new-paths" ] || { rm -rf "$scratch"; fail "the packages ship nothing this machine lacks: is imdb installed by hand?"; }
 cleanup() {
     status=$?
     # shellcheck disable=SC2086
@@ -55,6 +69,20 @@ cleanup() {
     else
         echo "deb-install: purged$pkgs${extra:+ and $extra}; installed packages as before"
     fi
+    left=$(while IFS= read -r f; do
+        if [ -e "$f" ] || [ -L "$f" ]; then printf ' %s' "$f"; fi
+    done <"$scratch/new-paths")
+    if [ -n "$left" ]; then
+        echo "FAIL: the purge left files of the packages behind:$left" >&2
+        status=1
+    else
+        echo "deb-install: none of the $(wc -l <"$scratch/new-paths") paths the packages added is left"
+    fi
+    if /sbin/ldconfig -p | grep -q 'libimdb\.so'; then
+        echo "FAIL: the dynamic loader's cache still has libimdb after the purge:" >&2
+        /sbin/ldconfig -p | grep 'libimdb\.so' >&2
+        status=1
+    fi
     rm -rf "$scratch"
     exit $status
 }
@@ -73,6 +101,9 @@ done
 # From here on only the installed tools: a PATH without the build tree, a new directory.
 PATH=/usr/bin:/bin
 export PATH
+# Nor any other way to a build tree's library, header, imdb.pc or Python package.
+unset LD_LIBRARY_PATH LD_PRELOAD PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR \
+    PYTHONPATH PYTHONHOME CPATH C_INCLUDE_PATH LIBRARY_PATH
 cd "$scratch"
 for t in imdb-clean imdb-vocab imdb-train imdb-eval imdb-predict imdb-serve imdb-relabel; do
     [ "$(command -v $t)" = "/usr/bin/$t" ] || fail "$t is not /usr/bin/$t"
@@ -135,7 +166,74 @@ for f in train.tok.gz test.tok.gz vocab.gz nblr.model nblr.metrics.json; do
     [ -s "w/$f" ] || fail "the recipe did not make $f"
 done
 echo "recipe: $(grep -o '"accuracy": *[0-9.]*' w/nblr.metrics.json)"
-if command -v pkg-config >/dev/null && dpkg-query -W -f='${Status}' libimdb-dev 2>/dev/null | grep -q 'ok installed'; then
-    echo "pkg-config --modversion imdb: $(pkg-config --modversion imdb)"
+
+# The texts the C and Python clients score: the two above and every review of the
+# fixture sample, one a line (their newlines turned into spaces), as imdb-predict reads
+# them. The model is the quickstart's (the real data's shard when it is there).
+mkdir fixture
+tar -xzf "$fixture" -C fixture
+cp examples.txt texts.txt
+find fixture -name '*.txt' -type f | sort | while IFS= read -r f; do
+    tr '\n' ' ' <"$f"; echo
+done >>texts.txt
+imdb-predict nblr.model texts.txt >want.txt
+ntexts=$(wc -l <texts.txt)
+if [ "$(wc -l <want.txt)" -ne "$ntexts" ] || [ "$ntexts" -le 100 ]; then
+    fail "imdb-predict scored $(wc -l <want.txt) of $ntexts texts"
 fi
+
+echo "== libimdb-dev: the example of imdb(3), cc example.c \$(pkg-config --cflags --libs imdb)"
+for t in cc pkg-config; do
+    command -v $t >/dev/null || fail "$t is not installed (build-essential, pkgconf)"
+done
+m3=$(man -w 3 imdb) || fail "no manual page imdb(3)"
+[ "$m3" = /usr/share/man/man3/imdb.3.gz ] || fail "man -w 3 imdb gives $m3"
+[ "$(dpkg-query -S "$m3" | cut -d: -f1)" = libimdb-dev ] || fail "$m3 is not libimdb-dev's"
+# The example as the installed page has it (what a reader copies).
+gzip -dc "$m3" | sed -n '/^\.SH EXAMPLES/,/^\.SH /p' | awk '
+    /^\.EX/ { f = 1; next }
+    /^\.EE/ { exit }
+    f { gsub(/\\e/, "\\"); gsub(/\\-/, "-"); print }' >example.c
+grep -q imdb_model_open example.c || fail "no example program in the installed imdb(3)"
+pkg-config --exists imdb || fail "pkg-config does not find imdb: $(pkg-config --print-errors --exists imdb 2>&1)"
+version=$(pkg-config --modversion imdb)
+echo "pkg-config --cflags --libs imdb: $(pkg-config --cflags --libs imdb) (version $version)"
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror example.c $(pkg-config --cflags --libs imdb) -o example 2>cc.err ||
+    { cat cc.err; fail "the example of imdb(3) does not build against libimdb-dev"; }
+# It runs on libimdb0's library, found by the loader's default paths (no LD_LIBRARY_PATH).
+so=$(ldd ./example | awk '$1 == "libimdb.so.0" { print $3 }')
+[ -n "$so" ] || { ldd ./example; fail "example does not link libimdb.so.0"; }
+owner=$(dpkg-query -S "$(readlink -f "$so")" | cut -d: -f1)
+[ "$owner" = libimdb0 ] || fail "example runs on $so, which is ${owner:-nobody}'s, not libimdb0's"
+./example nblr.model <texts.txt >example.out 2>example.err || { cat example.err; fail "the example failed"; }
+[ "$(head -n 1 example.out)" = "kind nblr, libimdb $version" ] ||
+    fail "example says '$(head -n 1 example.out)', pkg-config says version $version"
+sed -n "2,$((ntexts + 1))p" example.out >example.scores
+cmp -s want.txt example.scores || { diff want.txt example.scores | head; fail "the example's scores are not imdb-predict's"; }
+tail -n +$((ntexts + 2)) example.out >example.explain
+[ "$(wc -l <example.explain)" -eq 3 ] || fail "the example explained $(wc -l <example.explain) n-grams, not 3"
+echo "example (on $so): $ntexts texts scored as imdb-predict does; first text: $(tr '\t\n' ' ;' <example.explain)"
+
+echo "== python3-libimdb: /usr/bin/python3 -c 'import libimdb'"
+# -I: the installed package only (no PYTHONPATH, no user site, not the current directory).
+/usr/bin/python3 -I -c '
+import sys
+import libimdb
+want = "/usr/lib/python3/dist-packages/libimdb/__init__.py"
+if libimdb.__file__ != want:
+    sys.exit("libimdb is %s, not %s" % (libimdb.__file__, want))
+with open(sys.argv[2], encoding="utf-8", newline="") as f:
+    texts = f.read().split("\n")
+if texts and texts[-1] == "":
+    texts.pop()
+with libimdb.Model(sys.argv[1]) as m:
+    print("python3 %s, libimdb %s, kind %s, %d texts" % (sys.version.split()[0],
+          libimdb.__version__, m.kind, len(texts)), file=sys.stderr)
+    for label, p in m.predict(texts):
+        print("%s\t%.6f" % (label, p))
+' nblr.model texts.txt >python.out 2>python.err || { cat python.err; fail "python3 -c 'import libimdb' failed"; }
+cat python.err
+cmp -s want.txt python.out || { diff want.txt python.out | head; fail "libimdb.Model.predict does not score as imdb-predict"; }
+echo "python3-libimdb: $ntexts texts scored as imdb-predict does"
 echo "deb-install: passed"
