@@ -21,8 +21,9 @@ int buf_reserve(buf *b, size_t more)
     if (more >= SIZE_MAX - b->len) return fail(b);   /* len + more + 1 would overflow */
     size_t need = b->len + more + 1;
     if (need <= b->cap) return 0;
+    if (need > PTRDIFF_MAX) return fail(b);   /* no object is that big: don't ask malloc */
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : 2 * cap;
+    while (cap < need) cap = cap > PTRDIFF_MAX / 2 ? need : 2 * cap;
     char *p = realloc(b->p, cap);
     if (!p) return fail(b);
     b->p = p;
