@@ -51,6 +51,8 @@ static void usage(void)
 "      --max-per-client=N    connections open at once from one IP address; more\n"
 "                            are closed at once (0: no limit, e.g. behind a\n"
 "                            proxy; default: %d)\n"
+"      --threshold=X         label pos when P(pos) >= X (default: the threshold\n"
+"                            the model stores, 0.5 if none; see imdb-train)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
 "  -q, --quiet               no access log\n"
 "      --help                display this help and exit\n"
@@ -183,7 +185,7 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-serve");
     enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
-           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT };
+           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_THRESHOLD };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
         {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -228,6 +231,10 @@ int main(int argc, char **argv)
             cfg.max_per_client = (unsigned)cli_long("--max-per-client", optarg, 0, 1000000);
             break;
         case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_THRESHOLD:
+            cfg.threshold = cli_double("--threshold", optarg, 0, 1);
+            cfg.threshold_set = 1;
+            break;
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();
         case OPT_VERSION: cli_version();

@@ -531,7 +531,7 @@ static void extract(const linear_model *m, const train_docs *d, int threads, csr
 
 static const char *const lin_keys[] = {
     "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
-    "heldout_folds", NULL
+    "heldout_folds", "class_weight_nb", NULL
 };
 
 /* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
@@ -557,6 +557,10 @@ static void evaluate(const csr *X, const double *v, double bias, const double *t
 typedef struct lin_set {
     double alpha, C, prior, beta, tol;
     long epochs, patience;
+    /* Class weights (train_ctx.class_w: [0] neg, [1] pos) when weighted, else none; with
+     * nb_weighted the NB ratios count documents with them too. */
+    int weighted, nb_weighted;
+    double cw[2];
 } lin_set;
 
 /* Fit on the documents tr[0..ntr) of X (targets t = P(pos) in [0, 1]: 1 or 0 for hard
@@ -580,14 +584,17 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
 {
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
+    /* Class weights: document i of class k has the box C_i = C * w_k (liblinear's -wi). */
+    double wn = S->weighted ? S->cw[0] : 1, wp = S->weighted ? S->cw[1] : 1;
+    double nbn = S->nb_weighted ? wn : 1, nbp = S->nb_weighted ? wp : 1;
     /* NB log-count ratios from the training part only. */
     double *P = imdb_xcalloc(nfeat, sizeof *P), *N = imdb_xcalloc(nfeat, sizeof *N);
     for (size_t s = 0; s < ntr; s++) {
         size_t i = tr[s];
         double ti = t[i];
         for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
-            if (ti > 0) P[X->idx[p]] += ti;
-            if (ti < 1) N[X->idx[p]] += 1 - ti;
+            if (ti > 0) P[X->idx[p]] += nbp * ti;
+            if (ti < 1) N[X->idx[p]] += nbn * (1 - ti);
         }
     }
     double sp = 0, sn = 0;
@@ -605,8 +612,8 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     double *ys = imdb_xmalloc((l + 1) * sizeof *ys), *Cs = imdb_xmalloc((l + 1) * sizeof *Cs);
     for (size_t s = 0, k = 0; s < ntr; s++) {
         double ti = t[tr[s]];
-        if (ti > 0) { doc[k] = tr[s]; ys[k] = 1; Cs[k++] = ti < 1 ? C0 * ti : C0; }
-        if (ti < 1) { doc[k] = tr[s]; ys[k] = -1; Cs[k++] = ti > 0 ? C0 * (1 - ti) : C0; }
+        if (ti > 0) { doc[k] = tr[s]; ys[k] = 1; Cs[k++] = (ti < 1 ? C0 * ti : C0) * wp; }
+        if (ti < 1) { doc[k] = tr[s]; ys[k] = -1; Cs[k++] = (ti > 0 ? C0 * (1 - ti) : C0) * wn; }
     }
 
     /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
@@ -720,6 +727,19 @@ static double score(const csr *X, size_t i, const double *w, double b)
     return z;
 }
 
+/* threshold = auto: copy the held-out predictions prob[s] of documents docs[s] (s < n)
+ * to the job (train_ctx.heldout_*), labels from the targets rounded at 0.5. */
+static void heldout_out(train_ctx *ctx, const double *y, const uint32_t *docs, const double *prob, size_t n)
+{
+    ctx->heldout_prob = imdb_xmalloc((n + 1) * sizeof *ctx->heldout_prob);
+    ctx->heldout_label = imdb_xmalloc((n + 1) * sizeof *ctx->heldout_label);
+    for (size_t s = 0; s < n; s++) {
+        ctx->heldout_prob[s] = prob[s];
+        ctx->heldout_label[s] = y[docs[s]] >= 0.5;
+    }
+    ctx->nheldout = n;
+}
+
 /* Cross-fitting (heldout_folds = K): the training part in K seeded folds, a model with the
  * same settings on each K-1 of them predicting the one left out; the validation part is
  * predicted by the final model (w, b), which never trained on it. Adds section "heldout". */
@@ -764,6 +784,7 @@ static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfea
         imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: held-out predictions of %zu documents (%ld folds, %.1f s): "
                   "accuracy %.4f", n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
         rc = heldout_add(mw, ctx->docs, docs, prob, n, e);
+        if (rc == 0 && ctx->want_heldout) heldout_out(ctx, y, docs, prob, n);
     }
     free(docs); free(fit_tr); free(prob); free(fw);
     return rc;
@@ -785,6 +806,16 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         conf_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0 ||
         conf_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0)
         return -1;
+    long nbw = 0;
+    S.weighted = ctx->weighted;
+    S.cw[0] = ctx->class_w[0];
+    S.cw[1] = ctx->class_w[1];
+    /* Read (and so recorded) only with class weights: other models keep their bytes. */
+    if (ctx->weighted && conf_long(cfg, "class_weight_nb", 0, 0, 1, &nbw, e) < 0) return -1;
+    S.nb_weighted = (int)nbw;
+    if (ctx->want_heldout && folds == 0 && ctx->nva == 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "threshold = auto needs held-out predictions: heldout_folds = 2 to 20 "
+                         "(cross-fitting) or a validation part (valid_fraction above 0)");
     if (folds == 1)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 1 is not allowed (0 for none, or 2 to 20)");
     if (!ctx->voc)
@@ -862,6 +893,16 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         /* The held-out predictions score with the weights the file holds (binary32). */
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
         if (crossfit(ctx, &X, y, m.nfeat, &S, folds, best, fb, w, e) < 0) goto fail;
+    } else if (ctx->want_heldout) {
+        /* No folds: the validation part, scored by the final model as the file holds it. */
+        double *vp = imdb_xmalloc((ctx->nva + 1) * sizeof *vp);
+        for (size_t s = 0; s < ctx->nva; s++) {
+            double z = fb;
+            for (size_t p = X.off[ctx->va[s]]; p < X.off[ctx->va[s] + 1]; p++) z += wf[X.idx[p]];
+            vp[s] = 1 / (1 + exp(-z));
+        }
+        heldout_out(ctx, y, ctx->va, vp, ctx->nva);
+        free(vp);
     }
     goto done;
 fail:
@@ -879,6 +920,8 @@ const trainer linear_trainer = {
     .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
     .train = lin_train,
     .soft_labels = 1,
+    .class_weights = 1,
+    .heldout_preds = 1,
 };
 
 /* ---- parameter averaging of nblr models (imdb-train --average) ---- */
@@ -995,7 +1038,7 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
     csr X = { n, (size_t *)off, (uint32_t *)idx };
     uint32_t *tr = imdb_xmalloc((n + 1) * sizeof *tr);
     for (size_t i = 0; i < n; i++) tr[i] = (uint32_t)i;
-    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
+    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs, 0, 0, { 1, 1 } };
     int ep;
     imdb_err e = { 0 };
     int rc = fit(&X, t, nfeat, &S, tr, n, NULL, 0, seed, 0x11, NULL, NULL, w, b, &ep, &e);

@@ -199,3 +199,30 @@ void train_split(train_ctx *ctx, double valid_fraction)
     free(idx);
 }
 
+
+size_t train_undersample(train_ctx *ctx, double ratio)
+{
+    size_t npos = 0, ntr = ctx->ntr;
+    for (size_t s = 0; s < ntr; s++) npos += ctx->docs->label[ctx->tr[s]] == TOKIO_POS;
+    size_t nneg = ntr - npos, nmin = npos < nneg ? npos : nneg, nmaj = ntr - nmin;
+    int maj = npos > nneg ? TOKIO_POS : TOKIO_NEG;
+    double want = round(ratio * (double)nmin);
+    if ((double)nmaj <= want) return 0;
+    size_t keep = (size_t)want;
+    uint32_t *m = imdb_xmalloc((nmaj ? nmaj : 1) * sizeof *m);
+    size_t k = 0;
+    for (size_t s = 0; s < ntr; s++)
+        if (ctx->docs->label[ctx->tr[s]] == maj) m[k++] = (uint32_t)s;
+    rng r;
+    rng_split(&r, ctx->seed, 0x0d5a);
+    rng_shuffle_u32(&r, m, nmaj);
+    unsigned char *drop = imdb_xcalloc(ntr ? ntr : 1, 1);
+    for (size_t j = keep; j < nmaj; j++) drop[m[j]] = 1;
+    size_t out = 0;
+    for (size_t s = 0; s < ntr; s++)
+        if (!drop[s]) ctx->tr[out++] = ctx->tr[s];
+    ctx->ntr = out;
+    free(drop);
+    free(m);
+    return ntr - out;
+}

@@ -63,6 +63,19 @@ typedef struct train_ctx {
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
     const char *resume;            /* --resume CHECKPOINT or NULL */
     const char *output;            /* -O path ("-" = stdout), for kinds with writes_output */
+    /* Class weights (-o class_weight, for kinds with trainer.class_weights): the loss of a
+     * document of class k (0 neg, 1 pos) counts class_w[k] times. weighted 0: none (then
+     * class_w is unused, and training is what it was before class weights, byte for byte). */
+    int weighted;
+    double class_w[2];
+    /* -o threshold=auto (kinds with trainer.heldout_preds): want_heldout is set, and the
+     * trainer fills heldout_prob / heldout_label (malloc'd, nheldout entries; the job frees
+     * them) with P(pos) and the label (1 pos, 0 neg) of documents scored by a model that
+     * did not train on them, on which the job chooses the decision threshold. */
+    int want_heldout;
+    double *heldout_prob;
+    int *heldout_label;
+    size_t nheldout;
 } train_ctx;
 
 typedef struct trainer {
@@ -79,6 +92,12 @@ typedef struct trainer {
     /* 1: the kind learns from soft labels (train_docs.target); imdb-train refuses soft
      * labels for the others. */
     int soft_labels;
+    /* 1: the kind trains with class weights (train_ctx.weighted, class_w); imdb-train
+     * refuses -o class_weight for the others. */
+    int class_weights;
+    /* 1: the kind gives held-out predictions (train_ctx.want_heldout) for -o
+     * threshold=auto; imdb-train refuses it for the others. */
+    int heldout_preds;
 } trainer;
 
 /* The trainer of a kind (kinds.h's table), or NULL: no such kind, or none imdb-train makes. */
@@ -86,5 +105,12 @@ const trainer *train_find(const char *kind);
 
 /* Split docs->n documents: a seeded shuffle, the first round(frac*n) go to validation. */
 void train_split(train_ctx *ctx, double valid_fraction);
+
+/* Undersampling (-o undersample=RATIO): drop documents of the larger class from the
+ * training part, drawn by the seed, until it has at most round(ratio * n_minority) of
+ * them (the classes by label: a soft label counts as its rounded class). The validation
+ * part is left alone, so that it keeps the data's own balance. Keeps the order of the
+ * documents kept. Returns how many were dropped. */
+size_t train_undersample(train_ctx *ctx, double ratio);
 
 #endif

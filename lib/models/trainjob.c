@@ -4,20 +4,24 @@
 #include "trainjob.h"
 #include "kinds.h"
 #include "linear.h"
+#include "metrics.h"
 #include "modelio.h"
 #include "text.h"
+#include "tokio.h"
 #include "train.h"
 #include "trainlog.h"
 #include "vocab.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
-                                             "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
+                                             "soft_temperature", "soft_min_confidence", "soft_hard",
+                                             "class_weight", "undersample", "threshold", NULL };
 
 static int known(const conf *cfg, const trainer *t, imdb_err *e)
 {
@@ -48,6 +52,44 @@ static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
     if (f != stdin) fclose(f);
     if (bad) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error", path);
     return 0;
+}
+
+/* class_weight = balanced | pos:W,neg:W (either order; a class left out weighs 1):
+ * w[0] neg, w[1] pos. balanced: n / (2 n_k) over the training part, as scikit-learn's. */
+static int class_weights(const char *v, const train_ctx *ctx, double w[2], imdb_err *e)
+{
+    if (strcmp(v, "balanced") == 0) {
+        size_t npos = 0;
+        for (size_t s = 0; s < ctx->ntr; s++) npos += ctx->docs->label[ctx->tr[s]] == TOKIO_POS;
+        size_t nneg = ctx->ntr - npos;
+        if (!npos || !nneg)
+            return imdb_fail(e, IMDB_EXIT_DATA, "class_weight = balanced: the training part has no %s documents",
+                             npos ? "neg" : "pos");
+        w[0] = (double)ctx->ntr / (2.0 * (double)nneg);
+        w[1] = (double)ctx->ntr / (2.0 * (double)npos);
+        return 0;
+    }
+    w[0] = w[1] = 1;
+    int seen[2] = { 0, 0 };
+    for (const char *p = v; *p;) {
+        int k = strncmp(p, "pos:", 4) == 0 ? 1 : strncmp(p, "neg:", 4) == 0 ? 0 : -1;
+        char *end;
+        double x = k < 0 ? NAN : strtod(p + 4, &end);
+        if (k < 0 || seen[k] || end == p + 4 || !(x > 0 && x <= 1e6) || (*end && *end != ','))
+            return imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: '%s' is not 'balanced' or weights "
+                             "like 'pos:1,neg:5.25' (each above 0, at most 1e6, once)", v);
+        seen[k] = 1;
+        w[k] = x;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static double balanced_at(const int *label, const double *prob, size_t n, double t)
+{
+    metrics m;
+    metrics_compute(label, prob, n, t, &m);
+    return m.balanced_accuracy;
 }
 
 /* The settings: config file < command-line options < -o KEY=VALUE. */
@@ -97,6 +139,18 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
         goto done;
     }
     if (known(cfg, t, e) < 0) goto done;
+    /* Class balance settings a kind cannot use: usage errors before any reading. */
+    const char *cw0 = conf_get(cfg, "class_weight"), *thr0 = conf_get(cfg, "threshold");
+    if (thr0 && strcmp(thr0, "auto") == 0 && (t->writes_output || !t->heldout_preds)) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting threshold: kind %s gives no held-out predictions to choose a "
+                  "threshold on (threshold = auto works for nblr; or give a number, 0 to 1)", t->kind);
+        goto done;
+    }
+    if (cw0 && (t->writes_output || !t->class_weights)) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: kind %s does not train with class weights "
+                  "(class weights train nblr; undersample works for every kind)", t->kind);
+        goto done;
+    }
     double valid_fraction, soft_t, soft_conf;
     long seed, threads, soft_hard;
     if (conf_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, e) < 0 ||
@@ -168,6 +222,29 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
                        .init_embeddings = o->init_embeddings, .checkpoint = ckpt,
                        .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output };
     train_split(&ctx, valid_fraction);
+    /* Class balance (imdb-train(1)): read, and so recorded in the model, only when set, so
+     * a model trained without them is the same, byte for byte, as before they existed. */
+    const char *cw = conf_get(cfg, "class_weight"), *thr = conf_get(cfg, "threshold");
+    double fixed_threshold = -1;
+    if (thr && strcmp(thr, "auto") != 0) {
+        if (conf_double(cfg, "threshold", 0.5, 0, 1, &fixed_threshold, e) < 0) { rc = TRAINJOB_USAGE; goto done; }
+    }
+    if (conf_get(cfg, "undersample")) {
+        double ratio;
+        if (conf_double(cfg, "undersample", 1, 1, 1e6, &ratio, e) < 0) { rc = TRAINJOB_USAGE; goto done; }
+        size_t dropped = train_undersample(&ctx, ratio);
+        imdb_logf(log, IMDB_LOG_INFO, "undersample %g: %zu documents of the larger class left out of the training part",
+                  ratio, dropped);
+    }
+    if (cw) {
+        if (class_weights(cw, &ctx, ctx.class_w, e) < 0) {
+            if (e->status == IMDB_EXIT_USAGE) rc = TRAINJOB_USAGE;
+            goto done;
+        }
+        ctx.weighted = 1;
+        imdb_logf(log, IMDB_LOG_INFO, "class weights: pos %g, neg %g", ctx.class_w[1], ctx.class_w[0]);
+    }
+    ctx.want_heldout = thr && fixed_threshold < 0;
     if (!standalone)
         imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,
                   ctx.ntr, ctx.nva);
@@ -183,6 +260,19 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     free(given);
     if (!ctx.log) goto done;
     if (t->train(&ctx, w, e) < 0) goto done;
+    if (ctx.want_heldout) {
+        double ba, th = metrics_best_threshold(ctx.heldout_label, ctx.heldout_prob, ctx.nheldout, &ba);
+        if (isnan(ba)) {
+            imdb_fail(e, IMDB_EXIT_DATA, "threshold = auto: the %zu held-out predictions do not have both classes",
+                      ctx.nheldout);
+            goto done;
+        }
+        char v[32];
+        snprintf(v, sizeof v, "%.6g", th);
+        conf_set(cfg, "threshold", v);
+        imdb_logf(log, IMDB_LOG_INFO, "threshold = auto: %s (balanced accuracy %.4f on %zu held-out predictions; "
+                  "at 0.5: %.4f)", v, ba, ctx.nheldout, balanced_at(ctx.heldout_label, ctx.heldout_prob, ctx.nheldout, 0.5));
+    }
     params = conf_format(cfg);
     if (w && (modelio_add_str(w, "kind", t->kind, e) < 0 || modelio_add_str(w, "params", params, e) < 0 ||
               modelio_add_str(w, "clean", clean, e) < 0))
@@ -202,6 +292,8 @@ done:
     free(clean);
     free(ctx.tr);
     free(ctx.va);
+    free(ctx.heldout_prob);
+    free(ctx.heldout_label);
     for (size_t i = 0; i < nin; i++) free(inputs[i]);
     free(inputs);
     train_docs_free(&docs);

@@ -175,6 +175,7 @@ static model_ref *model_acquire(http_server *s)
 typedef struct worker {
     scorer *sc;
     unsigned long gen;
+    double threshold;   /* the decision threshold for this model (http_config.threshold) */
 } worker;
 
 static void worker_free(void *p)
@@ -202,6 +203,7 @@ static worker *worker_get(http_server *s, const model_ref *m, imdb_err *e)
         scorer_free(w->sc);
         w->sc = sc;
         w->gen = m->gen;
+        w->threshold = s->cfg.threshold_set ? s->cfg.threshold : clf_threshold(m->c);
     }
     return w;
 }
@@ -410,9 +412,9 @@ static void predict_one(http_server *s, worker *w, buf *b, const char *text, siz
 {
     score_result res;
     scorer_text(w->sc, text, len, k, &res);
-    int pos = res.prob >= 0.5;
+    int pos = res.prob >= w->threshold;
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
-    score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = 0.5};
+    score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = w->threshold};
     score_format_result(b, &f, &(score_origin){.num = (long)id}, &res);
 }
 

@@ -46,6 +46,10 @@ typedef struct http_config {
      * limit (e.g. behind a proxy, where every client has the proxy's address). */
     unsigned max_per_client;
     int access_log;              /* 1: one cfg->log line per request */
+    /* Label pos when P(pos) >= threshold, with threshold_set; else the threshold the
+     * model stores (clf_threshold: 0.5 unless imdb-train chose one), after each reload. */
+    int threshold_set;
+    double threshold;
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);
     void *log_arg;
