@@ -164,10 +164,11 @@ static double bal(size_t tp, size_t fp, size_t npos, size_t nneg)
     return ((double)tp / (double)npos + (double)(nneg - fp) / (double)nneg) / 2;
 }
 
-/* Keep (t, b) when b beats *best, or ties it with t nearer 0.5. */
+/* Keep (t, b) when b beats *best, or ties it with t nearer 0.5 (or as near and lower). */
 static void consider(double t, double b, double *best_t, double *best)
 {
-    if (b > *best || (b == *best && fabs(t - 0.5) < fabs(*best_t - 0.5))) {
+    double d = fabs(t - 0.5), db = fabs(*best_t - 0.5);
+    if (b > *best || (b == *best && (d < db || (d == db && t < *best_t)))) {
         *best = b;
         *best_t = t;
     }
@@ -187,7 +188,7 @@ double metrics_best_threshold(const int *label, const double *prob, size_t n, do
      * of ties, the threshold halfway to the next lower probability (0 below the lowest). */
     double best = -1, best_t = 0.5;
     size_t tp = 0, fp = 0, j = n;
-    consider(fmin(1, s[n - 1].p + (1 - s[n - 1].p) / 2), bal(0, 0, npos, nneg), &best_t, &best);
+    if (s[n - 1].p < 1) consider(s[n - 1].p + (1 - s[n - 1].p) / 2, bal(0, 0, npos, nneg), &best_t, &best);
     while (j > 0) {
         size_t i = j - 1;
         while (i > 0 && s[i - 1].p == s[j - 1].p) i--;
@@ -217,7 +218,8 @@ double metrics_best_threshold_naive(const int *label, const double *prob, size_t
     for (size_t i = 0; i < n; i++) mx = fmax(mx, prob[i]);
     for (size_t c = 0; c <= n; c++) {
         double t;
-        if (c == n) t = fmin(1, mx + (1 - mx) / 2);
+        if (c == n && mx >= 1) continue;   /* no cut above 1 */
+        if (c == n) t = mx + (1 - mx) / 2;
         else {
             double lower = -INFINITY;
             for (size_t i = 0; i < n; i++)
