@@ -1,0 +1,61 @@
+#!/bin/sh
+# Imbalanced classes on the fixture (150 pos, 30 neg): class weights and undersampling
+# move P(pos) down and the recall of neg up; threshold=auto is stored in the model and
+# used by imdb-eval, imdb-predict and imdb-serve's scoring path, --threshold wins; a kind
+# that cannot use class weights is a usage error.
+. "$IMDB_SRCDIR/tests/common.sh"
+
+imdb-clean -q --split train "$FIXTURES/mini-aclImdb.tar.gz" -o all.tok.gz
+imdb-clean -q --split test "$FIXTURES/mini-aclImdb.tar.gz" -o test.tok.gz
+gzip -dc all.tok.gz | awk -F'\t' 'NR == 1 || $1 == "pos" || ($1 == "neg" && n++ < 30)' >imb.tok
+imdb-vocab -q --ngrams 3 imb.tok -o v.gz
+meanp() { imdb-eval -q --json -m "$1" test.tok.gz >/dev/null; gzip -dc test.tok.gz | tail -n +2 | cut -f3 |
+          imdb-predict -m "$1" | awk '{ s += $2 } END { printf "%.6f\n", s / NR }'; }
+recall_neg() { imdb-eval -q --json "$@" test.tok.gz | sed -n 's/^ *"recall_neg": *\([0-9.e-]*\).*/\1/p'; }
+
+imdb-train -q -V v.gz -o min_df=1 -O plain.model imb.tok
+imdb-train -q -V v.gz -o min_df=1 -o class_weight=balanced -o class_weight_nb=1 -O cw.model imb.tok
+imdb-train -q -V v.gz -o min_df=1 -o undersample=1 -O us.model imb.tok
+p0=$(meanp plain.model); p1=$(meanp cw.model); p2=$(meanp us.model)
+awk -v a="$p0" -v b="$p1" -v c="$p2" 'BEGIN { exit !(b < a - 0.05 && c < a - 0.05) }' ||
+    fail "mean P(pos): plain $p0, class weights $p1, undersample $p2: weights should lower it"
+r0=$(recall_neg plain.model); r1=$(recall_neg cw.model)
+awk -v a="$r0" -v b="$r1" 'BEGIN { exit !(b >= a) }' || fail "neg recall: plain $r0, class weights $r1"
+grep -aq 'class_weight = balanced' cw.model || fail "class_weight not recorded"
+# Models trained without the settings do not record them (their bytes are as before).
+grep -aq 'class_weight\|undersample\|threshold' plain.model && fail "plain model records class settings"
+
+# threshold=auto: chosen on the held-out predictions, stored, used, overridden.
+imdb-train -q -V v.gz -o min_df=1 -o heldout_folds=5 -o threshold=auto -O auto.model imb.tok
+t=$(imdb-predict --info auto.model | sed -n 's/^ *threshold = //p')
+[ -n "$t" ] || fail "threshold=auto stored no threshold"
+awk -v t="$t" 'BEGIN { exit !(t > 0.5 && t < 1) }' || fail "threshold $t: should be above 0.5 (pos is the majority)"
+imdb-eval -q --json auto.model test.tok.gz | grep -q "\"threshold\": $t" || fail "imdb-eval does not use the stored threshold"
+imdb-eval -q --json --threshold 0.5 auto.model test.tok.gz | grep -q '"threshold": 0.5$' || fail "--threshold does not win"
+gzip -dc test.tok.gz | tail -n +2 | cut -f3 >texts
+imdb-predict -m auto.model texts | awk -F'\t' -v t="$t" '($1 == "pos") != ($2 >= t) { exit 1 }' ||
+    fail "imdb-predict labels do not follow the stored threshold $t"
+imdb-predict --threshold 0.5 -m auto.model texts | awk -F'\t' '($1 == "pos") != ($2 >= 0.5) { exit 1 }' ||
+    fail "imdb-predict --threshold 0.5 does not win"
+# A fixed threshold is stored as given.
+imdb-train -q -V v.gz -o min_df=1 -o threshold=0.7 -O fixed.model imb.tok
+imdb-eval -q --json fixed.model test.tok.gz | grep -q '"threshold": 0.7$' || fail "threshold=0.7 not used"
+
+# --min-metric gates on any metric.
+expect_status 3 imdb-eval -q --min-metric balanced_accuracy=1.01 auto.model test.tok.gz
+expect_err 'balanced_accuracy .* below the required minimum'
+expect_status 0 imdb-eval -q --min-metric balanced_accuracy=0 --min-metric logloss=100 auto.model test.tok.gz
+expect_status 2 imdb-eval -q --min-metric nosuch=1 auto.model test.tok.gz
+expect_err 'unknown metric'
+
+# Bad input: usage errors.
+expect_status 2 imdb-train -q --kind mlp -o class_weight=balanced -O x.model imb.tok
+expect_err 'class_weight: kind mlp does not train with class weights'
+expect_status 2 imdb-train -q --kind mlp -o threshold=auto -O x.model imb.tok
+expect_err 'threshold: kind mlp gives no held-out predictions'
+expect_status 2 imdb-train -q -V v.gz -o class_weight=pos:x -O x.model imb.tok
+expect_err "class_weight: 'pos:x'"
+expect_status 2 imdb-train -q -V v.gz -o valid_fraction=0 -o threshold=auto -O x.model imb.tok
+expect_err 'threshold = auto needs held-out predictions'
+[ -e x.model ] && fail "a failed run left a model"
+exit 0
