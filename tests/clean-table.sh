@@ -132,3 +132,21 @@ printf 'label\tid\ttext\npos\tn/1\tNot bad at all.\nneg\tn/2\tNot good.\n' >case
 imdb-clean cases.tsv >plain
 imdb-clean --text-column text cases.tsv >bycol
 same plain bycol
+
+# The EXAMPLES of imdb-clean(1) for tables (the pipeline with --split-by-hash runs in
+# clean-split.sh).
+cp stars.tsv ratings.tsv
+imdb-clean -q --label-column stars --rating-threshold 4:2 ratings.tsv -o stars.tok.gz
+[ "$(gzip -dc stars.tok.gz | wc -l)" -eq 5 ] || fail "the ratings example"
+cat >export.jsonl <<'EOF2'
+{"body": "a great film", "verdict": "great"}
+{"body": "a bad film", "verdict": "bad"}
+{"body": "no idea", "verdict": "unsure"}
+EOF2
+imdb-clean --text-column body --label-column verdict --labels 'pos=good,great;neg=bad' \
+    --drop-unknown export.jsonl >got 2>err
+tail -n +2 got >body
+printf 'pos\t1\ta great film\nneg\t2\ta bad film\n' >want
+same body want
+grep -q "dropped 1 row with an unknown label (--drop-unknown; the first on line 3: 'unsure')" err ||
+    fail "the JSON example's count: $(cat err)"
