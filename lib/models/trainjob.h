@@ -39,6 +39,8 @@ typedef struct trainjob_opts {
     const char *resume;           /* --resume FILE, or NULL */
     int sort_by_id;               /* --sort-by-id */
     int average;                  /* --average: write the mean of the nblr models inputs */
+    size_t memory;                /* --memory SIZE in bytes (0: no limit; kinds that stream) */
+    const char *tmpdir;           /* --tmpdir DIR, or NULL ($TMPDIR, else /tmp) */
 } trainjob_opts;
 
 /* The status trainjob_run returns when the fault is in the command line or the settings
