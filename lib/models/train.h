@@ -63,6 +63,8 @@ typedef struct train_ctx {
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
     const char *resume;            /* --resume CHECKPOINT or NULL */
     const char *output;            /* -O path ("-" = stdout), for kinds with writes_output */
+    int force;                     /* --force: accept input models made for another vocabulary
+                                      or cleaning (regcnn's embeddings) */
 } train_ctx;
 
 typedef struct trainer {
