@@ -62,6 +62,8 @@ static void usage(void)
           "      --checkpoint FILE     where checkpoints go (default MODEL.ckpt)\n"
           "      --checkpoint-every N  write a checkpoint every N epochs (default 0: never)\n"
           "      --resume FILE         continue the run saved in checkpoint FILE\n"
+          "      --force               accept region embeddings (regcnn's embeddings)\n"
+          "                            made with another vocabulary or cleaning\n"
           "  -q, --quiet               print only errors\n"
           "  -v, --verbose             say more\n"
           "      --help                display this help and exit\n"
@@ -123,7 +125,7 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-train");
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
-           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_HELP, OPT_VERSION };
+           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_FORCE, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "kind", required_argument, NULL, 'k' },
         { "model", required_argument, NULL, 'm' },
@@ -148,6 +150,7 @@ int main(int argc, char **argv)
         { "memory", required_argument, NULL, 'S' },
         { "tmpdir", required_argument, NULL, 'T' },
         { "average", no_argument, NULL, OPT_AVERAGE },
+        { "force", no_argument, NULL, OPT_FORCE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, OPT_HELP },
@@ -196,6 +199,7 @@ int main(int argc, char **argv)
         case 'S': o.memory = parse_memory(optarg); break;
         case 'T': o.tmpdir = optarg; break;
         case OPT_AVERAGE: o.average = 1; break;
+        case OPT_FORCE: o.force = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;

@@ -72,6 +72,8 @@ typedef struct train_ctx {
     int sort_by_id;                /* --sort-by-id */
     size_t memory;                 /* --memory: bytes (0: no limit) */
     const char *tmpdir;            /* --tmpdir (NULL: $TMPDIR, else /tmp) */
+    int force;                     /* --force: accept input models made for another vocabulary
+                                      or cleaning (regcnn's embeddings) */
 } train_ctx;
 
 typedef struct trainer {

@@ -201,7 +201,8 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
                        .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
                        .init_embeddings = o->init_embeddings, .checkpoint = ckpt,
-                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output };
+                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
+                       .force = o->force };
     train_split(&ctx, valid_fraction);
     if (!standalone)
         imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,

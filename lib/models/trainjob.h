@@ -34,6 +34,7 @@ typedef struct trainjob_opts {
     const char *runs_dir;         /* --runs-dir DIR, or NULL */
     const char *experiment;       /* the MLflow experiment (NULL: "Default") */
     const char *init_embeddings;  /* --init-embeddings FILE, or NULL */
+    int force;                    /* --force (train_ctx.force) */
     const char *checkpoint;       /* --checkpoint FILE, or NULL for OUTPUT.ckpt */
     long checkpoint_every;        /* --checkpoint-every N (0: none) */
     const char *resume;           /* --resume FILE, or NULL */
