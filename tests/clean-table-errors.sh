@@ -54,6 +54,10 @@ bad 1 "l.csv:3:5: unknown label 'five' in column 'stars' (not a number, for --ra
 printf 'text,is_recommended\na,1\nb,maybe\n' >l2.csv
 bad 1 "l2.csv:3:3: unknown label 'maybe' in column 'is_recommended' (the labels are pos=positive,pos,1;neg=negative,neg,0;-=-: give others with --labels; --drop-unknown drops such rows)" --label-column is_recommended l2.csv
 bad 1 "l2.csv:3:3: unknown label 'maybe' in column 'is_recommended' (the label map is 'pos=1;neg=0'; --drop-unknown drops such rows)" --label-column is_recommended --labels 'pos=1;neg=0' l2.csv
+# A label rule needs a label column.
+bad 1 "m.csv:1: no column 'label' or 'sentiment' in the header for the label rule (name the label's column with --label-column): id,text,stars" --labels 'pos=5' m.csv
+printf '{"text":"a","stars":5}\n' >nl.jsonl
+bad 1 "nl.jsonl:1: no member \"label\" or \"sentiment\" in the object for the label rule (name the label's member with --label-column; --drop-unknown drops such rows)" --rating-threshold 4:2 nl.jsonl
 printf 'id,text,label\n,a,pos\n' >ei.csv
 bad 1 "ei.csv:2:1: empty id in column 'id'" --id-column id ei.csv
 : >empty.csv

@@ -242,6 +242,7 @@ struct table {
     const table_labels *lab;
     table_labels *own_lab;        /* the default rule, when none was given */
     int drop_unknown;
+    int need_label;               /* a column or a rule was given: rows need a label */
     /* CSV, TSV */
     int col[NROLES];              /* field index of each role, -1: none */
     const char *colname[NROLES];  /* its name, for messages (points into hdr) */
@@ -496,6 +497,12 @@ static int read_header(table *t, imdb_err *e)
                                  "header (name the text's column with --text-column): %s",
                                  t->name, t->hdrline, list);
             }
+            if (idx < 0 && r == ROLE_LABEL && t->need_label) {
+                header_list(t, list, sizeof list);
+                return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: no column 'label' or 'sentiment' in "
+                                 "the header for the label rule (name the label's column with "
+                                 "--label-column): %s", t->name, t->hdrline, list);
+            }
         }
         t->col[r] = idx;
         if (idx >= 0) t->colname[r] = t->hdr + t->f[idx].off;
@@ -519,6 +526,7 @@ table *table_open(const char *path, const char *name, table_format fmt, const ta
     t->lab = spec->labels;
     if (!t->lab) t->lab = t->own_lab = table_labels_default();
     t->drop_unknown = spec->drop_unknown;
+    t->need_label = spec->label_col || spec->labels;
     if (fmt == TABLE_JSONL) {
         t->js = jsonl_new();
         for (int r = 0; r < NROLES; r++)
@@ -706,7 +714,7 @@ static int next_json(table *t, table_row *row, imdb_err *e)
                        v[ROLE_LABEL]->col, &label, e);
             if (rc < 0) return -1;
             if (rc == 0) continue;
-        } else if (t->given[ROLE_LABEL]) {
+        } else if (t->need_label) {
             if (t->drop_unknown) {
                 if (t->st.dropped_unknown++ == 0) {
                     t->st.first_unknown_line = ln;
@@ -714,9 +722,13 @@ static int next_json(table *t, table_row *row, imdb_err *e)
                 }
                 continue;
             }
-            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: no member \"%s\" (--label-column) in the "
-                             "object (--drop-unknown drops such rows)", t->name, ln,
-                             t->given[ROLE_LABEL]);
+            if (t->given[ROLE_LABEL])
+                return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: no member \"%s\" (--label-column) in "
+                                 "the object (--drop-unknown drops such rows)", t->name, ln,
+                                 t->given[ROLE_LABEL]);
+            return imdb_fail(e, IMDB_EXIT_DATA, "%s:%ld: no member \"label\" or \"sentiment\" in "
+                             "the object for the label rule (name the label's member with "
+                             "--label-column; --drop-unknown drops such rows)", t->name, ln);
         }
         if (v[ROLE_ID]) {
             if (v[ROLE_ID]->len == 0)

@@ -8,7 +8,9 @@
  *
  * Columns. A name given for a role must exist (in the header, or in every JSON object);
  * without one the text is the column "text", else "review"; the label "label", else
- * "sentiment", else none (every row unlabelled); the id "id", else none (the id is the
+ * "sentiment", else none (every row unlabelled; but when a label rule is given, a label
+ * is needed: no such column is an error, no such JSON member an unknown label); the id
+ * "id", else none (the id is the
  * number of the line the row starts on, as for imdb-clean's other CSV input). Header
  * cells are compared after trimming spaces, exactly first, then ignoring ASCII case;
  * JSON names are compared exactly. A chosen name found twice is an error.
