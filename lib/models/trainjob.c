@@ -54,35 +54,18 @@ static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
     return 0;
 }
 
-/* class_weight = balanced | pos:W,neg:W (either order; a class left out weighs 1):
- * w[0] neg, w[1] pos. balanced: n / (2 n_k) over the training part, as scikit-learn's. */
-static int class_weights(const char *v, const train_ctx *ctx, double w[2], imdb_err *e)
+/* The kinds that train with class weights, "a, b and c", into buf. */
+static const char *weighted_kinds(char *buf, size_t cap)
 {
-    if (strcmp(v, "balanced") == 0) {
-        size_t npos = 0;
-        for (size_t s = 0; s < ctx->ntr; s++) npos += ctx->docs->label[ctx->tr[s]] == TOKIO_POS;
-        size_t nneg = ctx->ntr - npos;
-        if (!npos || !nneg)
-            return imdb_fail(e, IMDB_EXIT_DATA, "class_weight = balanced: the training part has no %s documents",
-                             npos ? "neg" : "pos");
-        w[0] = (double)ctx->ntr / (2.0 * (double)nneg);
-        w[1] = (double)ctx->ntr / (2.0 * (double)npos);
-        return 0;
+    size_t n = 0, k = 0, at = 0;
+    for (const kinds_entry *q = kinds_table; q->name; q++) n += q->train && q->train->class_weights;
+    buf[0] = '\0';
+    for (const kinds_entry *q = kinds_table; q->name && at < cap; q++) {
+        if (!q->train || !q->train->class_weights) continue;
+        k++;
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", k == 1 ? "" : k == n ? " and " : ", ", q->name);
     }
-    w[0] = w[1] = 1;
-    int seen[2] = { 0, 0 };
-    for (const char *p = v; *p;) {
-        int k = strncmp(p, "pos:", 4) == 0 ? 1 : strncmp(p, "neg:", 4) == 0 ? 0 : -1;
-        char *end;
-        double x = k < 0 ? NAN : strtod(p + 4, &end);
-        if (k < 0 || seen[k] || end == p + 4 || !(x > 0 && x <= 1e6) || (*end && *end != ','))
-            return imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: '%s' is not 'balanced' or weights "
-                             "like 'pos:1,neg:5.25' (each above 0, at most 1e6, once)", v);
-        seen[k] = 1;
-        w[k] = x;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
+    return buf;
 }
 
 static double balanced_at(const int *label, const double *prob, size_t n, double t)
@@ -139,16 +122,26 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
         goto done;
     }
     if (known(cfg, t, e) < 0) goto done;
-    /* Class balance settings a kind cannot use: usage errors before any reading. */
-    const char *cw0 = conf_get(cfg, "class_weight"), *thr0 = conf_get(cfg, "threshold");
-    if (thr0 && strcmp(thr0, "auto") == 0 && (t->writes_output || !t->heldout_preds)) {
+    /* Class balance settings, and those a kind cannot use: usage errors before any reading. */
+    train_balance bal;
+    if (train_balance_parse(cfg, &bal, e) < 0) goto done;
+    const char *what = bal.want_heldout ? "threshold" : bal.weighted ? "class_weight" : bal.undersample > 0 ?
+                       "undersample" : conf_get(cfg, "threshold") ? "threshold" : NULL;
+    if (what && t->writes_output) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting %s: kind %s learns from text alone and makes no classifier", what,
+                  t->kind);
+        goto done;
+    }
+    if (bal.want_heldout && !t->heldout_preds) {
         imdb_fail(e, IMDB_EXIT_USAGE, "setting threshold: kind %s gives no held-out predictions to choose a "
                   "threshold on (threshold = auto works for nblr; or give a number, 0 to 1)", t->kind);
         goto done;
     }
-    if (cw0 && (t->writes_output || !t->class_weights)) {
+    char kbuf[160];
+    if (bal.weighted && !t->class_weights) {
         imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: kind %s does not train with class weights "
-                  "(class weights train nblr; undersample works for every kind)", t->kind);
+                  "(class weights train %s; undersample works for every classifier)", t->kind,
+                  weighted_kinds(kbuf, sizeof kbuf));
         goto done;
     }
     double valid_fraction, soft_t, soft_conf;
@@ -172,6 +165,40 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     for (size_t i = 0; i < o->nlists; i++)
         if (read_list(o->lists[i], &inputs, &nin, e) < 0) goto done;
     size_t nread = nin ? nin : standalone && o->nunlabelled ? 0 : o->nlists ? 0 : 1;
+    static const char *const stdin_only[] = { "-" };
+    if (t->streams) {
+        /* The kind reads the streams itself, in bounded memory; the unlabelled ones, which
+         * it does not use, are only checked for their cleaning settings. */
+        for (size_t i = 0; i < o->nunlabelled; i++) {
+            tokio_reader *r = tokio_open(o->unlabelled[i], e);
+            if (!r) goto done;
+            const char *s = tokio_settings(r);
+            int differ = s && clean && strcmp(s, clean) != 0;
+            if (s && !clean) clean = imdb_xstrdup(s);
+            tokio_close(r);
+            if (differ) {
+                imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaned with different settings than the vocabulary or the "
+                          "other inputs (compare their first lines); clean them all with the same imdb-clean "
+                          "options", o->unlabelled[i]);
+                goto done;
+            }
+        }
+        const char *ckpt_s = o->checkpoint;
+        if (!ckpt_s) {
+            size_t l = strlen(o->output) + 6;
+            ckpt_default = imdb_xmalloc(l);
+            snprintf(ckpt_default, l, "%s.ckpt", o->output);
+            ckpt_s = ckpt_default;
+        }
+        ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = NULL, .docs = &docs, .unlab = &unlab,
+                           .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
+                           .init_embeddings = o->init_embeddings, .checkpoint = ckpt_s,
+                           .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
+                           .inputs = nin ? (const char *const *)inputs : stdin_only, .ninputs = nread,
+                           .clean_out = &clean, .valid_fraction = valid_fraction, .sort_by_id = o->sort_by_id,
+                           .memory = o->memory, .tmpdir = o->tmpdir, .bal = bal };
+        goto job;
+    }
     for (size_t i = 0; i < nread; i++) {
         const char *path = nin ? inputs[i] : "-";
         if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, e) < 0) goto done;
@@ -220,34 +247,21 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
                        .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
                        .init_embeddings = o->init_embeddings, .checkpoint = ckpt,
-                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output };
+                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
+                       .force = o->force };
     train_split(&ctx, valid_fraction);
-    /* Class balance (imdb-train(1)): read, and so recorded in the model, only when set, so
-     * a model trained without them is the same, byte for byte, as before they existed. */
-    const char *cw = conf_get(cfg, "class_weight"), *thr = conf_get(cfg, "threshold");
-    double fixed_threshold = -1;
-    if (thr && strcmp(thr, "auto") != 0) {
-        if (conf_double(cfg, "threshold", 0.5, 0, 1, &fixed_threshold, e) < 0) { rc = TRAINJOB_USAGE; goto done; }
+    ctx.bal = bal;
+    if (bal.undersample > 0 || bal.weighted) {
+        unsigned char *pos = imdb_xmalloc(docs.n + 1);
+        for (size_t i = 0; i < docs.n; i++) pos[i] = docs.label[i] == TOKIO_POS;
+        int brc = train_balance_apply(&ctx, pos, e);
+        free(pos);
+        if (brc < 0) goto done;
     }
-    if (conf_get(cfg, "undersample")) {
-        double ratio;
-        if (conf_double(cfg, "undersample", 1, 1, 1e6, &ratio, e) < 0) { rc = TRAINJOB_USAGE; goto done; }
-        size_t dropped = train_undersample(&ctx, ratio);
-        imdb_logf(log, IMDB_LOG_INFO, "undersample %g: %zu documents of the larger class left out of the training part",
-                  ratio, dropped);
-    }
-    if (cw) {
-        if (class_weights(cw, &ctx, ctx.class_w, e) < 0) {
-            if (e->status == IMDB_EXIT_USAGE) rc = TRAINJOB_USAGE;
-            goto done;
-        }
-        ctx.weighted = 1;
-        imdb_logf(log, IMDB_LOG_INFO, "class weights: pos %g, neg %g", ctx.class_w[1], ctx.class_w[0]);
-    }
-    ctx.want_heldout = thr && fixed_threshold < 0;
     if (!standalone)
         imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,
                   ctx.ntr, ctx.nva);
+job:
     if (!standalone && !(w = modelio_create(o->output, e))) goto done;
     /* --runs-dir: an MLflow run named after the output file, in the experiment the caller
      * names (imdb-train: MLFLOW_EXPERIMENT_NAME, as MLflow's own clients read it). */
@@ -259,8 +273,12 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     ctx.log = trainlog_new(o->curves, &run, log, e);
     free(given);
     if (!ctx.log) goto done;
-    if (t->train(&ctx, w, e) < 0) goto done;
-    if (ctx.want_heldout) {
+    if (t->train(&ctx, w, e) < 0) {
+        if (e->status == IMDB_EXIT_USAGE) rc = TRAINJOB_USAGE;   /* e.g. too small a --memory */
+        goto done;
+    }
+    if (!clean) train_default_clean(&clean, log);   /* a kind that streams sets it (or not) */
+    if (ctx.bal.want_heldout) {
         double ba, th = metrics_best_threshold(ctx.heldout_label, ctx.heldout_prob, ctx.nheldout, &ba);
         if (isnan(ba)) {
             imdb_fail(e, IMDB_EXIT_DATA, "threshold = auto: the %zu held-out predictions do not have both classes",
