@@ -1,8 +1,8 @@
 #!/bin/sh
 # Imbalanced classes on the fixture (150 pos, 30 neg): class weights and undersampling
 # move P(pos) down and the recall of neg up; threshold=auto is stored in the model and
-# used by imdb-eval, imdb-predict and imdb-serve's scoring path, --threshold wins; a kind
-# that cannot use class weights is a usage error.
+# used by imdb-eval and imdb-predict, --threshold wins (imdb-serve: serve-threshold.sh);
+# mlp weighs its loss by class too; every kind that cannot use a setting refuses it.
 . "$IMDB_SRCDIR/tests/common.sh"
 
 imdb-clean -q --split train "$FIXTURES/mini-aclImdb.tar.gz" -o all.tok.gz
@@ -48,14 +48,52 @@ expect_status 0 imdb-eval -q --min-metric balanced_accuracy=0 --min-metric loglo
 expect_status 2 imdb-eval -q --min-metric nosuch=1 auto.model test.tok.gz
 expect_err 'unknown metric'
 
-# Bad input: usage errors.
-expect_status 2 imdb-train -q --kind mlp -o class_weight=balanced -O x.model imb.tok
-expect_err 'class_weight: kind mlp does not train with class weights'
-expect_status 2 imdb-train -q --kind mlp -o threshold=auto -O x.model imb.tok
-expect_err 'threshold: kind mlp gives no held-out predictions'
+# The neural kinds weigh their loss by class: mlp's P(pos) moves down, and a model
+# trained without class weights neither records nor depends on them.
+imdb-train -q --kind mlp -o epochs=20 -o seed=3 -O mlp0.model imb.tok
+imdb-train -q --kind mlp -o epochs=20 -o seed=3 -o class_weight=balanced -O mlp1.model imb.tok
+q0=$(meanp mlp0.model); q1=$(meanp mlp1.model)
+awk -v a="$q0" -v b="$q1" 'BEGIN { exit !(b < a - 0.1) }' || fail "mlp mean P(pos): plain $q0, class weights $q1"
+grep -aq 'class_weight = balanced' mlp1.model || fail "mlp: class_weight not recorded"
+grep -aq 'class_weight' mlp0.model && fail "mlp: a plain model records class_weight"
+# Weights of 1 are no weights: the same model but for the recorded setting.
+imdb-train -q --kind mlp -o epochs=20 -o seed=3 -o class_weight=pos:1,neg:1 -O mlp2.model imb.tok
+gzip -dc test.tok.gz | tail -n +2 | cut -f3 | imdb-predict -m mlp0.model >p0
+gzip -dc test.tok.gz | tail -n +2 | cut -f3 | imdb-predict -m mlp2.model >p2
+same p0 p2
+
+# Bad input: usage errors, for every kind that cannot use a setting.
+for k in dvcos ensemble lstm bilstm mlp cnn regcnn; do
+    expect_status 2 imdb-train -q --kind $k -o threshold=auto -O x.model imb.tok
+    expect_err "threshold: kind $k gives no held-out predictions"
+done
+for k in dvcos ensemble; do
+    expect_status 2 imdb-train -q --kind $k -o class_weight=balanced -O x.model imb.tok
+    expect_err "class_weight: kind $k does not train with class weights \\(class weights train nblr, lstm, bilstm, mlp, cnn and regcnn"
+done
+for k in word2vec regemb; do
+    for o in class_weight=balanced undersample=1 threshold=auto threshold=0.6; do
+        expect_status 2 imdb-train -q --kind $k -o $o -O x.model imb.tok
+        expect_err "setting ${o%%=*}: kind $k learns from text alone and makes no classifier"
+    done
+done
 expect_status 2 imdb-train -q -V v.gz -o class_weight=pos:x -O x.model imb.tok
 expect_err "class_weight: 'pos:x'"
+for v in pos:0 neg:1,neg:2 pos:1,, '' balance pos:1e7; do
+    expect_status 2 imdb-train -q -V v.gz -o class_weight="$v" -O x.model imb.tok
+    expect_err "setting class_weight"
+done
+expect_status 2 imdb-train -q -V v.gz -o undersample=0.5 -O x.model imb.tok
+expect_err "undersample"
+expect_status 2 imdb-train -q -V v.gz -o threshold=1.5 -O x.model imb.tok
+expect_err "threshold"
 expect_status 2 imdb-train -q -V v.gz -o valid_fraction=0 -o threshold=auto -O x.model imb.tok
 expect_err 'threshold = auto needs held-out predictions'
+# The usage errors come before any reading: no input needed.
+expect_status 2 imdb-train -q --kind dvcos -o class_weight=balanced -O x.model /nonexistent.tok
 [ -e x.model ] && fail "a failed run left a model"
+# balanced weights need both classes in the training part (a data error).
+awk -F'\t' 'NR == 1 || $1 == "pos"' imb.tok >pos.tok
+expect_status 1 imdb-train -q -V v.gz -o class_weight=balanced -O x.model pos.tok
+expect_err 'class_weight = balanced: the training part has no neg documents'
 exit 0

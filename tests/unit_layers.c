@@ -354,6 +354,50 @@ static void test_bce(void)
     free(z); free(y); free(g0); free(g); free(c.z);
 }
 
+/* Class weights: the naive reference is the definition, w_pos y log p + w_neg (1 - y)
+ * log(1 - p) per example, on the original targets. */
+typedef struct { double *z; const float *y; int n; double wn, wp; } wbce_ctx;
+
+static double wbce_loss(void *vc)
+{
+    wbce_ctx *c = vc;
+    double s = 0.0;
+    for (int i = 0; i < c->n; i++) {
+        double p = dsig(c->z[i]);
+        s += -(c->wp * c->y[i] * log(p) + c->wn * (1 - c->y[i]) * log(1 - p));
+    }
+    return s / c->n;
+}
+
+static void test_bce_weighted(void)
+{
+    enum { N = 16 };
+    float *z = frand(N, 6), *y = frand(N, 1), *g0 = frand(N, 1), *g = fcopy(g0, N);
+    for (int i = 0; i < N; i++) y[i] = i % 5 == 4 ? 0.3f : i % 7 == 6 ? 0.85f : (float)(i & 1);
+    float yw[N], wt[N];
+    double wn = 6.25, wp = 0.6;
+    for (int i = 0; i < N; i++) {
+        yw[i] = y[i];
+        layer_bce_class_weight(&yw[i], &wt[i], wn, wp);
+    }
+    int hard = 1;
+    for (int i = 0; i < N; i++)
+        if ((y[i] == 1 || y[i] == 0) && (yw[i] != y[i] || wt[i] != (float)(y[i] == 1 ? wp : wn))) hard = 0;
+    test_expect(hard, "class weights: a hard label keeps its target and weighs its class's weight");
+    wbce_ctx c = {dcopy(z, N), y, N, wn, wp};
+    double l = layer_bce_weighted_forward_backward(g, z, yw, wt, N, N);
+    double lref = wbce_loss(&c);
+    float lf = (float)l;
+    check_forward("weighted bce", &lf, &lref, 1);
+    check_grad("weighted bce", "logits", c.z, N, g, g0, wbce_loss, &c);
+    /* Weights of 1 are the plain BCE. */
+    float one[N];
+    for (int i = 0; i < N; i++) one[i] = 1.0f;
+    test_expect(layer_bce_weighted_forward_backward(NULL, z, y, one, N, N) ==
+                layer_bce_forward_backward(NULL, z, y, N, N), "weighted bce: weights 1 give the plain loss");
+    free(z); free(y); free(g0); free(g); free(c.z);
+}
+
 /* ---- sequence helpers: reverse, pools, concat --------------------------------------- */
 
 typedef struct { double *x; const float *r; const int32_t *len; int B, T, C, kind; } seq_ctx;
@@ -892,6 +936,7 @@ int main(void)
     for (int k = 0; k < 4; k++) test_act(k);
     test_dropout_stats();
     test_bce();
+    test_bce_weighted();
     for (int k = 0; k < 3; k++) test_seq(k);
     test_maxpool_ties();
     test_concat();

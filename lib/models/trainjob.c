@@ -127,7 +127,8 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     if (train_balance_parse(cfg, &bal, e) < 0) goto done;
     const char *what = bal.want_heldout ? "threshold" : bal.weighted ? "class_weight" : bal.undersample > 0 ?
                        "undersample" : conf_get(cfg, "threshold") ? "threshold" : NULL;
-    if (what && t->writes_output) {
+    const kinds_entry *ke = kinds_find(t->kind);
+    if (what && (t->writes_output || !ke || !ke->clf)) {
         imdb_fail(e, IMDB_EXIT_USAGE, "setting %s: kind %s learns from text alone and makes no classifier", what,
                   t->kind);
         goto done;
