@@ -79,6 +79,11 @@ static void usage(void)
           "mlp, cnn, lstm, bilstm): soft_temperature = 1 (a soft label p becomes\n"
           "s(logit(p) / T)), soft_min_confidence = 0 (drop documents whose soft label has\n"
           "max(p, 1 - p) below it), soft_hard = 0 (1: round soft labels to pos/neg).\n"
+          "Imbalanced classes (set only when given): class_weight = balanced or\n"
+          "pos:W,neg:W (nblr, lstm, bilstm, mlp, cnn, regcnn), class_weight_nb = 0 (nblr:\n"
+          "1 weights the NB counts too), undersample = RATIO (the larger class at most\n"
+          "RATIO times the smaller in the training part), threshold = auto (nblr: chosen\n"
+          "on held-out predictions, for balanced accuracy) or X: stored in the model.\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
     for (const kinds_entry *k = kinds_table; k->name; k++)
