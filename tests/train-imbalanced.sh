@@ -37,6 +37,29 @@ imdb-predict -m auto.model texts | awk -F'\t' -v t="$t" '($1 == "pos") != ($2 >=
     fail "imdb-predict labels do not follow the stored threshold $t"
 imdb-predict --threshold 0.5 -m auto.model texts | awk -F'\t' '($1 == "pos") != ($2 >= 0.5) { exit 1 }' ||
     fail "imdb-predict --threshold 0.5 does not win"
+# Without folds: chosen on the validation part, scored by the final model.
+imdb-train -V v.gz -o min_df=1 -o valid_fraction=0.3 -o threshold=auto -O autov.model imb.tok 2>err
+tv=$(imdb-predict --info autov.model | sed -n 's/^ *threshold = //p')
+awk -v t="$tv" 'BEGIN { exit !(t > 0 && t < 1 && t != 0.5) }' || fail "threshold=auto on the validation part: '$tv'"
+grep -q "threshold = auto: $tv (balanced accuracy [0-9.]* on 54 held-out predictions" err ||
+    fail "not chosen on the 54 validation documents: $(grep threshold err)"
+# The block trainer: class weights, undersampling and threshold=auto give the same model
+# in a tiny --memory (blocks read back from --tmpdir), and under --sort-by-id whatever
+# the input order (folds and validation part included).
+set -- -V v.gz -o min_df=1 -o block_docs=16 -o class_weight=balanced -o undersample=2 -o heldout_folds=3 \
+    -o threshold=auto --sort-by-id
+imdb-train -q "$@" -O b0.model imb.tok
+mkdir tmp
+m=1K k=0   # just what the refusals say is needed (the resident size moves a little)
+until imdb-train -q "$@" --memory $m --tmpdir tmp -O b1.model imb.tok 2>err; do
+    k=$((k + 1)); [ $k -lt 8 ] || fail "--memory never enough: $(cat err)"
+    m=$(( $(sed -n 's/.*needs at least \([0-9]*\) bytes.*/\1/p' err) + 16384 ))
+done
+same b0.model b1.model
+{ head -1 imb.tok; tail -n +2 imb.tok | sort -r; } >rev.tok
+imdb-train -q "$@" -O b2.model rev.tok
+same b0.model b2.model
+grep -aq 'undersample = 2' b0.model || fail "undersample not recorded"
 # A fixed threshold is stored as given.
 imdb-train -q -V v.gz -o min_df=1 -o threshold=0.7 -O fixed.model imb.tok
 imdb-eval -q --json fixed.model test.tok.gz | grep -q '"threshold": 0.7$' || fail "threshold=0.7 not used"
