@@ -308,7 +308,7 @@ static double wbce_loss(void *vc)
 static void test_bce_weighted(void)
 {
     enum { N = 16 };
-    float *z = frand(N, 6), *y = frand(N, 1), *g0 = frand(N, 1), *g = fcopy(g0, N);
+    float *z = test_frand(&R, N, 6), *y = test_frand(&R, N, 1), *g0 = test_frand(&R, N, 1), *g = test_fcopy(g0, N);
     for (int i = 0; i < N; i++) y[i] = i % 5 == 4 ? 0.3f : i % 7 == 6 ? 0.85f : (float)(i & 1);
     float yw[N], wt[N];
     double wn = 6.25, wp = 0.6;
@@ -320,12 +320,12 @@ static void test_bce_weighted(void)
     for (int i = 0; i < N; i++)
         if ((y[i] == 1 || y[i] == 0) && (yw[i] != y[i] || wt[i] != (float)(y[i] == 1 ? wp : wn))) hard = 0;
     test_expect(hard, "class weights: a hard label keeps its target and weighs its class's weight");
-    wbce_ctx c = {dcopy(z, N), y, N, wn, wp};
+    wbce_ctx c = {test_dcopy(z, N), y, N, wn, wp};
     double l = layer_bce_weighted_forward_backward(g, z, yw, wt, N, N);
     double lref = wbce_loss(&c);
     float lf = (float)l;
     check_forward("weighted bce", &lf, &lref, 1);
-    check_grad("weighted bce", "logits", c.z, N, g, g0, wbce_loss, &c);
+    test_check_grad("weighted bce", "logits", c.z, N, g, g0, wbce_loss, &c);
     /* Weights of 1 are the plain BCE. */
     float one[N];
     for (int i = 0; i < N; i++) one[i] = 1.0f;
