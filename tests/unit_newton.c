@@ -237,6 +237,7 @@ static void *sim_rank(void *arg)
     imdb_err e = { 0 };
     lnewton_set S = settings(R->P, 1e-7);
     S.fingerprint = R->fingerprint;
+    S.hold = R->rank % 2;   /* held and block-read documents on the same problem */
     R->comm = (lnewton_comm){ sim_sum, R, R->rank, R->S->K };
     lnewton *L = lnewton_new(dc, ND, R->P->t, NULL, 0, NF, &S, &R->comm, &e);
     double x[NF + 1];
@@ -273,6 +274,7 @@ static void test_split(int soft)
     doccache *dc = cache_of(&P, 0, 1);
     imdb_err e = { 0 };
     lnewton_set S = settings(&P, 1e-7);
+    S.hold = 1;
     lnewton *L = lnewton_new(dc, ND, P.t, NULL, 0, NF, &S, NULL, &e);
     double x[NF + 1], w0[NF], b0;
     lnewton_stats st0;

@@ -552,6 +552,7 @@ typedef struct lin_set {
     int newton;
     double newton_eps;
     long newton_iter;
+    int newton_hold;   /* no --memory: the solver keeps the decoded documents */
     uint64_t fingerprint;
 } lin_set;
 
@@ -749,7 +750,8 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
                       const imdb_log *lg, double *best, double *best_b, int *best_epoch_out, imdb_err *e)
 {
     const lnewton_comm *cm = lnewton_get_comm();
-    lnewton_set NS = { S->alpha, S->C, S->prior, S->newton_eps, S->newton_iter, S->fingerprint };
+    lnewton_set NS = { .alpha = S->alpha, .C = S->C, .prior = S->prior, .eps = S->newton_eps,
+                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold };
     lnewton *L = lnewton_new(D->dc, D->m, D->t, role, ROLE_TRAIN, nfeat, &NS, cm, e);
     if (!L) return -1;
     double *x = imdb_xmalloc(((size_t)nfeat + 1) * sizeof *x), tl = NAN, ta, vl, va;
@@ -760,9 +762,10 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
         *best_epoch_out = (int)st.iter;
         if (tlog) {
             imdb_logf(lg, IMDB_LOG_INFO, "nblr: Newton (TRON) on %llu documents over %d rank%s: %ld iterations, "
-                      "%ld Hessian-vector products, objective %.10g, |grad| %.3g (%.3g at 0), %.2f s, %llu bytes "
-                      "reduced", (unsigned long long)st.docs, cm ? cm->size : 1, cm && cm->size > 1 ? "s" : "",
-                      st.iter, st.cg, st.f, st.gnorm, st.gnorm0, st.seconds, (unsigned long long)st.reduce_bytes);
+                      "%ld Hessian-vector products, objective %.10g, |grad| %.3g (%.3g at 0), %.2f s (CPU %.2f s), %llu "
+                      "bytes reduced in %llu calls", (unsigned long long)st.docs, cm ? cm->size : 1,
+                      cm && cm->size > 1 ? "s" : "", st.iter, st.cg, st.f, st.gnorm, st.gnorm0, st.seconds,
+                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces);
             if ((rc = evaluate(D, best, *best_b, role, &tl, &ta, &vl, &va, e)) == 0)
                 rc = trainlog_epoch(tlog, 1, 1, tl, vl, va, e);
         }
@@ -1125,6 +1128,7 @@ static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
     if (conf_double(ctx->cfg, "newton_eps", 1e-4, 1e-12, 1, &S->newton_eps, e) < 0 ||
         conf_long(ctx->cfg, "newton_iter", 100, 1, 100000, &S->newton_iter, e) < 0)
         return -1;
+    S->newton_hold = ctx->memory == 0;
     if (S->beta < 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting beta: solver = tron takes beta = 1 only");
     if (cm && cm->size > 1 && folds > 0)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: not under MPI (ranks hold parts of the data)");

@@ -3,6 +3,7 @@
 #include "linear_newton.h"
 
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,21 @@ struct lnewton {
     int64_t *acc;       /* (nfeat + 1) the fixed-point sums */
     int sh_g, sh_l, sh_h;
     lnewton_stats st;
+    /* S.hold: the used documents decoded once (num, off, feat), one span for every pass */
+    uint32_t *hnum, *hfeat;
+    size_t *hoff, hn;
+    int held;
 };
+
+/* The documents of a pass, span by span: the cache's blocks, or the one held span. */
+static size_t nspans(const lnewton *L) { return L->held ? 1 : doccache_blocks(L->dc); }
+
+static int get_span(lnewton *L, size_t b, doccache_block *B, imdb_err *e)
+{
+    if (!L->held) return doccache_read(L->dc, b, B, e);
+    *B = (doccache_block){ .n = L->hn, .num = L->hnum, .off = L->hoff, .feat = L->hfeat };
+    return 0;
+}
 
 static inline int used(const lnewton *L, uint32_t num) { return !L->use || L->use[num] == L->want; }
 
@@ -87,6 +102,8 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     size_t nr = 2 * (size_t)nfeat + 1;
     cnt = xcalloc(nr, sizeof *cnt);
     int64_t one = (int64_t)1 << 32;
+    size_t hcap = 0, fcap = 0;
+    if (S->hold) L->hoff = xcalloc(1, sizeof *L->hoff);
     doccache_block B;
     for (size_t b = 0; b < doccache_blocks(dc); b++) {
         if (doccache_read(dc, b, &B, e) < 0) goto fail;
@@ -100,8 +117,25 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
                 cnt[nfeat + B.feat[p]] += one - q;
             }
             cnt[2 * (size_t)nfeat]++;
+            if (S->hold) {
+                size_t k = B.off[j + 1] - B.off[j];
+                if (L->hn == hcap) {
+                    hcap = hcap ? 2 * hcap : 1024;
+                    L->hnum = imdb_xrealloc(L->hnum, hcap * sizeof *L->hnum);
+                    L->hoff = imdb_xrealloc(L->hoff, (hcap + 1) * sizeof *L->hoff);
+                }
+                if (L->hoff[L->hn] + k > fcap) {
+                    while (L->hoff[L->hn] + k > fcap) fcap = fcap ? 2 * fcap : 65536;
+                    L->hfeat = imdb_xrealloc(L->hfeat, fcap * sizeof *L->hfeat);
+                }
+                memcpy(L->hfeat + L->hoff[L->hn], B.feat + B.off[j], k * sizeof *B.feat);
+                L->hnum[L->hn] = i;
+                L->hoff[L->hn + 1] = L->hoff[L->hn] + k;
+                L->hn++;
+            }
         }
     }
+    L->held = S->hold;
     if (reduce(L, cnt, nr, e) < 0) goto fail;
     uint64_t M = (uint64_t)cnt[2 * (size_t)nfeat];
     L->st.docs = M;
@@ -120,8 +154,8 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     /* The prior's offsets and the bound of a Hessian-vector product's sums:
      * |sigma(1 - sigma) x_i.v| <= (1 + sum |r_f|) / 4 when max |v| = 1. */
     int64_t A = 0;
-    for (size_t b = 0; b < doccache_blocks(dc); b++) {
-        if (doccache_read(dc, b, &B, e) < 0) goto fail;
+    for (size_t b = 0; b < nspans(L); b++) {
+        if (get_span(L, b, &B, e) < 0) goto fail;
         for (size_t j = 0; j < B.n; j++) {
             uint32_t i = B.num[j];
             if (!used(L, i)) continue;
@@ -155,6 +189,7 @@ void lnewton_free(lnewton *L)
 {
     if (!L) return;
     free(L->r); free(L->off); free(L->z); free(L->dw); free(L->xr); free(L->acc);
+    free(L->hnum); free(L->hoff); free(L->hfeat);
     free(L);
 }
 
@@ -168,8 +203,8 @@ int lnewton_fun(lnewton *L, const double *x, double *f, imdb_err *e)
     double xb = x[nf];
     int64_t loss = 0;
     doccache_block B;
-    for (size_t b = 0; b < doccache_blocks(L->dc); b++) {
-        if (doccache_read(L->dc, b, &B, e) < 0) return -1;
+    for (size_t b = 0; b < nspans(L); b++) {
+        if (get_span(L, b, &B, e) < 0) return -1;
         for (size_t j = 0; j < B.n; j++) {
             uint32_t i = B.num[j];
             if (!used(L, i)) continue;
@@ -197,8 +232,8 @@ int lnewton_grad(lnewton *L, const double *x, double *g, imdb_err *e)
     int64_t *acc = L->acc;
     memset(acc, 0, ((size_t)nf + 1) * sizeof *acc);
     doccache_block B;
-    for (size_t b = 0; b < doccache_blocks(L->dc); b++) {
-        if (doccache_read(L->dc, b, &B, e) < 0) return -1;
+    for (size_t b = 0; b < nspans(L); b++) {
+        if (get_span(L, b, &B, e) < 0) return -1;
         for (size_t j = 0; j < B.n; j++) {
             uint32_t i = B.num[j];
             if (!used(L, i)) continue;
@@ -228,8 +263,8 @@ int lnewton_hv(lnewton *L, const double *v, double *hv, imdb_err *e)
     for (uint32_t k = 0; k < nf; k++) L->xr[k] = v[k] * inv * L->r[k];
     double vb = v[nf] * inv;
     doccache_block B;
-    for (size_t b = 0; b < doccache_blocks(L->dc); b++) {
-        if (doccache_read(L->dc, b, &B, e) < 0) return -1;
+    for (size_t b = 0; b < nspans(L); b++) {
+        if (get_span(L, b, &B, e) < 0) return -1;
         for (size_t j = 0; j < B.n; j++) {
             uint32_t i = B.num[j];
             if (!used(L, i)) continue;
@@ -305,6 +340,7 @@ int lnewton_solve(lnewton *L, double *x, const imdb_log *lg, lnewton_stats *st, 
     const double eta0 = 1e-4, eta1 = 0.25, eta2 = 0.75, sigma1 = 0.25, sigma2 = 0.5, sigma3 = 4;
     size_t n = (size_t)L->nfeat + 1;
     double t0 = imdb_now();
+    clock_t c0 = clock();
     double *g = xcalloc(n, sizeof *g), *s = xcalloc(n, sizeof *s), *r = xcalloc(n, sizeof *r);
     double *d = xcalloc(n, sizeof *d), *Hd = xcalloc(n, sizeof *Hd), *xn = xcalloc(n, sizeof *xn);
     int rc = -1;
@@ -350,6 +386,7 @@ int lnewton_solve(lnewton *L, double *x, const imdb_log *lg, lnewton_stats *st, 
     rc = 0;
 done:
     L->st.seconds = imdb_now() - t0;
+    L->st.cpu_seconds = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (st) *st = L->st;
     free(g); free(s); free(r); free(d); free(Hd); free(xn);
     return rc;
