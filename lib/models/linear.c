@@ -508,7 +508,7 @@ enum { ROLE_NONE = 0, ROLE_TRAIN = 1, ROLE_VALID = 2 };
 
 static const char *const lin_keys[] = {
     "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
-    "heldout_folds", "block_docs", "solver", "newton_eps", "newton_iter", NULL
+    "heldout_folds", "block_docs", "solver", "newton_eps", "newton_iter", "newton_c", "newton_prior", NULL
 };
 
 /* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
@@ -1125,8 +1125,12 @@ static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
     if (cm && cm->size > 1 && !S->newton)
         return imdb_fail(e, IMDB_EXIT_USAGE, "under MPI nblr trains with solver = tron only");
     if (!S->newton) return 0;
+    /* The converged optimum wants other c and prior than one pass of the dual: newton_c
+     * and newton_prior (default: c and prior) are tron's, so one config file serves both. */
     if (conf_double(ctx->cfg, "newton_eps", 1e-4, 1e-12, 1, &S->newton_eps, e) < 0 ||
-        conf_long(ctx->cfg, "newton_iter", 100, 1, 100000, &S->newton_iter, e) < 0)
+        conf_long(ctx->cfg, "newton_iter", 100, 1, 100000, &S->newton_iter, e) < 0 ||
+        conf_double(ctx->cfg, "newton_c", S->C, 1e-9, 1e9, &S->C, e) < 0 ||
+        conf_double(ctx->cfg, "newton_prior", S->prior, -100, 100, &S->prior, e) < 0)
         return -1;
     S->newton_hold = ctx->memory == 0;
     if (S->beta < 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting beta: solver = tron takes beta = 1 only");
