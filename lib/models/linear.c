@@ -1112,8 +1112,7 @@ fail:
 
 /* solver = dual (the default) or tron; under MPI (lnewton_get_comm) tron is the default
  * and the only one, and every document trains (ranks hold disjoint shares of them). The
- * settings are read (and so recorded) only when tron is used, so dual models keep their
- * bytes. */
+ * settings are read only when tron is used, so a dual model records only those given. */
 static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
 {
     const lnewton_comm *cm = lnewton_get_comm();
