@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "kinds.h"
 #include "trainjob.h"
+#include "train-mpi.h"
 
 #include <getopt.h>
 #include <sys/resource.h>
@@ -72,7 +73,10 @@ static void usage(void)
           "(passes), patience = 3, tol = 0.01, min_df = 3, heldout_folds = 0 (K: store\n"
           "cross-fitted held-out predictions of the training documents, for an ensemble),\n"
           "block_docs = 1024 (documents a block of the cache, laid out in a seeded random\n"
-          "order; each epoch visits the blocks, and each block's documents, shuffled).\n"
+          "order; each epoch visits the blocks, and each block's documents, shuffled),\n"
+          "solver = dual (tron: the same objective by trust-region Newton, run to\n"
+          "newton_eps = 1e-4 or newton_iter = 100, with newton_c, newton_prior; exact over\n"
+          "MPI ranks).\n"
           "Soft labels (token streams whose label is P(pos), from imdb-relabel; kinds nblr,\n"
           "mlp, cnn, lstm, bilstm): soft_temperature = 1 (a soft label p becomes\n"
           "s(logit(p) / T)), soft_min_confidence = 0 (drop documents whose soft label has\n"
@@ -86,6 +90,10 @@ static void usage(void)
           "Model kinds:\n", stdout);
     for (const kinds_entry *k = kinds_table; k->name; k++)
         if (k->train) printf("  %-10s %s\n", k->name, k->train->summary);
+    if (train_mpi_built())
+        fputs("\nUnder mpirun (this build has MPI): every rank runs the same command line, rank K\n"
+              "of N trains nblr on the documents whose id hashes to K (as imdb-clean --shard K/N)\n"
+              "with solver = tron, and rank 0 writes MODEL.\n", stdout);
     fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
           "5 training failed (e.g. the loss became NaN).\n", stdout);
     exit(IMDB_EXIT_OK);
@@ -105,6 +113,7 @@ static void add_member(conf *cli, char **list, size_t *len, const char *path)
 int main(int argc, char **argv)
 {
     cli_init("imdb-train");
+    int mpi_rank, mpi_size, mpi = train_mpi_init(&argc, &argv, &mpi_rank, &mpi_size);
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
            OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_FORCE, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
@@ -196,6 +205,12 @@ int main(int argc, char **argv)
     o.inputs = (const char *const *)argv + optind;
     o.ninputs = (size_t)(argc - optind);
     if (!o.tmpdir) o.tmpdir = getenv("TMPDIR");
+    if (mpi && mpi_rank != 0) {
+        /* Rank 0 writes the model and says what happened; the others only their errors. */
+        o.output = "/dev/null";
+        o.curves = o.runs_dir = NULL;
+        cli_verbose = -1;
+    }
     int rc = trainjob_run(&o, cli_log(), &err);
     if (rc == 0 && cli_verbose > 0) {
         struct rusage ru;
@@ -203,7 +218,9 @@ int main(int argc, char **argv)
     }
     conf_free(cli);
     free(members);
+    if (mpi && rc < 0) train_mpi_fail(err.msg, rc == TRAINJOB_USAGE ? IMDB_EXIT_USAGE : err.status);
     if (rc == TRAINJOB_USAGE) cli_usage_error("%s", err.msg);
     if (rc < 0) cli_die(&err);
+    train_mpi_finish();
     return IMDB_EXIT_OK;
 }

@@ -119,4 +119,8 @@ expect_status 2 imdb-train -q --kind dvcos -o class_weight=balanced -O x.model /
 awk -F'\t' 'NR == 1 || $1 == "pos"' imb.tok >pos.tok
 expect_status 1 imdb-train -q -V v.gz -o class_weight=balanced -O x.model pos.tok
 expect_err 'class_weight = balanced: the training part has no neg documents'
+# The Newton solver (solver = tron, every MPI run) has no class weights: a usage error.
+expect_status 2 imdb-train -q -V v.gz -o min_df=1 -o solver=tron -o class_weight=balanced -O x.model imb.tok
+grep -q "class_weight needs solver = dual" err || fail "class_weight with solver = tron: $(cat err)"
+[ ! -e x.model ] || fail "class_weight with solver = tron wrote a model"
 exit 0

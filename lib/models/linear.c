@@ -1,6 +1,8 @@
 /* linear.c — NB-LR training (dual coordinate descent) and scoring; see linear.h. */
 #include "linear.h"
 #include "doccache.h"
+#include "linear_newton.h"
+#include "shard.h"
 #include "heldout.h"
 #include "rng.h"
 #include "tokio.h"
@@ -506,7 +508,8 @@ enum { ROLE_NONE = 0, ROLE_TRAIN = 1, ROLE_VALID = 2 };
 
 static const char *const lin_keys[] = {
     "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
-    "heldout_folds", "block_docs", "class_weight_nb", NULL
+    "heldout_folds", "block_docs", "class_weight_nb", "solver", "newton_eps", "newton_iter", "newton_c",
+    "newton_prior", NULL
 };
 
 /* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
@@ -551,7 +554,16 @@ typedef struct lin_set {
      * them too. { 1, 1 } and 0 without class weights. */
     double cw[2];
     int nb_weighted;
+    /* solver = tron (linear_newton.h): its tolerance, iterations, the ranks' checksum */
+    int newton;
+    double newton_eps;
+    long newton_iter;
+    int newton_hold;   /* no --memory: the solver keeps the decoded documents */
+    uint64_t fingerprint;
 } lin_set;
+
+static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_t *role, trainlog *tlog,
+                      const imdb_log *lg, double *best, double *best_b, int *best_epoch_out, imdb_err *e);
 
 /* Fit on the documents of role ROLE_TRAIN (targets t = P(pos) in [0, 1]: 1 or 0 for
  * hard labels), early stopping on those of role ROLE_VALID, the block and instance orders
@@ -572,6 +584,7 @@ static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_
                uint64_t stream, trainlog *tlog, const imdb_log *lg, double *best, double *best_b,
                int *best_epoch_out, imdb_err *e)
 {
+    if (S->newton) return newton_fit(D, nfeat, S, role, tlog, lg, best, best_b, best_epoch_out, e);
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
     double wn = S->cw[0], wp = S->cw[1], nbn = S->nb_weighted ? wn : 1, nbp = S->nb_weighted ? wp : 1;
@@ -739,6 +752,38 @@ static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_
     return rc;
 }
 
+/* solver = tron: the same objective solved in the primal by linear_newton.h, over the
+ * ranks of lnewton_get_comm() under MPI. Converges instead of stopping early: the
+ * validation part (if any) is only reported. */
+static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_t *role, trainlog *tlog,
+                      const imdb_log *lg, double *best, double *best_b, int *best_epoch_out, imdb_err *e)
+{
+    const lnewton_comm *cm = lnewton_get_comm();
+    lnewton_set NS = { .alpha = S->alpha, .C = S->C, .prior = S->prior, .eps = S->newton_eps,
+                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold };
+    lnewton *L = lnewton_new(D->dc, D->m, D->t, role, ROLE_TRAIN, nfeat, &NS, cm, e);
+    if (!L) return -1;
+    double *x = imdb_xmalloc(((size_t)nfeat + 1) * sizeof *x), tl = NAN, ta, vl, va;
+    lnewton_stats st;
+    int rc = lnewton_solve(L, x, tlog ? lg : NULL, &st, e);
+    if (rc == 0) {
+        lnewton_weights(L, x, best, best_b);
+        *best_epoch_out = (int)st.iter;
+        if (tlog) {
+            imdb_logf(lg, IMDB_LOG_INFO, "nblr: Newton (TRON) on %llu documents over %d rank%s: %ld iterations, "
+                      "%ld Hessian-vector products, objective %.10g, |grad| %.3g (%.3g at 0), %.2f s (CPU %.2f s), %llu "
+                      "bytes reduced in %llu calls", (unsigned long long)st.docs, cm ? cm->size : 1,
+                      cm && cm->size > 1 ? "s" : "", st.iter, st.cg, st.f, st.gnorm, st.gnorm0, st.seconds,
+                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces);
+            if ((rc = evaluate(D, best, *best_b, role, &tl, &ta, &vl, &va, e)) == 0)
+                rc = trainlog_epoch(tlog, 1, 1, tl, vl, va, e);
+        }
+    }
+    free(x);
+    lnewton_free(L);
+    return rc;
+}
+
 /* P(pos) under (w, b) into prob[k] for every document k with want[k] == value: one pass. */
 static int score_docs(const lin_data *D, const double *w, double b, const uint8_t *want, uint8_t value,
                       double *prob, imdb_err *e)
@@ -894,7 +939,10 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     tokio_doc doc;
     int got;
     double t0 = imdb_now();
+    const lnewton_comm *cm = lnewton_get_comm();
+    shard mine = { cm && cm->size > 1 ? (uint64_t)cm->rank : 0, cm && cm->size > 1 ? (uint64_t)cm->size : 0 };
     while ((got = train_stream_next(&s, &doc, e)) > 0) {
+        if (!shard_keep(&mine, doc.id, strlen(doc.id))) continue;   /* under MPI: another rank's */
         if (n == UINT32_MAX - 1) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: more than %u documents", s.path, (unsigned)(UINT32_MAX - 1));
             goto fail;
@@ -1085,11 +1133,65 @@ fail:
     return rc;
 }
 
+/* solver = dual (the default) or tron; under MPI (lnewton_get_comm) tron is the default
+ * and the only one, and every document trains (ranks hold disjoint shares of them). The
+ * settings are read only when tron is used, so a dual model records only those given. */
+static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
+{
+    const lnewton_comm *cm = lnewton_get_comm();
+    const char *solver = conf_get(ctx->cfg, "solver");
+    if (solver || cm) conf_string(ctx->cfg, "solver", cm ? "tron" : "dual", &solver);
+    S->newton = solver && strcmp(solver, "tron") == 0;
+    if (solver && !S->newton && strcmp(solver, "dual") != 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "setting solver: '%s' is not one of dual, tron", solver);
+    if (cm && cm->size > 1 && !S->newton)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "under MPI nblr trains with solver = tron only");
+    if (!S->newton) return 0;
+    /* The converged optimum wants other c and prior than one pass of the dual: newton_c
+     * and newton_prior (default: c and prior) are tron's, so one config file serves both. */
+    if (conf_double(ctx->cfg, "newton_eps", 1e-4, 1e-12, 1, &S->newton_eps, e) < 0 ||
+        conf_long(ctx->cfg, "newton_iter", 100, 1, 100000, &S->newton_iter, e) < 0 ||
+        conf_double(ctx->cfg, "newton_c", S->C, 1e-9, 1e9, &S->C, e) < 0 ||
+        conf_double(ctx->cfg, "newton_prior", S->prior, -100, 100, &S->prior, e) < 0)
+        return -1;
+    S->newton_hold = ctx->memory == 0;
+    if (S->beta < 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting beta: solver = tron takes beta = 1 only");
+    if (cm && cm->size > 1 && folds > 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: not under MPI (ranks hold parts of the data)");
+    if (cm && cm->size > 1 && ctx->valid_fraction > 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "under MPI nblr trains on every document: set --valid-fraction 0 "
+                         "(valid_fraction = 0, as data/nblr.conf does)");
+    return 0;
+}
+
+/* What the ranks must agree on before they train together: the settings, the features
+ * (the slot table's keys and indices) and the cleaning settings. FNV-1a. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t fingerprint(const linear_model *m, const lin_set *S, long min_df, const char *clean)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    double d[5] = { S->alpha, S->C, S->prior, S->newton_eps, (double)S->newton_iter };
+    long l[3] = { m->ngrams, min_df, (long)m->nfeat };
+    h = fnv(h, d, sizeof d);
+    h = fnv(h, l, sizeof l);
+    for (uint64_t i = 0; i < m->cap; i++) {
+        h = fnv(h, &m->slots[i].key, sizeof m->slots[i].key);
+        h = fnv(h, &m->slots[i].idx, sizeof m->slots[i].idx);
+    }
+    return clean ? fnv(h, clean, strlen(clean)) : h;
+}
+
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     conf *cfg = ctx->cfg;
     long ngrams, min_df, folds, block_docs;
-    lin_set S;
+    lin_set S = { 0 };
     if (conf_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
         conf_double(cfg, "alpha", 1.0, 1e-6, 1e6, &S.alpha, e) < 0 ||
         conf_double(cfg, "c", 0.1, 1e-9, 1e9, &S.C, e) < 0 ||
@@ -1112,6 +1214,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (ctx->bal.want_heldout && folds == 0 && ctx->valid_fraction == 0)
         return imdb_fail(e, IMDB_EXIT_USAGE, "threshold = auto needs held-out predictions: heldout_folds = 2 to 20 "
                          "(cross-fitting) or a validation part (valid_fraction above 0)");
+    if (newton_settings(ctx, folds, &S, e) < 0) return -1;
+    if (S.newton && ctx->bal.weighted)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "class_weight needs solver = dual (the Newton solver, solver = tron "
+                         "and every MPI run, has no class weights yet)");
     if (!ctx->voc) {
         /* Input without documents is said first, as when imdb-train read them all first. */
         train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
@@ -1169,6 +1275,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     float *wf = NULL;
     char *vtext = NULL;
     if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
+    if (S.newton) S.fingerprint = fingerprint(&m, &S, min_df, ctx->clean_out ? *ctx->clean_out : NULL);
     if (ctx->ntr == 0) {
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
         goto fail;
@@ -1388,7 +1495,8 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
     if (!D.dc) return -1;
     uint8_t *role = imdb_xmalloc(n + 1);
     memset(role, ROLE_TRAIN, n + 1);
-    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs, { 1, 1 }, 0 };
+    lin_set S = { .alpha = alpha, .C = c, .prior = prior, .beta = 1, .tol = tol, .epochs = epochs, .patience = epochs,
+                  .cw = { 1, 1 } };
     int ep;
     int rc = fit(&D, nfeat, &S, role, seed, 0x11, NULL, NULL, w, b, &ep, &e);
     free(role);
