@@ -23,6 +23,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* The hard limit of open files (0 if unknown or unlimited beyond what fits). */
+static unsigned long long fd_hard_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    return rl.rlim_max == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_max;
+}
+
 static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
@@ -43,7 +51,9 @@ static void usage(void)
 "  -t, --timeout=SECONDS     close connections idle that long (0: never), and\n"
 "                            wait that long (0: %d) for requests in flight at\n"
 "                            shutdown (default: %d)\n"
-"      --max-connections=N   connections open at once (default: %d)\n"
+"      --max-connections=N   connections open at once (default: the limit of open\n"
+"                            files, raised to its hard limit at start, less %d\n"
+"                            and 2 per thread: %u here)\n"
 "      --request-timeout=SECONDS  close a connection whose request (headers and\n"
 "                            body) is not all in that long after it began,\n"
 "                            however steadily it trickles (0: no deadline;\n"
@@ -62,7 +72,8 @@ static void usage(void)
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
 "4 cannot read the model, bind the address or write the port file.\n",
         cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
-        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS,
+        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_FD_RESERVE,
+        http_default_max_connections(fd_hard_limit(), (int)sysconf(_SC_NPROCESSORS_ONLN)),
         HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT);
     exit(IMDB_EXIT_OK);
 }
@@ -169,14 +180,20 @@ static void wait_for_signal(void)
     while (read(sig_pipe[0], buf, sizeof buf) > 0) {}
 }
 
-/* Each connection is a file descriptor: allow as many as the hard limit permits. */
-static void raise_fd_limit(void)
+/* Each connection is a file descriptor: allow as many as the hard limit permits (as
+ * nginx's worker_rlimit_nofile or HAProxy do). Returns the limit now in force (0 if
+ * unknown) and the one before in *before. */
+static unsigned long long raise_fd_limit(unsigned long long *before)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    *before = 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    *before = rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
     }
+    return rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
 }
 
 int main(int argc, char **argv)
@@ -204,7 +221,6 @@ int main(int argc, char **argv)
         .threads = (int)sysconf(_SC_NPROCESSORS_ONLN),
         .max_body = HTTP_DEFAULT_MAX_BODY,
         .timeout = HTTP_DEFAULT_TIMEOUT,
-        .max_connections = HTTP_DEFAULT_MAX_CONNECTIONS,
         .request_timeout = HTTP_DEFAULT_REQUEST_TIMEOUT,
         .max_per_client = HTTP_DEFAULT_MAX_PER_CLIENT,
         .access_log = 1,
@@ -238,7 +254,7 @@ int main(int argc, char **argv)
     if (optind < argc) cli_usage_error("unexpected operand '%s' (one model only)", argv[optind]);
     if (!cfg.model_path) cli_usage_error("missing model: use -m MODEL");
     if (cfg.threads < 1) cfg.threads = 1;
-    if (cfg.max_connections < (unsigned)cfg.threads)
+    if (cfg.max_connections && cfg.max_connections < (unsigned)cfg.threads)
         cli_usage_error("--max-connections (%u) must be at least --threads (%d)",
                         cfg.max_connections, cfg.threads);
     imdb_err e = {0, ""};
@@ -247,7 +263,9 @@ int main(int argc, char **argv)
     if (http_parse_listen(cfg.listen, &ss, &sl, &e) < 0) cli_usage_error("%s", e.msg);
 
     catch_signals();
-    raise_fd_limit();
+    unsigned long long nofile_before, nofile = raise_fd_limit(&nofile_before);
+    int auto_conns = cfg.max_connections == 0;
+    if (auto_conns) cfg.max_connections = http_default_max_connections(nofile, cfg.threads);
 
     http_server *s = http_start(&cfg, &e);
     if (!s) cli_die(&e);
@@ -257,6 +275,15 @@ int main(int argc, char **argv)
     }
     cli_msg("%s model %s loaded in %.3f s, %d thread%s", http_model_kind(s), cfg.model_path,
             http_model_load_seconds(s), cfg.threads, cfg.threads == 1 ? "" : "s");
+    if (nofile != nofile_before)
+        cli_msg("open files limit raised from %llu to %llu (the hard limit): up to %u connections%s",
+                nofile_before, nofile, cfg.max_connections, auto_conns ? "" : " (--max-connections)");
+    else
+        cli_msg("open files limit %llu: up to %u connections%s", nofile, cfg.max_connections,
+                auto_conns ? "" : " (--max-connections)");
+    if (nofile && cfg.max_connections > nofile)
+        cli_msg("warning: --max-connections %u is above the limit of open files (%llu): clients "
+                "wait in the listen queue once the descriptors run out", cfg.max_connections, nofile);
     cli_msg("listening on %s", http_url(s));
 
     for (int lingered = 0;;) {

@@ -144,6 +144,7 @@ struct http_server {
     atomic_uint open_conns;       /* MHD's STARTED minus CLOSED reports */
     atomic_uint pending_conns;    /* under conn_lock: handed to MHD, not yet STARTED */
     double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
+    double last_cut;              /* the acceptor's: imdb_now() of the last cut_late walk */
     struct conn_state *conns;     /* under conn_lock: every open connection */
     pthread_mutex_t log_lock;     /* MHD's messages: repeats are counted, not logged */
     char log_last[256];
@@ -818,14 +819,21 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return NULL;   /* *con_cls stays NULL: on_request's first call sets it */
 }
 
-/* Shut down the connections past their request deadline (the acceptor, every 100 ms). */
+#define CUT_BATCH 500
+/* Shut down the connections past their request deadline (the acceptor, every 100 ms:
+ * the walk over every open connection is not repeated for each accepted one, which with
+ * 10,000 slow connections reconnecting made it the acceptor's main cost). */
 static void cut_late(http_server *s)
 {
     if (!s->cfg.request_timeout) return;
     double now = imdb_now();
+    if (now - s->last_cut < 0.1) return;
+    s->last_cut = now;
+    unsigned budget = CUT_BATCH;
     pthread_mutex_lock(&s->conn_lock);
-    for (conn_state *c = s->conns; c; c = c->next)
+    for (conn_state *c = s->conns; c && budget; c = c->next)
         if (!c->cut && c->deadline > 0 && now > c->deadline) {
+            budget--;
             shutdown(c->fd, SHUT_RDWR);
             c->cut = 1;
             atomic_fetch_add(&s->st.request_timeouts, 1);
@@ -930,6 +938,7 @@ static int open_listener(http_server *s, imdb_err *e)
  * not reported within a second are taken to be such losses and forgotten. */
 #define MHD_LIMIT_NEVER (1u << 30)
 #define PENDING_FORGET_SECONDS 1.0
+#define ACCEPT_BATCH 256
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
@@ -1010,33 +1019,49 @@ static void *acceptor(void *arg)
         int w = acceptor_wait(s, 100);
         if (w < 0) return NULL;
         cut_late(s);
-        if (w == 0 || !below_limit(s)) continue;
-        struct sockaddr_storage sa;
-        socklen_t sl = sizeof sa;
-        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of descriptors: the client waits in the queue; retry shortly. */
-                if (!complained++) logf_(s, "cannot accept a connection: %s", strerror(errno));
-                if (!acceptor_wait(s, 50)) return NULL;
+        /* Take what the queue holds, up to ACCEPT_BATCH at a time: when thousands of
+         * clients reconnect at once (slow connections cut at their deadline together),
+         * one accept per poll left the queue full and the kernel dropping the SYNs of
+         * normal clients, which then waited a second to send them again. */
+        for (int k = 0; w > 0 && k < ACCEPT_BATCH && below_limit(s); k++) {
+            struct sockaddr_storage sa;
+            socklen_t sl = sizeof sa;
+            int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    /* Out of descriptors: the client waits in the queue; retry shortly. */
+                    if (!complained++) logf_(s, "cannot accept a connection: %s", strerror(errno));
+                    if (acceptor_wait(s, 50) < 0) return NULL;
+                }
+                break;   /* EAGAIN (the queue is empty), ECONNABORTED, EINTR */
             }
-            continue;   /* EAGAIN (another wakeup took it), ECONNABORTED, EINTR */
-        }
-        complained = 0;
-        pthread_mutex_lock(&s->conn_lock);
-        s->pending_conns++;
-        s->last_handover = imdb_now();
-        pthread_mutex_unlock(&s->conn_lock);
-        /* On failure MHD closes fd and logs why. */
-        if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl) != MHD_YES) {
+            complained = 0;
             pthread_mutex_lock(&s->conn_lock);
-            if (s->pending_conns > 0) s->pending_conns--;
+            s->pending_conns++;
+            s->last_handover = imdb_now();
             pthread_mutex_unlock(&s->conn_lock);
+            /* On failure MHD closes fd and logs why. */
+            if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl) != MHD_YES) {
+                pthread_mutex_lock(&s->conn_lock);
+                if (s->pending_conns > 0) s->pending_conns--;
+                pthread_mutex_unlock(&s->conn_lock);
+            }
         }
     }
 }
 
 /* ---- life cycle ---- */
+
+unsigned http_default_max_connections(unsigned long long nofile, int threads)
+{
+    if (threads < 1) threads = 1;
+    if (nofile == 0) return HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned long long reserve = HTTP_FD_RESERVE + 2ULL * (unsigned)threads;
+    unsigned long long n = nofile > reserve ? nofile - reserve : 0;
+    if (n > HTTP_MAX_CONNECTIONS_CEILING) n = HTTP_MAX_CONNECTIONS_CEILING;
+    if (n < (unsigned long long)threads) n = (unsigned long long)threads;
+    return (unsigned)n;
+}
 
 http_server *http_start(const http_config *cfg, imdb_err *e)
 {

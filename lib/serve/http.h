@@ -23,7 +23,14 @@
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
 #define HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define HTTP_DEFAULT_TIMEOUT 10
+/* The default --max-connections when the descriptor limit is unknown (see
+ * http_default_max_connections). */
 #define HTTP_DEFAULT_MAX_CONNECTIONS 1024
+/* Descriptors kept for the server itself (listening socket, pipes, an epoll set and an
+ * eventfd per worker thread, the model file while it loads, the prediction log, stdio)
+ * when the connection limit is sized from the limit of open files. */
+#define HTTP_FD_RESERVE 64
+#define HTTP_MAX_CONNECTIONS_CEILING 1000000
 #define HTTP_DEFAULT_REQUEST_TIMEOUT 10
 #define HTTP_DEFAULT_MAX_PER_CLIENT 64
 #define HTTP_EXPLAIN_DEFAULT 5     /* n-grams for "explain": true */
@@ -55,6 +62,13 @@ typedef struct http_config {
  * a numeric address or "localhost"; PORT 0 asks the kernel for a free port. Errors are
  * IMDB_EXIT_USAGE. */
 int http_parse_listen(const char *s, struct sockaddr_storage *addr, socklen_t *len, imdb_err *e);
+
+/* The default connection limit for a process allowed nofile open descriptors: every
+ * connection is one descriptor and an idle one costs a few KiB (README: hostile
+ * clients), so, as nginx-class servers do, the limit is what the descriptors allow:
+ * nofile less HTTP_FD_RESERVE and 2 per worker thread, at least threads, at most
+ * HTTP_MAX_CONNECTIONS_CEILING. nofile 0 (unknown): HTTP_DEFAULT_MAX_CONNECTIONS. */
+unsigned http_default_max_connections(unsigned long long nofile, int threads);
 
 typedef struct http_server http_server;
 
