@@ -40,7 +40,8 @@ static void usage(void)
 "Serve MODEL (from imdb-train) over HTTP: POST /v1/predict classifies JSON\n"
 "{\"text\": ...} or {\"texts\": [...]}, GET / is a web page to try it,\n"
 "GET /health and GET /metrics (Prometheus) are for monitoring.\n"
-"SIGHUP reloads MODEL; SIGTERM or SIGINT finish the requests in flight and exit.\n"
+"SIGHUP reloads MODEL, SIGUSR1 reopens the prediction log; SIGTERM or SIGINT\n"
+"finish the requests in flight and exit.\n"
 "\n"
 "  -m, --model=FILE          the model file (without -m: the operand)\n"
 "  -l, --listen=ADDR         HOST:PORT, [IPV6]:PORT or PORT to listen on\n"
@@ -62,6 +63,12 @@ static void usage(void)
 "                            are closed at once (0: no limit, e.g. behind a\n"
 "                            proxy; default: %d)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
+"      --prediction-log=FILE  append one JSON line per text classified to FILE\n"
+"                            (time, request id, length and hash of the text,\n"
+"                            label, probability, model id, latency), written by a\n"
+"                            thread of its own: a slow or full disk drops or\n"
+"                            fails lines (counted in /metrics), never requests\n"
+"      --log-text            the prediction log holds the texts too\n"
 "  -q, --quiet               no access log\n"
 "      --help                display this help and exit\n"
 "      --version             output version information and exit\n"
@@ -70,7 +77,8 @@ static void usage(void)
 "line per request: TIME CLIENT METHOD PATH STATUS BYTES LATENCY.\n"
 "\n"
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
-"4 cannot read the model, bind the address or write the port file.\n",
+"4 cannot read the model, bind the address, write the port file or open the\n"
+"prediction log.\n",
         cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
         HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_FD_RESERVE,
         http_default_max_connections(fd_hard_limit(), (int)sysconf(_SC_NPROCESSORS_ONLN)),
@@ -138,12 +146,13 @@ static int write_port_file(const char *path, int port, imdb_err *e)
  * their handlers on two threads in either order, and the reload asked for first should
  * still happen before the shutdown. (Lock-free atomics are async-signal-safe.) */
 static int sig_pipe[2] = {-1, -1};
-static atomic_int got_hup, got_stop;   /* got_stop: the SIGTERM or SIGINT number */
+static atomic_int got_hup, got_usr1, got_stop;   /* got_stop: the SIGTERM or SIGINT number */
 
 static void on_signal(int sig)
 {
     int saved = errno;
     if (sig == SIGHUP) atomic_store(&got_hup, 1);
+    else if (sig == SIGUSR1) atomic_store(&got_usr1, 1);
     else atomic_store(&got_stop, sig);
     unsigned char b = 0;
     ssize_t w = write(sig_pipe[1], &b, 1);
@@ -164,6 +173,7 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -200,7 +210,7 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-serve");
     enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
-           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT };
+           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_PREDICTION_LOG, OPT_LOG_TEXT };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -211,6 +221,8 @@ int main(int argc, char **argv)
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
         {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"prediction-log", required_argument, NULL, OPT_PREDICTION_LOG},
+        {"log-text", no_argument, NULL, OPT_LOG_TEXT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -244,6 +256,11 @@ int main(int argc, char **argv)
             cfg.max_per_client = (unsigned)cli_long("--max-per-client", optarg, 0, 1000000);
             break;
         case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_PREDICTION_LOG:
+            if (!*optarg) cli_usage_error("--prediction-log needs a file name");
+            cfg.prediction_log = optarg;
+            break;
+        case OPT_LOG_TEXT: cfg.log_text = 1; break;
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();
         case OPT_VERSION: cli_version();
@@ -253,6 +270,7 @@ int main(int argc, char **argv)
     if (!cfg.model_path && optind < argc) cfg.model_path = argv[optind++];   /* imdb-serve MODEL */
     if (optind < argc) cli_usage_error("unexpected operand '%s' (one model only)", argv[optind]);
     if (!cfg.model_path) cli_usage_error("missing model: use -m MODEL");
+    if (cfg.log_text && !cfg.prediction_log) cli_usage_error("--log-text needs --prediction-log FILE");
     if (cfg.threads < 1) cfg.threads = 1;
     if (cfg.max_connections && cfg.max_connections < (unsigned)cfg.threads)
         cli_usage_error("--max-connections (%u) must be at least --threads (%d)",
@@ -293,6 +311,14 @@ int main(int argc, char **argv)
                         http_model_load_seconds(s));
             else
                 cli_msg("reload refused, still serving the previous model: %s", e.msg);
+        }
+        if (atomic_exchange(&got_usr1, 0)) {
+            if (!cfg.prediction_log)
+                cli_msg("SIGUSR1: no prediction log to reopen");
+            else if (http_reopen_log(s, &e) == 0)
+                cli_msg("reopened the prediction log %s", cfg.prediction_log);
+            else
+                cli_msg("%s; still writing to the previous file", e.msg);
         }
         int stop = atomic_load(&got_stop);
         if (stop && !lingered) {

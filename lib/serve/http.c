@@ -27,7 +27,10 @@
 #include "buf.h"
 #include "clf.h"
 #include "json.h"
+#include "modelio.h"
+#include "predlog.h"
 #include "score.h"
+#include "shard.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -65,6 +68,11 @@ extern const size_t http_page_html_len;
 static const double bucket_le[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 #define NBUCKETS (sizeof bucket_le / sizeof bucket_le[0])
+/* P(pos) in tenths; text lengths in bytes (a review of IMDB is 1,300 on average). */
+static const double prob_le[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1};
+#define PROB_NBUCKETS (sizeof prob_le / sizeof prob_le[0])
+static const double len_le[] = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, 262144};
+#define LEN_NBUCKETS (sizeof len_le / sizeof len_le[0])
 #define MAX_STATUS 600
 
 typedef struct stats {
@@ -77,6 +85,13 @@ typedef struct stats {
     atomic_ulong reload_ok, reload_failed;
     atomic_long in_flight;
     atomic_ulong request_timeouts;        /* connections cut at their request deadline */
+    /* The texts scored: histograms of P(pos) and of the length in bytes (per bucket, not
+     * cumulative; the last is +Inf), so that an alert can fire on a shift of either. */
+    atomic_ulong prob_bucket[PROB_NBUCKETS + 1];
+    atomic_ullong prob_sum_micro;         /* sum of P(pos), in millionths */
+    atomic_ulong len_bucket[LEN_NBUCKETS + 1];
+    atomic_ullong len_sum;
+    atomic_ulong scored;
 } stats;
 
 /* ---- the model, reference counted ---- */
@@ -87,6 +102,7 @@ typedef struct model_ref {
     unsigned long gen;        /* 1 for the first model, +1 per successful reload */
     double loaded_at;         /* wall clock, seconds since the epoch */
     long long size;           /* of the file, in bytes (for /health) */
+    char id[9];               /* CRC-32 of the file's bytes, 8 hex digits ("" if unread) */
 } model_ref;
 
 static void model_release(model_ref *m)
@@ -104,6 +120,22 @@ static double wall_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The model's id: the CRC-32 (zlib's) of the file, read once at load ("" if it cannot be
+ * read again: the model loaded, so it is served all the same). */
+static void model_checksum(const char *path, char id[9])
+{
+    id[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    static _Thread_local unsigned char chunk[1 << 16];
+    uint32_t crc = 0;
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) crc = modelio_crc32(crc, chunk, (size_t)n);
+    close(fd);
+    if (n == 0) snprintf(id, 9, "%08x", (unsigned)crc);
+}
+
 static model_ref *model_load(const char *path, imdb_err *e)
 {
     clf *c = clf_load(path, e);
@@ -114,6 +146,7 @@ static model_ref *model_load(const char *path, imdb_err *e)
     m->loaded_at = wall_now();
     struct stat st;
     if (stat(path, &st) == 0) m->size = (long long)st.st_size;
+    model_checksum(path, m->id);
     return m;
 }
 
@@ -159,6 +192,9 @@ struct http_server {
     pthread_key_t worker_key;
     atomic_int draining;
     double started_wall, started_mono;
+    predlog *plog;                /* NULL without cfg.prediction_log */
+    atomic_ullong request_seq;    /* for the request ids made up */
+    uint64_t id_seed;
     stats st;
 };
 
@@ -176,6 +212,7 @@ static model_ref *model_acquire(http_server *s)
 typedef struct worker {
     scorer *sc;
     unsigned long gen;
+    buf line;          /* the prediction log's line being built */
 } worker;
 
 static void worker_free(void *p)
@@ -183,6 +220,7 @@ static void worker_free(void *p)
     worker *w = p;
     if (!w) return;
     scorer_free(w->sc);
+    buf_free(&w->line);
     free(w);
 }
 
@@ -306,6 +344,7 @@ typedef struct req {
     conn_state *cs;            /* the connection's (NULL if MHD did not say) */
     unsigned status;           /* 0 until an answer is queued */
     size_t bytes;              /* body bytes of the answer */
+    char request_id[65];       /* X-Request-Id: the client's, or made up */
 } req;
 
 /* At the connection limit with clients waiting in the listen queue. (The poll costs a
@@ -338,6 +377,7 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     /* Shutting down, or clients queue for a connection slot: free this one for them
      * rather than keep it open, idle, for the next request of this client. */
     if (atomic_load(&s->draining) || clients_queue(s))
@@ -402,12 +442,60 @@ static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn
 
 /* ---- POST /v1/predict ---- */
 
+/* A text scored: the histograms, and its line in the prediction log (imdb-serve(1),
+ * PREDICTION LOG), built in the worker's buffer and handed to the log's queue. */
+static void observe(http_server *s, worker *w, const char *text, size_t len, double prob,
+                    int pos, size_t index, const req *r, const model_ref *m)
+{
+    stats *st = &s->st;
+    size_t i = 0;
+    while (i < PROB_NBUCKETS && prob > prob_le[i]) i++;
+    atomic_fetch_add(&st->prob_bucket[i], 1);
+    atomic_fetch_add(&st->prob_sum_micro, (unsigned long long)llround(prob * 1e6));
+    i = 0;
+    while (i < LEN_NBUCKETS && (double)len > len_le[i]) i++;
+    atomic_fetch_add(&st->len_bucket[i], 1);
+    atomic_fetch_add(&st->len_sum, (unsigned long long)len);
+    atomic_fetch_add(&st->scored, 1);
+    if (!s->plog) return;
+    buf *b = &w->line;
+    buf_clear(b);
+    char when[40], hash[17];
+    double now = wall_now();
+    format_iso_time(when, sizeof when, now, 1);
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)shard_hash(text, len));
+    buf_str(b, "{\"time\":");
+    json_cstr(b, when, JSON_SERVE);
+    member(b, "request_id");
+    json_cstr(b, r->request_id, JSON_SERVE);
+    member(b, "index");
+    json_int(b, (long long)index);
+    member(b, "text_length");
+    json_int(b, (long long)len);
+    member(b, "text_hash");
+    json_cstr(b, hash, JSON_SERVE);
+    member(b, "label");
+    json_cstr(b, pos ? "pos" : "neg", JSON_SERVE);
+    member(b, "probability");
+    json_num(b, prob, JSON_SERVE);
+    member(b, "model_id");
+    json_cstr(b, m->id, JSON_SERVE);
+    member(b, "latency_ms");
+    json_num(b, round((imdb_now() - r->t0) * 1e6) / 1e3, JSON_SERVE);
+    if (s->cfg.log_text) {
+        member(b, "text");
+        json_str(b, text, len, JSON_SERVE);
+    }
+    buf_str(b, "}\n");
+    if (!buf_failed(b)) predlog_write(s->plog, b->p, b->len);   /* a dropped line is counted there */
+}
+
 /* Score one text and append it as {"id":..,"label":..,"probability":..[,"explain":[..]]}:
  * an imdb-predict --json line, through the same code (score_format_result), in jansson's
  * number style (id: the 1-based position in the request, as imdb-predict's is the line
  * number). */
 static void predict_one(http_server *s, worker *w, buf *b, const char *text, size_t len,
-                        int k, size_t id)
+                        int k, size_t id, const req *r, const model_ref *m)
 {
     score_result res;
     scorer_text(w->sc, text, len, k, &res);
@@ -415,6 +503,7 @@ static void predict_one(http_server *s, worker *w, buf *b, const char *text, siz
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
     score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = 0.5};
     score_format_result(b, &f, &(score_origin){.num = (long)id}, &res);
+    observe(s, w, text, len, res.prob, pos, id, r, m);
 }
 
 static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *conn, req *r)
@@ -510,13 +599,13 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
     }
     buf answer = {0};
     if (text) {
-        predict_one(s, w, &answer, json_string_value(text), json_string_length(text), k, 1);
+        predict_one(s, w, &answer, json_string_value(text), json_string_length(text), k, 1, r, m);
     } else {
         buf_str(&answer, "{\"predictions\":[");
         size_t i;
         json_array_foreach(texts, i, val) {
             if (i) buf_char(&answer, ',');
-            predict_one(s, w, &answer, json_string_value(val), json_string_length(val), k, i + 1);
+            predict_one(s, w, &answer, json_string_value(val), json_string_length(val), k, i + 1, r, m);
         }
         buf_str(&answer, "]}");
     }
@@ -577,6 +666,30 @@ static void prom_label(buf *b, const char *v)
     }
 }
 
+/* A Prometheus histogram from per-bucket counts (n bounds, then +Inf). The count is
+ * the total of the buckets read, so _count and the +Inf bucket agree. */
+static void prom_histogram(buf *b, const char *name, const char *help, const double *le,
+                           atomic_ulong *bucket, size_t n, const char *le_fmt, double sum)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    unsigned long cum = 0;
+    char bound[32];
+    for (size_t i = 0; i < n; i++) {
+        cum += atomic_load(&bucket[i]);
+        snprintf(bound, sizeof bound, le_fmt, le[i]);
+        /* "0.100000" -> "0.1": Prometheus compares le values as numbers, people read them */
+        if (strchr(bound, '.')) {
+            size_t k = strlen(bound);
+            while (k > 0 && bound[k - 1] == '0') bound[--k] = '\0';
+            if (k > 0 && bound[k - 1] == '.') bound[--k] = '\0';
+        }
+        buf_printf(b, "%s_bucket{le=\"%s\"} %lu\n", name, bound, cum);
+    }
+    cum += atomic_load(&bucket[n]);
+    buf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", name, cum, name, sum,
+               name, cum);
+}
+
 static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *conn, req *r)
 {
     buf b = {0};
@@ -625,6 +738,35 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
                   "imdb_predictions_total{label=\"neg\"} %lu\n"
                   "imdb_predictions_total{label=\"pos\"} %lu\n",
               atomic_load(&st->pred_neg), atomic_load(&st->pred_pos));
+    prom_histogram(&b, "imdb_prediction_probability",
+                   "P(pos) of the texts classified (a shift in it: the reviews or the model changed).",
+                   prob_le, st->prob_bucket, PROB_NBUCKETS, "%.6f",
+                   (double)atomic_load(&st->prob_sum_micro) * 1e-6);
+    prom_histogram(&b, "imdb_prediction_text_bytes", "Length in bytes of the texts classified.",
+                   len_le, st->len_bucket, LEN_NBUCKETS, "%.0f", (double)atomic_load(&st->len_sum));
+    if (s->plog) {
+        predlog_counts pc;
+        predlog_get_counts(s->plog, &pc);
+        buf_printf(&b, "# HELP imdb_prediction_log_lines_total Lines of the prediction log, by fate: "
+                      "written, dropped (queue full: the disk is slower than the traffic), failed "
+                      "(write error, or no file open).\n"
+                      "# TYPE imdb_prediction_log_lines_total counter\n"
+                      "imdb_prediction_log_lines_total{result=\"dropped\"} %llu\n"
+                      "imdb_prediction_log_lines_total{result=\"failed\"} %llu\n"
+                      "imdb_prediction_log_lines_total{result=\"written\"} %llu\n"
+                      "# HELP imdb_prediction_log_reopens_total Opens of the prediction log after the "
+                      "first (SIGUSR1, or its file removed), by result.\n"
+                      "# TYPE imdb_prediction_log_reopens_total counter\n"
+                      "imdb_prediction_log_reopens_total{result=\"failed\"} %llu\n"
+                      "imdb_prediction_log_reopens_total{result=\"ok\"} %llu\n"
+                      "# HELP imdb_prediction_log_queue_bytes Bytes of log lines waiting to be written.\n"
+                      "# TYPE imdb_prediction_log_queue_bytes gauge\n"
+                      "imdb_prediction_log_queue_bytes %zu\n"
+                      "# HELP imdb_prediction_log_open 1 while the prediction log has a file to write to.\n"
+                      "# TYPE imdb_prediction_log_open gauge\n"
+                      "imdb_prediction_log_open %d\n",
+                   pc.dropped, pc.failed, pc.written, pc.reopen_failed, pc.reopened, pc.queued, pc.open);
+    }
     model_ref *m = model_acquire(s);
     buf_printf(&b, "# HELP imdb_model_info The model being served (value 1).\n"
                   "# TYPE imdb_model_info gauge\n"
@@ -632,7 +774,8 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
     prom_label(&b, clf_kind(m->c));
     buf_printf(&b, "\",path=\"");
     prom_label(&b, clf_path(m->c));
-    buf_printf(&b, "\",generation=\"%lu\",version=\"%s\"} 1\n", m->gen, PACKAGE_VERSION);
+    buf_printf(&b, "\",generation=\"%lu\",model_id=\"%s\",version=\"%s\"} 1\n", m->gen, m->id,
+               PACKAGE_VERSION);
     buf_printf(&b, "# HELP imdb_model_load_seconds Time the model being served took to load.\n"
                   "# TYPE imdb_model_load_seconds gauge\n"
                   "imdb_model_load_seconds %.6f\n"
@@ -658,6 +801,36 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
 
 /* ---- dispatch ---- */
 
+/* 1 for a request id to take from a client: 1 to 64 of [A-Za-z0-9._:-] (it goes into a
+ * header and a JSON string as is). */
+static int usable_request_id(const char *v)
+{
+    size_t n = 0;
+    for (; v && v[n]; n++) {
+        char c = v[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return 0;
+    }
+    return n >= 1 && n <= 64;
+}
+
+/* The client's X-Request-Id, or 16 hex digits: splitmix64 of a per-server random seed
+ * plus a sequence number (unique within a run, unpredictable across runs). */
+static void set_request_id(http_server *s, struct MHD_Connection *conn, req *r)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (usable_request_id(v)) {
+        snprintf(r->request_id, sizeof r->request_id, "%s", v);
+        return;
+    }
+    uint64_t x = s->id_seed + 0x9e3779b97f4a7c15ULL * (atomic_fetch_add(&s->request_seq, 1) + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    snprintf(r->request_id, sizeof r->request_id, "%016llx", (unsigned long long)x);
+}
+
 static enum route find_route(const char *url)
 {
     if (strcmp(url, "/") == 0) return R_PAGE;
@@ -681,6 +854,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         r->cs = ci ? ci->socket_context : NULL;
+        set_request_id(s, conn, r);
         atomic_fetch_add(&s->st.in_flight, 1);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
@@ -1079,6 +1253,12 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     int have_key = 0;
     if (!(s->model = model_load(cfg->model_path, e))) goto fail;
     s->model->gen = s->generation = 1;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->id_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+    }
+    if (cfg->prediction_log && !(s->plog = predlog_open(cfg->prediction_log, 0, e))) goto fail;
     if (open_listener(s, e) < 0) goto fail;
     if (pipe2(s->stop_pipe, O_CLOEXEC) < 0) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));
@@ -1125,6 +1305,7 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     return s;
 
 fail:
+    predlog_close(s->plog, 0);
     if (s->listen_fd >= 0) close(s->listen_fd);
     if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
     if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
@@ -1160,6 +1341,11 @@ int http_reload(http_server *s, imdb_err *e)
     return 0;
 }
 
+int http_reopen_log(http_server *s, imdb_err *e)
+{
+    return s->plog ? predlog_reopen(s->plog, e) : 0;
+}
+
 void http_stop_accepting(http_server *s)
 {
     if (atomic_exchange(&s->draining, 1)) return;
@@ -1184,6 +1370,7 @@ unsigned long http_stop(http_server *s, double grace)
     }
     long left = atomic_load(&s->st.in_flight);
     MHD_stop_daemon(s->mhd);   /* joins the threads, which free their workers */
+    predlog_close(s->plog, grace > 1 ? grace : 1);   /* the lines of the last requests */
     pthread_key_delete(s->worker_key);
     model_release(s->model);
     pthread_mutex_destroy(&s->model_lock);

@@ -12,6 +12,10 @@
  * reference count: http_reload swaps in a new one while requests in flight finish on the
  * one they started with, which is freed by whoever drops the last reference.
  *
+ * Each answer carries an X-Request-Id header: the client's own (if it sent a usable one:
+ * 1 to 64 bytes of letters, digits and -_.:) or one made up (16 hex digits); the
+ * prediction log records it with each text.
+ *
  * The module never prints: every line it has to say (access log, libmicrohttpd's errors)
  * goes through cfg->log, which the caller points at stderr. */
 #ifndef IMDB_HTTP_H
@@ -53,6 +57,10 @@ typedef struct http_config {
      * limit (e.g. behind a proxy, where every client has the proxy's address). */
     unsigned max_per_client;
     int access_log;              /* 1: one cfg->log line per request */
+    /* The prediction log (predlog.h): one JSON line per text scored, appended to this
+     * file by a thread of its own (imdb-serve(1) gives the schema). NULL: none. */
+    const char *prediction_log;
+    int log_text;                /* 1: the log lines hold the texts too */
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);
     void *log_arg;
@@ -74,7 +82,8 @@ typedef struct http_server http_server;
 
 /* Load cfg->model_path, bind cfg->listen and start the worker threads. cfg is copied.
  * Errors: those of clf_load (IMDB_EXIT_DATA bad model, IMDB_EXIT_IO cannot read),
- * IMDB_EXIT_USAGE bad address, IMDB_EXIT_IO cannot bind or start threads.
+ * IMDB_EXIT_USAGE bad address, IMDB_EXIT_IO cannot bind, start threads or open the
+ * prediction log.
  * The server's threads may run the caller's signal handlers. */
 http_server *http_start(const http_config *cfg, imdb_err *e);
 
@@ -89,6 +98,10 @@ int http_reload(http_server *s, imdb_err *e);
  * the thread that calls http_reload; the kind is valid until the next reload. */
 const char *http_model_kind(const http_server *s);
 double http_model_load_seconds(const http_server *s);
+
+/* Open cfg->prediction_log again (logrotate renamed it): 0, or -1 with IMDB_EXIT_IO, the
+ * previous file being kept. 0 when there is no prediction log. Call from one thread. */
+int http_reopen_log(http_server *s, imdb_err *e);
 
 /* Start draining: close the listening socket (new clients are refused), answer from now
  * on with "Connection: close", and report "draining" on /health. Idempotent. */
