@@ -8,6 +8,7 @@
  * those while the main thread is busy reloading would kill the process.) */
 #include "cli.h"
 #include "http.h"
+#include "predlog.h"
 #include "util.h"
 
 #include <errno.h>
@@ -69,6 +70,8 @@ static void usage(void)
 "                            thread of its own: a slow or full disk drops or\n"
 "                            fails lines (counted in /metrics), never requests\n"
 "      --log-text            the prediction log holds the texts too\n"
+"      --prediction-log-queue=BYTES  log lines waiting for the disk at most, suffix\n"
+"                            K or M (default: %zu); more are dropped\n"
 "  -q, --quiet               no access log\n"
 "      --help                display this help and exit\n"
 "      --version             output version information and exit\n"
@@ -82,7 +85,7 @@ static void usage(void)
         cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
         HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_FD_RESERVE,
         http_default_max_connections(fd_hard_limit(), (int)sysconf(_SC_NPROCESSORS_ONLN)),
-        HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT);
+        HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT, PREDLOG_DEFAULT_QUEUE);
     exit(IMDB_EXIT_OK);
 }
 
@@ -177,6 +180,9 @@ static void catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit makes a write to the prediction log fail (EFBIG, counted) rather
+     * than kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /* Block until a handler has written to the pipe, then empty it. poll, not a blocking
@@ -210,7 +216,8 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-serve");
     enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
-           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_PREDICTION_LOG, OPT_LOG_TEXT };
+           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_PREDICTION_LOG, OPT_LOG_TEXT,
+           OPT_PREDICTION_LOG_QUEUE };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -223,6 +230,7 @@ int main(int argc, char **argv)
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"prediction-log", required_argument, NULL, OPT_PREDICTION_LOG},
         {"log-text", no_argument, NULL, OPT_LOG_TEXT},
+        {"prediction-log-queue", required_argument, NULL, OPT_PREDICTION_LOG_QUEUE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -261,6 +269,9 @@ int main(int argc, char **argv)
             cfg.prediction_log = optarg;
             break;
         case OPT_LOG_TEXT: cfg.log_text = 1; break;
+        case OPT_PREDICTION_LOG_QUEUE:
+            cfg.prediction_log_queue = parse_size("--prediction-log-queue", optarg);
+            break;
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();
         case OPT_VERSION: cli_version();

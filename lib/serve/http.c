@@ -1258,7 +1258,7 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
         clock_gettime(CLOCK_REALTIME, &ts);
         s->id_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
     }
-    if (cfg->prediction_log && !(s->plog = predlog_open(cfg->prediction_log, 0, e))) goto fail;
+    if (cfg->prediction_log && !(s->plog = predlog_open(cfg->prediction_log, cfg->prediction_log_queue, e))) goto fail;
     if (open_listener(s, e) < 0) goto fail;
     if (pipe2(s->stop_pipe, O_CLOEXEC) < 0) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));

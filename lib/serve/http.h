@@ -61,6 +61,7 @@ typedef struct http_config {
      * file by a thread of its own (imdb-serve(1) gives the schema). NULL: none. */
     const char *prediction_log;
     int log_text;                /* 1: the log lines hold the texts too */
+    size_t prediction_log_queue; /* bytes of lines waiting at most; 0: the default */
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);
     void *log_arg;
