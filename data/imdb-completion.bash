@@ -66,7 +66,7 @@ _imdb_kinds() {
 _imdb_value() {
     local cmd=${1##*/} opt=$2 meta=$3 cur=$4 words=
     case "$cmd:$opt:$meta" in
-    imdb-clean:*:FMT) words="auto tar dir csv tsv lines" ;;
+    imdb-clean:*:FMT) words="auto tar dir csv tsv lines jsonl" ;;
     imdb-clean:*:SPLIT) words="train test unsup" ;;
     *:*:KIND) words=$(_imdb_kinds "$1") ;;
     *:*:DIR)

@@ -300,8 +300,10 @@ static double *score_texts(ModelObject *self, PyObject *texts, PyObject *threads
     size_t *lens = NULL;
     double *probs = NULL;
     /* A tuple of our own: strong references that nobody else can change. */
-    PyObject *tup = PySequence_Tuple(texts);
-    if (!tup) {
+    /* Only "not iterable" is reworded: an error raised while iterating (a generator's
+     * own TypeError) is the caller's and passes unchanged. */
+    PyObject *tup = NULL, *it = PyObject_GetIter(texts);
+    if (!it) {
         if (PyErr_ExceptionMatches(PyExc_TypeError)) {
             PyErr_Clear();
             PyErr_Format(PyExc_TypeError, "texts must be a list of str, not %.100s",
@@ -309,6 +311,9 @@ static double *score_texts(ModelObject *self, PyObject *texts, PyObject *threads
         }
         goto fail;
     }
+    Py_DECREF(it);   /* a list's or tuple's is thrown away; a generator is its own */
+    tup = PySequence_Tuple(texts);
+    if (!tup) goto fail;
     Py_ssize_t n = PyTuple_GET_SIZE(tup);
     size_t alloc = n > 0 ? (size_t)n : 1;
     ptrs = PyMem_New(const char *, alloc);
@@ -509,7 +514,8 @@ static PyObject *Model_exit(ModelObject *self, PyObject *Py_UNUSED(args))
 static PyObject *Model_get_kind(ModelObject *self, void *Py_UNUSED(closure))
 {
     if (self->closed || !self->kind) {
-        PyErr_SetString(PyExc_ValueError, "I/O operation on closed model");
+        PyErr_SetString(PyExc_ValueError, self->closed ? "I/O operation on closed model"
+                                                       : "Model.__init__ was not called");
         return NULL;
     }
     Py_INCREF(self->kind);
@@ -519,7 +525,8 @@ static PyObject *Model_get_kind(ModelObject *self, void *Py_UNUSED(closure))
 static PyObject *Model_get_info(ModelObject *self, void *Py_UNUSED(closure))
 {
     if (self->closed || !self->info) {
-        PyErr_SetString(PyExc_ValueError, "I/O operation on closed model");
+        PyErr_SetString(PyExc_ValueError, self->closed ? "I/O operation on closed model"
+                                                       : "Model.__init__ was not called");
         return NULL;
     }
     return PyDict_Copy(self->info);   /* the caller may change its copy */

@@ -6,7 +6,10 @@
 #include "kinds.h"
 #include "trainjob.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,12 @@ static void usage(void)
           "      --average             the operands are nblr models (trained on shards with\n"
           "                            one merged vocabulary): write the model whose weights\n"
           "                            are their means (parameter averaging) and exit\n"
+          "  -S, --memory SIZE         nblr: train in about SIZE bytes of memory (suffix K,\n"
+          "                            M, G; the peak RSS, all included), the documents'\n"
+          "                            features in a block cache in --tmpdir (default: no\n"
+          "                            limit, the cache in memory); the model does not\n"
+          "                            depend on it\n"
+          "  -T, --tmpdir DIR          directory of the cache (default: $TMPDIR, else /tmp)\n"
           "      --sort-by-id          order the documents by id (byte order, stable)\n"
           "                            before the split, so the model does not depend\n"
           "                            on the order or sharding of the inputs\n"
@@ -53,6 +62,8 @@ static void usage(void)
           "      --checkpoint FILE     where checkpoints go (default MODEL.ckpt)\n"
           "      --checkpoint-every N  write a checkpoint every N epochs (default 0: never)\n"
           "      --resume FILE         continue the run saved in checkpoint FILE\n"
+          "      --force               accept region embeddings (regcnn's embeddings)\n"
+          "                            made with another vocabulary or cleaning\n"
           "  -q, --quiet               print only errors\n"
           "  -v, --verbose             say more\n"
           "      --help                display this help and exit\n"
@@ -61,7 +72,9 @@ static void usage(void)
           "c = 0.1 (inverse L2 strength), prior = 0.05 (weight the L2 term pulls\n"
           "towards, in NB units), beta = 1 (NBSVM interpolation; 1 = off), epochs = 30\n"
           "(passes), patience = 3, tol = 0.01, min_df = 3, heldout_folds = 0 (K: store\n"
-          "cross-fitted held-out predictions of the training documents, for an ensemble).\n"
+          "cross-fitted held-out predictions of the training documents, for an ensemble),\n"
+          "block_docs = 1024 (documents a block of the cache, laid out in a seeded random\n"
+          "order; each epoch visits the blocks, and each block's documents, shuffled).\n"
           "Soft labels (token streams whose label is P(pos), from imdb-relabel; kinds nblr,\n"
           "mlp, cnn, lstm, bilstm): soft_temperature = 1 (a soft label p becomes\n"
           "s(logit(p) / T)), soft_min_confidence = 0 (drop documents whose soft label has\n"
@@ -73,6 +86,28 @@ static void usage(void)
     fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
           "5 training failed (e.g. the loss became NaN).\n", stdout);
     exit(IMDB_EXIT_OK);
+}
+
+/* "SIZE[KMGT]" as sort(1) takes it (powers of 1024, a trailing B allowed). Whether it
+ * is enough is for the trainer to say (it knows the model's size). */
+static size_t parse_memory(const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (end != arg ? *end : 0) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B') end++;
+    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' || v == 0 ||
+        v > (SIZE_MAX >> shift) || v > (UINT64_C(1) << 50) >> shift)
+        cli_usage_error("invalid value '%s' for --memory (expected a size such as 500M or 4G)", arg);
+    return (size_t)(v << shift);
 }
 
 /* Append path to the space-separated member list and set "members" to it. */
@@ -90,7 +125,7 @@ int main(int argc, char **argv)
 {
     cli_init("imdb-train");
     enum { OPT_VALID = 256, OPT_MEMBER, OPT_SEED, OPT_THREADS, OPT_CURVES, OPT_RUNS, OPT_UNLAB, OPT_INITEMB,
-           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_HELP, OPT_VERSION };
+           OPT_CKPT, OPT_CKPT_EVERY, OPT_RESUME, OPT_FILES_FROM, OPT_SORT_ID, OPT_AVERAGE, OPT_FORCE, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "kind", required_argument, NULL, 'k' },
         { "model", required_argument, NULL, 'm' },
@@ -112,7 +147,10 @@ int main(int argc, char **argv)
         { "resume", required_argument, NULL, OPT_RESUME },
         { "files-from", required_argument, NULL, OPT_FILES_FROM },
         { "sort-by-id", no_argument, NULL, OPT_SORT_ID },
+        { "memory", required_argument, NULL, 'S' },
+        { "tmpdir", required_argument, NULL, 'T' },
         { "average", no_argument, NULL, OPT_AVERAGE },
+        { "force", no_argument, NULL, OPT_FORCE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, OPT_HELP },
@@ -127,7 +165,7 @@ int main(int argc, char **argv)
     char *members = NULL;   /* --member FILE and -m FILE, joined by spaces */
     size_t members_len = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:m:V:O:c:o:qv", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:m:V:O:c:o:S:T:qv", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': conf_set(cli, "model", optarg); break;
         case 'm':
@@ -158,7 +196,10 @@ int main(int argc, char **argv)
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_FILES_FROM: lists[o.nlists++] = optarg; break;
         case OPT_SORT_ID: o.sort_by_id = 1; break;
+        case 'S': o.memory = parse_memory(optarg); break;
+        case 'T': o.tmpdir = optarg; break;
         case OPT_AVERAGE: o.average = 1; break;
+        case OPT_FORCE: o.force = 1; break;
         case 'q': cli_verbose = -1; break;
         case 'v': cli_verbose++; break;
         case OPT_HELP: usage(); break;
@@ -173,7 +214,12 @@ int main(int argc, char **argv)
     o.lists = lists;
     o.inputs = (const char *const *)argv + optind;
     o.ninputs = (size_t)(argc - optind);
+    if (!o.tmpdir) o.tmpdir = getenv("TMPDIR");
     int rc = trainjob_run(&o, cli_log(), &err);
+    if (rc == 0 && cli_verbose > 0) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0) cli_msg("peak RSS %ld KB", ru.ru_maxrss);
+    }
     conf_free(cli);
     free(members);
     if (rc == TRAINJOB_USAGE) cli_usage_error("%s", err.msg);

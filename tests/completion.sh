@@ -116,7 +116,7 @@ done <kinds.txt
 # imdb-clean's formats and splits: each one offered is accepted (the lists are in the
 # completion script: this is where they would drift).
 comp imdb-clean --format ''
-want auto csv dir lines tar tsv
+want auto csv dir jsonl lines tar tsv
 for f in $got; do
     expect_status 0 imdb-clean -q --format="$f" --help
     set +e

@@ -34,7 +34,8 @@ static char *in_dir(const char *name)
 
 static void test_registry(void)
 {
-    static const char *const want[] = { "nblr", "word2vec", "lstm", "bilstm", "mlp", "cnn", "dvcos", "ensemble" };
+    static const char *const want[] = { "nblr", "word2vec", "lstm", "bilstm", "mlp", "cnn", "regemb", "regcnn",
+                                        "dvcos", "ensemble" };
     size_t n = 0;
     for (const kinds_entry *k = kinds_table; k->name; k++, n++) {
         CHECK(n < sizeof want / sizeof *want && strcmp(k->name, want[n]) == 0, "entry %zu is %s", n, k->name);
@@ -53,16 +54,18 @@ static void test_registry(void)
     CHECK(!kinds_find("nosuch") && !train_find("nosuch") && !kinds_find("ckpt") && !kinds_find(""),
           "unknown kinds are found");
 
-    /* clf_open looks in the same table: a file of kind word2vec (no classifier) or of an
-     * unknown kind is refused by name. */
-    static const char *const refused[] = { "word2vec", "ckpt", "nosuch" };
+    /* clf_open looks in the same table: a file of kind word2vec or regemb (no classifier)
+     * or of an unknown kind is refused by name. */
+    CHECK(kinds_find("regemb") && !kinds_find("regemb")->clf, "regemb has a classifier");
+    static const char *const refused[] = { "word2vec", "regemb", "ckpt", "nosuch" };
     char *path = in_dir("k.model");
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         imdb_err e = { 0 };
         modelio_writer *w = modelio_create(path, &e);
         CHECK(w && test_model_commit(w, refused[i], "", "", &e) == 0, "write: %s", e.msg);
         clf *c = clf_load(path, &e);
-        CHECK(!c && e.status == IMDB_EXIT_DATA && strstr(e.msg, "unknown model kind") && strstr(e.msg, refused[i]),
+        const char *why = i < 2 ? "does not classify" : "unknown model kind";
+        CHECK(!c && e.status == IMDB_EXIT_DATA && strstr(e.msg, why) && strstr(e.msg, refused[i]),
               "kind %s: %s", refused[i], c ? "loaded" : e.msg);
         clf_free(c);
         unlink(path);

@@ -144,14 +144,14 @@ static double batch_loss(const nnmodel_arch *a, const nnmodel_hyper *h, const pa
 {
     float logits[8];
     if (grad) return a->step(h, p, w, ws, b, 0, 0, logits, grad, rs, b->B);
-    a->step(h, p, w, ws, b, 0, 0, logits, NULL, NULL, 1);
+    double own = a->step(h, p, w, ws, b, 0, 0, logits, NULL, NULL, b->B);
+    if (a->unsup) return own;      /* regemb: its own loss (zero targets fixed by content) */
     return layer_bce_forward_backward(NULL, logits, b->y, b->B, b->B);
 }
 
 static void gradcheck(const nnmodel_hyper *h, const char *what)
 {
-    const nnmodel_arch *a = h->arch == NNMODEL_LSTM ? &nnmodel_arch_lstm : h->arch == NNMODEL_BILSTM
-                          ? &nnmodel_arch_bilstm : h->arch == NNMODEL_MLP ? &nnmodel_arch_mlp : &nnmodel_arch_cnn;
+    const nnmodel_arch *a = nnmodel_archs[h->arch];
     params p;
     params_init(&p);
     a->declare(h, &p);
@@ -180,7 +180,8 @@ static void gradcheck(const nnmodel_hyper *h, const char *what)
     batch_loss(a, h, &p, p.data, ws, &bt, grad, &rs);
     double worst = 0;
     int sampled = 0, skipped = 0;
-    for (int ti = 0; ti < p.n; ti++) {
+    int frozen = a->first_frozen ? a->first_frozen(h) : 0;    /* regcnn: side inputs, no gradient */
+    for (int ti = 0; ti < (frozen ? frozen : p.n); ti++) {
         size_t n = params_size(&p, ti);
         double num2 = 0, diff2 = 0;
         for (int s = 0; s < 12 && n; s++) {
@@ -297,6 +298,15 @@ int main(void)
     gradcheck(&h, "mlp");
     h = base; h.arch = NNMODEL_CNN; h.nwidths = 3; h.widths[0] = 1; h.widths[1] = 2; h.widths[2] = 5;
     gradcheck(&h, "cnn");
+    /* The region kinds (nn_region.c): regcnn with two side inputs of region sizes 1 and 5
+     * around regions of 3, and without; regemb with sampled zero targets. */
+    h = base; h.arch = NNMODEL_REGCNN; h.F = h.E = 6; h.D = 3; h.nwidths = 3; h.widths[0] = 3; h.widths[1] = 1;
+    h.widths[2] = 5;
+    gradcheck(&h, "regcnn");
+    h.D = 0; h.nwidths = 1; h.widths[1] = h.widths[2] = 0;
+    gradcheck(&h, "regcnn/alone");
+    h = base; h.arch = NNMODEL_REGEMB; h.E = 4; h.nwidths = 1; h.widths[0] = 2; h.targets = 7; h.neg = 3;
+    gradcheck(&h, "regemb");
 
     /* Training, determinism, round trip, prediction, per kind. */
     static const char *const kinds[] = { "lstm", "bilstm", "mlp", "cnn" };

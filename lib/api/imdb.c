@@ -3,8 +3,8 @@
  *
  * A model is a loaded clf plus a pool of text_cleaners: a cleaner is not thread-safe and
  * costs an allocation or a PCRE2 compile to create, so each imdb_score takes one from the
- * pool (under the model's mutex; uncontended, a lock and an unlock), scores, and puts it
- * back. The pool grows to the largest number of calls in progress at once and is freed by
+ * pool, scores, and puts it back: the first idle cleaner sits in an atomic slot (a
+ * single caller never locks), the others in a list under the model's mutex. The pool grows to the largest number of calls in progress at once and is freed by
  * imdb_model_close. Per-thread scoring scratch lives in the kinds themselves (nblr keeps
  * one per thread, the neural kinds use the stack).
  *
@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 
 struct imdb_model {
     clf *c;
+    _Atomic(text_cleaner *) spare;   /* one idle cleaner, taken and given without the lock */
     pthread_mutex_t lock;       /* guards the pool */
     text_cleaner **pool;        /* idle cleaners: pool[0..npool) */
     size_t npool, cappool;
@@ -105,6 +107,7 @@ static imdb_status wrap(clf *c, imdb_model **out, imdb_error *err)
         clf_free(c);
         return fail(err, IMDB_ERR_INTERNAL, "cannot create a mutex");
     }
+    atomic_init(&m->spare, NULL);
     m->c = c;
     *out = m;
     return IMDB_OK;
@@ -138,6 +141,7 @@ imdb_status imdb_model_open_mem(const void *data, size_t size, const char *name,
 void imdb_model_close(imdb_model *model)
 {
     if (!model) return;
+    text_cleaner_free(atomic_load(&model->spare));
     for (size_t i = 0; i < model->npool; i++) text_cleaner_free(model->pool[i]);
     free(model->pool);
     pthread_mutex_destroy(&model->lock);
@@ -172,10 +176,12 @@ imdb_status imdb_model_info_get(const imdb_model *model, imdb_model_info *info, 
 /* An idle cleaner, or a new one when all are in use. */
 static imdb_status cleaner_take(imdb_model *m, text_cleaner **out, imdb_error *err)
 {
-    text_cleaner *tc = NULL;
-    pthread_mutex_lock(&m->lock);
-    if (m->npool) tc = m->pool[--m->npool];
-    pthread_mutex_unlock(&m->lock);
+    text_cleaner *tc = atomic_exchange(&m->spare, NULL);
+    if (!tc) {
+        pthread_mutex_lock(&m->lock);
+        if (m->npool) tc = m->pool[--m->npool];
+        pthread_mutex_unlock(&m->lock);
+    }
     if (!tc) {
         imdb_err e = { 0, "" };
         if (!(tc = clf_cleaner(m->c, &e))) return from_internal(err, &e);
@@ -186,6 +192,8 @@ static imdb_status cleaner_take(imdb_model *m, text_cleaner **out, imdb_error *e
 
 static void cleaner_give(imdb_model *m, text_cleaner *tc)
 {
+    text_cleaner *none = NULL;
+    if (atomic_compare_exchange_strong(&m->spare, &none, tc)) return;
     pthread_mutex_lock(&m->lock);
     if (m->npool == m->cappool) {
         size_t cap = m->cappool ? 2 * m->cappool : 8;
@@ -229,7 +237,9 @@ imdb_status imdb_score(const imdb_model *model, const char *text, size_t len, do
     size_t ntok;
     st = tokenize(tc, text, len, &toks, &ntok, err);
     if (st == IMDB_OK) {
-        imdb_err e = { 0, "" };
+        imdb_err e;   /* not "= { 0 }": zeroing its 1 KiB message each call is 1% of a score */
+        e.status = 0;
+        e.msg[0] = '\0';
         double p;
         if (clf_prob_try(m->c, toks, ntok, &p, &e) < 0) st = from_internal(err, &e);
         else *prob = p;

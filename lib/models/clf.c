@@ -58,6 +58,11 @@ clf *clf_open(modelio *m, imdb_err *e)
     }
     const kinds_entry *k = kinds_find(c->kind);
     c->ops = k ? k->clf : NULL;
+    if (k && !c->ops) {   /* regemb: an input of other kinds */
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: a model of kind %.40s does not classify (it is an input of "
+                  "imdb-train)", path, c->kind);
+        goto fail;
+    }
     if (!c->ops) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: unknown model kind '%.40s' (made by a newer imdb?)", path, c->kind);
         goto fail;

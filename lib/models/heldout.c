@@ -20,6 +20,8 @@ static int cmp_rec(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int add_recs(modelio_writer *w, rec *r, size_t n, imdb_err *e);
+
 int heldout_add(modelio_writer *w, const train_docs *d, const uint32_t *docs, const double *prob,
                 size_t n, imdb_err *e)
 {
@@ -34,6 +36,26 @@ int heldout_add(modelio_writer *w, const train_docs *d, const uint32_t *docs, co
         r[i] = (rec){ feat_hash_token(id, strlen(id)), (float)fmin(1, fmax(0, p)),
                       d->label[docs[i]] == TOKIO_POS };
     }
+    return add_recs(w, r, n, e);
+}
+
+int heldout_add_keys(modelio_writer *w, const uint64_t *key, const int *pos, const double *prob, size_t n,
+                     imdb_err *e)
+{
+    rec *r = imdb_xmalloc((n ? n : 1) * sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(prob[i])) {
+            free(r);
+            return imdb_fail(e, IMDB_EXIT_INTERNAL, "held-out prediction of document %zu is NaN", i);
+        }
+        r[i] = (rec){ key[i], (float)fmin(1, fmax(0, prob[i])), pos[i] != 0 };
+    }
+    return add_recs(w, r, n, e);
+}
+
+/* Sort, drop keys seen more than once, write; frees r. */
+static int add_recs(modelio_writer *w, rec *r, size_t n, imdb_err *e)
+{
     /* Equal keys are next to each other after sorting; keep only keys seen once, so the
      * order qsort leaves equal keys in does not matter. */
     qsort(r, n, sizeof *r, cmp_rec);

@@ -31,6 +31,11 @@
 int heldout_add(modelio_writer *w, const train_docs *d, const uint32_t *docs, const double *prob,
                 size_t n, imdb_err *e);
 
+/* The same from the documents' keys (feat_hash_token of their ids) and labels (1 pos,
+ * 0 neg) directly: record i is key[i], prob[i], pos[i]. */
+int heldout_add_keys(modelio_writer *w, const uint64_t *key, const int *pos, const double *prob, size_t n,
+                     imdb_err *e);
+
 /* Check a whole section (size bytes at sec): its size matches the count, keys are
  * sorted and distinct and not 0, probabilities in [0, 1], labels 0 or 1. Returns the
  * number of records, or -1 with IMDB_EXIT_DATA "NAME: heldout section ..." (name: the

@@ -15,6 +15,8 @@ const kinds_entry kinds_table[] = {
     { "bilstm", &nnmodel_bilstm_clf_ops, &nnmodel_bilstm_trainer },
     { "mlp", &nnmodel_mlp_clf_ops, &nnmodel_mlp_trainer },
     { "cnn", &nnmodel_cnn_clf_ops, &nnmodel_cnn_trainer },
+    { "regemb", NULL, &nnmodel_regemb_trainer },
+    { "regcnn", &nnmodel_regcnn_clf_ops, &nnmodel_regcnn_trainer },
     { "dvcos", &dvcos_clf_ops, &dvcos_trainer },
     { "ensemble", &ensemble_clf_ops, &ensemble_trainer },
     { NULL, NULL, NULL }

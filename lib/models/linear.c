@@ -1,5 +1,6 @@
 /* linear.c — NB-LR training (dual coordinate descent) and scoring; see linear.h. */
 #include "linear.h"
+#include "doccache.h"
 #include "heldout.h"
 #include "rng.h"
 #include "tokio.h"
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* ---- features of one document ---------------------------------------------------- */
 
@@ -476,81 +479,67 @@ const clf_ops linear_clf_ops = {
 
 /* ---- training ------------------------------------------------------------------------ */
 
-typedef struct csr {
-    size_t n;         /* documents */
-    size_t *off;      /* (n+1) */
-    uint32_t *idx;    /* (off[n]) sorted distinct features of each document */
-} csr;
+/* The training data path, in bounded memory (imdb-train --memory; issue 22):
+ *  1. one streaming pass over the token streams: each document's distinct known features
+ *     (linear_features) go into a document cache (doccache.h) in input order, and only a
+ *     few numbers a document stay in memory (its target, the id's hash);
+ *  2. documents are numbered (input order, or id order with --sort-by-id), split, and
+ *     laid out in a seeded random order into blocks of block_docs documents: the final
+ *     cache, copied from the first in as many passes as its buffer needs (a single pass
+ *     without --memory). The layout depends on the data, block_docs and the seed only;
+ *  3. dual coordinate descent visits the blocks in a shuffled order each epoch and the
+ *     instances of each block in a shuffled order, one block in memory at a time
+ *     (block minimization, Yu, Hsieh, Chang and Lin, KDD 2010); the naive Bayes counts,
+ *     the solver's set-up and the validation loss are passes over the blocks.
+ * What is held per document: the dual variables (two per instance), the squared norm and
+ * the prior's offset, the target and a role byte, about 50 bytes; per feature: the ratio
+ * r, the primal u, the scoring weights and the best epoch's, 32 bytes. --memory bounds
+ * the whole (see imdb-train(1)); the rest of the budget keeps cache blocks resident. */
 
-typedef struct feat_job {
-    const linear_model *m;
-    const train_docs *d;
-    size_t from, to;
-    uint32_t **rows;
-    size_t *len;
-} feat_job;
+typedef struct lin_data {
+    doccache *dc;
+    size_t m;            /* documents, numbered 0 .. m-1 (the num of cache records) */
+    const double *t;     /* (m) targets P(pos) */
+} lin_data;
 
-static void *feat_worker(void *arg)
-{
-    feat_job *j = arg;
-    for (size_t i = j->from; i < j->to; i++) {
-        size_t nt = j->d->off[i + 1] - j->d->off[i];
-        uint32_t *buf = imdb_xmalloc((nt * (size_t)j->m->ngrams + 1) * sizeof *buf);
-        j->len[i] = linear_features(j->m, j->d->tok + j->d->off[i], nt, buf);
-        j->rows[i] = imdb_xrealloc(buf, (j->len[i] + 1) * sizeof *buf);
-    }
-    return NULL;
-}
-
-/* Features of every document, in parallel; the result does not depend on threads. */
-static void extract(const linear_model *m, const train_docs *d, int threads, csr *out)
-{
-    uint32_t **rows = imdb_xmalloc((d->n + 1) * sizeof *rows);
-    size_t *len = imdb_xmalloc((d->n + 1) * sizeof *len);
-    if (threads < 1) threads = 1;
-    pthread_t *tid = imdb_xmalloc((size_t)threads * sizeof *tid);
-    feat_job *jobs = imdb_xmalloc((size_t)threads * sizeof *jobs);
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = (feat_job){ m, d, d->n * (size_t)t / (size_t)threads,
-                              d->n * (size_t)(t + 1) / (size_t)threads, rows, len };
-        if (t > 0) pthread_create(&tid[t], NULL, feat_worker, &jobs[t]);
-    }
-    feat_worker(&jobs[0]);
-    for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
-    out->n = d->n;
-    out->off = imdb_xmalloc((d->n + 1) * sizeof *out->off);
-    out->off[0] = 0;
-    for (size_t i = 0; i < d->n; i++) out->off[i + 1] = out->off[i] + len[i];
-    out->idx = imdb_xmalloc((out->off[d->n] + 1) * sizeof *out->idx);
-    for (size_t i = 0; i < d->n; i++) {
-        memcpy(out->idx + out->off[i], rows[i], len[i] * sizeof *rows[i]);
-        free(rows[i]);
-    }
-    free(rows); free(len); free(tid); free(jobs);
-}
+enum { ROLE_NONE = 0, ROLE_TRAIN = 1, ROLE_VALID = 2 };
 
 static const char *const lin_keys[] = {
     "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
-    "heldout_folds", NULL
+    "heldout_folds", "block_docs", NULL
 };
 
 /* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
- * (against t rounded at 0.5) of weights (v, bias) over docs idx[0..n). */
-static void evaluate(const csr *X, const double *v, double bias, const double *t, const uint32_t *idx,
-                     size_t n, double *loss, double *acc)
+ * (against t rounded at 0.5) of weights (v, bias) over the documents of role ROLE_TRAIN
+ * (if tl is not NULL) and of role ROLE_VALID, in one pass over the blocks. */
+static int evaluate(const lin_data *D, const double *v, double bias, const uint8_t *role, double *tl, double *ta,
+                    double *vl, double *va, imdb_err *e)
 {
-    double L = 0;
-    size_t ok = 0;
-    for (size_t s = 0; s < n; s++) {
-        size_t i = idx[s];
-        double z = bias;
-        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) z += v[X->idx[p]];
-        L += t[i] == 1 ? logloss(z, 1) : t[i] == 0 ? logloss(z, -1)
-             : t[i] * logloss(z, 1) + (1 - t[i]) * logloss(z, -1);
-        ok += (z >= 0) == (t[i] >= 0.5);
+    double L[3] = { 0, 0, 0 };
+    size_t ok[3] = { 0, 0, 0 }, cnt[3] = { 0, 0, 0 };
+    const double *t = D->t;
+    for (size_t b = 0; b < doccache_blocks(D->dc); b++) {
+        doccache_block B;
+        if (doccache_read(D->dc, b, &B, e) < 0) return -1;
+        for (size_t j = 0; j < B.n; j++) {
+            size_t i = B.num[j];
+            int r = role[i];
+            if (r == ROLE_NONE || (r == ROLE_TRAIN && !tl)) continue;
+            double z = bias;
+            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) z += v[B.feat[p]];
+            L[r] += t[i] == 1 ? logloss(z, 1) : t[i] == 0 ? logloss(z, -1)
+                    : t[i] * logloss(z, 1) + (1 - t[i]) * logloss(z, -1);
+            ok[r] += (z >= 0) == (t[i] >= 0.5);
+            cnt[r]++;
+        }
     }
-    *loss = n ? L / (double)n : NAN;
-    *acc = n ? (double)ok / (double)n : NAN;
+    if (tl) {
+        *tl = cnt[1] ? L[1] / (double)cnt[1] : NAN;
+        *ta = cnt[1] ? (double)ok[1] / (double)cnt[1] : NAN;
+    }
+    *vl = cnt[2] ? L[2] / (double)cnt[2] : NAN;
+    *va = cnt[2] ? (double)ok[2] / (double)cnt[2] : NAN;
+    return 0;
 }
 
 /* The solver's settings. */
@@ -559,35 +548,42 @@ typedef struct lin_set {
     long epochs, patience;
 } lin_set;
 
-/* Fit on the documents tr[0..ntr) of X (targets t = P(pos) in [0, 1]: 1 or 0 for hard
- * labels), early stopping on va[0..nva), the pass order drawn from rng stream (seed,
- * stream). best (nfeat) receives the scoring weights v = (u + prior) * r of the best
- * epoch, *best_b the bias. With tlog == NULL (the cross-fitting folds) nothing is said
- * (lg is not used) or logged. Fails only when the log does.
+/* Fit on the documents of role ROLE_TRAIN (targets t = P(pos) in [0, 1]: 1 or 0 for
+ * hard labels), early stopping on those of role ROLE_VALID, the block and instance orders
+ * drawn from rng stream (seed, stream). best (nfeat) receives the scoring weights v =
+ * (u + prior) * r of the best epoch, *best_b the bias. With tlog == NULL (the cross-fitting
+ * folds) nothing is said (lg is not used) or logged. Fails when the log does, or when a
+ * block of the cache cannot be read.
  *
  * Soft labels: the loss of document i is the cross-entropy
  *   t_i log(1 + exp(-z_i)) + (1 - t_i) log(1 + exp(z_i)),
  * which is the loss of two weighted instances, (x_i, +1) with weight t_i and (x_i, -1)
  * with weight 1 - t_i. The dual of weighted L2 logistic regression is liblinear's with
  * each instance's box [0, C] made [0, C w_k], so one solver serves both: a hard label is
- * one instance of weight 1 (and then everything is as before, byte for byte), a soft one
- * two. The NB ratios count a document t_i times as positive and 1 - t_i times as
- * negative. */
-static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, const uint32_t *tr,
-               size_t ntr, const uint32_t *va, size_t nva, uint64_t seed, uint64_t stream,
-               trainlog *tlog, const imdb_log *lg, double *best, double *best_b, int *best_epoch_out,
-               imdb_err *e)
+ * one instance of weight 1, a soft one two. The NB ratios count a document t_i times as
+ * positive and 1 - t_i times as negative. */
+static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_t *role, uint64_t seed,
+               uint64_t stream, trainlog *tlog, const imdb_log *lg, double *best, double *best_b,
+               int *best_epoch_out, imdb_err *e)
 {
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
+    const double *t = D->t;
+    size_t m = D->m, nb = doccache_blocks(D->dc), bd = doccache_block_docs(D->dc);
+    doccache_block B;
+    int rc = 0;
     /* NB log-count ratios from the training part only. */
     double *P = imdb_xcalloc(nfeat, sizeof *P), *N = imdb_xcalloc(nfeat, sizeof *N);
-    for (size_t s = 0; s < ntr; s++) {
-        size_t i = tr[s];
-        double ti = t[i];
-        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
-            if (ti > 0) P[X->idx[p]] += ti;
-            if (ti < 1) N[X->idx[p]] += 1 - ti;
+    for (size_t b = 0; b < nb && rc == 0; b++) {
+        if ((rc = doccache_read(D->dc, b, &B, e)) < 0) break;
+        for (size_t j = 0; j < B.n; j++) {
+            size_t i = B.num[j];
+            if (role[i] != ROLE_TRAIN) continue;
+            double ti = t[i];
+            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) {
+                if (ti > 0) P[B.feat[p]] += ti;
+                if (ti < 1) N[B.feat[p]] += 1 - ti;
+            }
         }
     }
     double sp = 0, sn = 0;
@@ -598,88 +594,110 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
     free(P);
     free(N);
 
-    /* The instances: document, sign and box C_k (see above). */
+    /* The instances: a training document k has one (hard label: sign +1 for pos, -1 for
+     * neg) or two (soft: +1 with box C t_k, -1 with box C (1 - t_k)), the first at kof[k]. */
+#define NINST(ti) (((ti) > 0 && (ti) < 1) ? 2u : 1u)
+    uint32_t *kof = imdb_xmalloc((m + 1) * sizeof *kof);
     size_t l = 0;
-    for (size_t s = 0; s < ntr; s++) l += (t[tr[s]] > 0 && t[tr[s]] < 1) ? 2 : 1;
-    uint32_t *doc = imdb_xmalloc((l + 1) * sizeof *doc);
-    double *ys = imdb_xmalloc((l + 1) * sizeof *ys), *Cs = imdb_xmalloc((l + 1) * sizeof *Cs);
-    for (size_t s = 0, k = 0; s < ntr; s++) {
-        double ti = t[tr[s]];
-        if (ti > 0) { doc[k] = tr[s]; ys[k] = 1; Cs[k++] = ti < 1 ? C0 * ti : C0; }
-        if (ti < 1) { doc[k] = tr[s]; ys[k] = -1; Cs[k++] = ti > 0 ? C0 * (1 - ti) : C0; }
+    for (size_t i = 0; i < m; i++) {
+        kof[i] = (uint32_t)l;
+        if (role[i] == ROLE_TRAIN) l += NINST(t[i]);
     }
-
     /* Dual coordinate descent for L2-regularized logistic regression on x_f = r_f, with
      * a bias feature of value 1 (liblinear's solve_l2r_lr_dual). u holds the primal
      * weights in the scaled space: the score of document i is sum u[f] r[f] + u_b. */
     double *u = imdb_xcalloc(nfeat, sizeof *u), ub = 0;
-    double *alph = imdb_xmalloc((2 * l + 1) * sizeof *alph), *xx = imdb_xmalloc((l + 1) * sizeof *xx);
-    double *off = imdb_xcalloc(X->n + 1, sizeof *off);   /* prior * sum of r over the document */
-    for (size_t i = 0; i < X->n; i++)
-        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) off[i] += prior * r[X->idx[p]];
-    for (size_t s = 0; s < l; s++) {
-        size_t i = doc[s];
-        double C = Cs[s];
-        alph[2 * s] = fmin(0.001 * C, 1e-8);
-        alph[2 * s + 1] = C - alph[2 * s];
-        double q = 1;
-        for (size_t p = X->off[i]; p < X->off[i + 1]; p++) {
-            uint32_t f = X->idx[p];
-            q += r[f] * r[f];
-            u[f] += ys[s] * alph[2 * s] * r[f];
+    double *alph = imdb_xmalloc((2 * l + 1) * sizeof *alph), *xx = imdb_xcalloc(m + 1, sizeof *xx);
+    double *off = imdb_xcalloc(m + 1, sizeof *off);   /* prior * sum of r over the document */
+    for (size_t b = 0; b < nb && rc == 0; b++) {
+        if ((rc = doccache_read(D->dc, b, &B, e)) < 0) break;
+        for (size_t j = 0; j < B.n; j++) {
+            size_t i = B.num[j];
+            if (role[i] != ROLE_TRAIN) continue;
+            double q = 1, o = 0;
+            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) {
+                q += r[B.feat[p]] * r[B.feat[p]];
+                o += prior * r[B.feat[p]];
+            }
+            xx[i] = q;
+            off[i] = o;
+            for (unsigned h = 0; h < NINST(t[i]); h++) {
+                size_t s = kof[i] + h;
+                double ys = (h == 0 && t[i] > 0) ? 1 : -1;
+                double C = t[i] > 0 && t[i] < 1 ? (ys > 0 ? C0 * t[i] : C0 * (1 - t[i])) : C0;
+                alph[2 * s] = fmin(0.001 * C, 1e-8);
+                alph[2 * s + 1] = C - alph[2 * s];
+                for (size_t p = B.off[j]; p < B.off[j + 1]; p++) u[B.feat[p]] += ys * alph[2 * s] * r[B.feat[p]];
+                ub += ys * alph[2 * s];
+            }
         }
-        ub += ys[s] * alph[2 * s];
-        xx[s] = q;
     }
-    uint32_t *order = imdb_xmalloc((l + 1) * sizeof *order);
-    for (size_t s = 0; s < l; s++) order[s] = (uint32_t)s;
+    uint32_t *border = imdb_xmalloc((nb + 1) * sizeof *border);
+    uint32_t *inst = imdb_xmalloc((2 * bd + 1) * sizeof *inst);   /* of one block: j << 1 | negative */
+    for (size_t b = 0; b < nb; b++) border[b] = (uint32_t)b;
     rng g;
     rng_split(&g, seed, stream);
     /* v = u * r is what scoring uses; keep the best by validation loss. */
     double *v = imdb_xmalloc(nfeat * sizeof *v);
+    size_t nva = 0;
+    for (size_t i = 0; i < m; i++) nva += role[i] == ROLE_VALID;
     double best_loss = INFINITY, innereps = 1e-2, innereps_min = fmin(1e-8, tol);
-    int best_epoch = 0, since = 0, rc = 0;
+    int best_epoch = 0, since = 0;
     *best_b = 0;
     memset(best, 0, nfeat * sizeof *best);
     if (!tlog) lg = NULL;
     imdb_progress pb = imdb_progress_begin(lg, "nblr", (uint64_t)epochs, "epochs");
-    for (long ep = 1; ep <= epochs; ep++) {
-        rng_shuffle_u32(&g, order, l);
+    for (long ep = 1; ep <= epochs && rc == 0; ep++) {
+        rng_shuffle_u32(&g, border, nb);
         double Gmax = 0;
         size_t newton_iter = 0;
-        for (size_t it = 0; it < l; it++) {
-            size_t s = order[it], i = doc[s];
-            double yi = ys[s], C = Cs[s], wx = ub + off[i];
-            for (size_t p = X->off[i]; p < X->off[i + 1]; p++) wx += u[X->idx[p]] * r[X->idx[p]];
-            double a = xx[s], b = yi * wx;
-            size_t i1 = 2 * s, i2 = 2 * s + 1;
-            double sign = 1;
-            if (0.5 * a * (alph[i2] - alph[i1]) + b < 0) { i1 = 2 * s + 1; i2 = 2 * s; sign = -1; }
-            double a_old = alph[i1], z = a_old;
-            if (C - z < 0.5 * C) z = 0.1 * z;
-            double gp = a * (z - a_old) + sign * b + log(z / (C - z));
-            Gmax = fmax(Gmax, fabs(gp));
-            int inner = 0;
-            while (inner <= 100 && fabs(gp) >= innereps) {
-                double gpp = a + C / (C - z) / z, tz = z - gp / gpp;
-                z = tz <= 0 ? z * 0.1 : tz;
-                gp = a * (z - a_old) + sign * b + log(z / (C - z));
-                newton_iter++;
-                inner++;
+        for (size_t bi = 0; bi < nb && rc == 0; bi++) {
+            if ((rc = doccache_read(D->dc, border[bi], &B, e)) < 0) break;
+            size_t ni = 0;
+            for (size_t j = 0; j < B.n; j++) {
+                double ti = t[B.num[j]];
+                if (role[B.num[j]] != ROLE_TRAIN) continue;
+                if (ti > 0) inst[ni++] = (uint32_t)(j << 1);
+                if (ti < 1) inst[ni++] = (uint32_t)(j << 1 | 1);
             }
-            if (inner > 0) {
-                alph[i1] = z;
-                alph[i2] = C - z;
-                double step = sign * (z - a_old) * yi;
-                for (size_t p = X->off[i]; p < X->off[i + 1]; p++) u[X->idx[p]] += step * r[X->idx[p]];
-                ub += step;
+            rng_shuffle_u32(&g, inst, ni);
+            for (size_t it = 0; it < ni; it++) {
+                size_t j = inst[it] >> 1, i = B.num[j];
+                const uint32_t *fx = B.feat + B.off[j], *fend = B.feat + B.off[j + 1];
+                double ti = t[i], yi = inst[it] & 1 ? -1 : 1;
+                size_t s = kof[i] + ((inst[it] & 1) && ti > 0);
+                double C = ti > 0 && ti < 1 ? (yi > 0 ? C0 * ti : C0 * (1 - ti)) : C0, wx = ub + off[i];
+                for (const uint32_t *p = fx; p < fend; p++) wx += u[*p] * r[*p];
+                double a = xx[i], b = yi * wx;
+                size_t i1 = 2 * s, i2 = 2 * s + 1;
+                double sign = 1;
+                if (0.5 * a * (alph[i2] - alph[i1]) + b < 0) { i1 = 2 * s + 1; i2 = 2 * s; sign = -1; }
+                double a_old = alph[i1], z = a_old;
+                if (C - z < 0.5 * C) z = 0.1 * z;
+                double gp = a * (z - a_old) + sign * b + log(z / (C - z));
+                Gmax = fmax(Gmax, fabs(gp));
+                int inner = 0;
+                while (inner <= 100 && fabs(gp) >= innereps) {
+                    double gpp = a + C / (C - z) / z, tz = z - gp / gpp;
+                    z = tz <= 0 ? z * 0.1 : tz;
+                    gp = a * (z - a_old) + sign * b + log(z / (C - z));
+                    newton_iter++;
+                    inner++;
+                }
+                if (inner > 0) {
+                    alph[i1] = z;
+                    alph[i2] = C - z;
+                    double step = sign * (z - a_old) * yi;
+                    for (const uint32_t *p = fx; p < fend; p++) u[*p] += step * r[*p];
+                    ub += step;
+                }
             }
         }
+        if (rc < 0) break;
         if (newton_iter <= l / 10) innereps = fmax(innereps_min, 0.1 * innereps);
         for (uint32_t f = 0; f < nfeat; f++) v[f] = (u[f] + prior) * r[f];
         double tl = NAN, ta, vl, va_acc;
-        if (tlog) evaluate(X, v, ub, t, tr, ntr, &tl, &ta);
-        evaluate(X, v, ub, t, va, nva, &vl, &va_acc);
+        if ((rc = evaluate(D, v, ub, role, tlog ? &tl : NULL, &ta, &vl, &va_acc, e)) < 0) break;
         imdb_progress_update(&pb, (uint64_t)ep);
         if (tlog && trainlog_epoch(tlog, (int)ep, (int)epochs, tl, vl, va_acc, e) < 0) { rc = -1; break; }
         double crit = nva ? vl : -(double)ep;   /* without validation: keep the last */
@@ -698,6 +716,7 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
             break;
         }
     }
+#undef NINST
     imdb_progress_end(&pb);
 
     /* NBSVM interpolation (Wang & Manning): w' = (1 - beta) mean|u| + beta u, in u space. */
@@ -708,71 +727,346 @@ static int fit(const csr *X, const double *t, uint32_t nfeat, const lin_set *S, 
         for (uint32_t f = 0; f < nfeat; f++) best[f] = ((1 - beta) * mean + beta * best[f] / (r[f] != 0 ? r[f] : 1)) * r[f];
     }
     *best_epoch_out = best_epoch;
-    free(v); free(order); free(alph); free(xx); free(off); free(u); free(r);
-    free(doc); free(ys); free(Cs);
+    free(v); free(border); free(inst); free(alph); free(xx); free(off); free(u); free(r); free(kof);
     return rc;
 }
 
-static double score(const csr *X, size_t i, const double *w, double b)
+/* P(pos) under (w, b) into prob[k] for every document k with want[k] == value: one pass. */
+static int score_docs(const lin_data *D, const double *w, double b, const uint8_t *want, uint8_t value,
+                      double *prob, imdb_err *e)
 {
-    double z = b;
-    for (size_t p = X->off[i]; p < X->off[i + 1]; p++) z += w[X->idx[p]];
-    return z;
+    for (size_t blk = 0; blk < doccache_blocks(D->dc); blk++) {
+        doccache_block B;
+        if (doccache_read(D->dc, blk, &B, e) < 0) return -1;
+        for (size_t j = 0; j < B.n; j++) {
+            if (want[B.num[j]] != value) continue;
+            double z = b;
+            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) z += w[B.feat[p]];
+            prob[B.num[j]] = 1 / (1 + exp(-z));
+        }
+    }
+    return 0;
 }
 
 /* Cross-fitting (heldout_folds = K): the training part in K seeded folds, a model with the
  * same settings on each K-1 of them predicting the one left out; the validation part is
- * predicted by the final model (w, b), which never trained on it. Adds section "heldout". */
-static int crossfit(train_ctx *ctx, const csr *X, const double *y, uint32_t nfeat, const lin_set *S,
+ * predicted by the final model (w, b), which never trained on it. Adds section "heldout"
+ * (key: the documents' id hashes, by number). */
+static int crossfit(train_ctx *ctx, const lin_data *D, const uint64_t *key, uint32_t nfeat, const lin_set *S,
                     long K, const double *w, double b, modelio_writer *mw, imdb_err *e)
 {
-    size_t ntr = ctx->ntr, nva = ctx->nva, n = ntr + nva;
+    size_t ntr = ctx->ntr, nva = ctx->nva, n = ntr + nva, m = D->m;
     if (ntr < (size_t)K)
         return imdb_fail(e, IMDB_EXIT_DATA, "heldout_folds = %ld needs at least %ld training documents, "
                          "there are %zu", K, K, ntr);
-    uint32_t *docs = imdb_xmalloc((n + 1) * sizeof *docs), *fit_tr = imdb_xmalloc((ntr + 1) * sizeof *fit_tr);
-    double *prob = imdb_xmalloc((n + 1) * sizeof *prob), *fw = imdb_xmalloc(nfeat * sizeof *fw);
+    uint32_t *docs = imdb_xmalloc((n + 1) * sizeof *docs);
+    double *prob = imdb_xcalloc(m + 1, sizeof *prob), *fw = imdb_xmalloc(nfeat * sizeof *fw);
+    double *hp = imdb_xmalloc((n + 1) * sizeof *hp);
+    uint64_t *hk = imdb_xmalloc((n + 1) * sizeof *hk);
+    int *hl = imdb_xmalloc((n + 1) * sizeof *hl);
+    uint8_t *fold = imdb_xmalloc(m + 1), *role = imdb_xmalloc(m + 1);
     memcpy(docs, ctx->tr, ntr * sizeof *docs);
     rng g;
     rng_split(&g, ctx->seed, 0xf01d);
     rng_shuffle_u32(&g, docs, ntr);
+    memset(fold, 0xff, m + 1);   /* 0xfe: validation, 0xff: neither */
+    for (size_t s = 0; s < nva; s++) fold[ctx->va[s]] = 0xfe;
+    for (long k = 0; k < K; k++)
+        for (size_t s = ntr * (size_t)k / (size_t)K; s < ntr * (size_t)(k + 1) / (size_t)K; s++) fold[docs[s]] = (uint8_t)k;
     int rc = 0;
     double t0 = imdb_now();
     imdb_progress pb = imdb_progress_begin(ctx->logger, "nblr heldout folds", (uint64_t)K, "folds");
     for (long k = 0; k < K && rc == 0; k++) {
-        size_t lo = ntr * (size_t)k / (size_t)K, hi = ntr * (size_t)(k + 1) / (size_t)K, m = 0;
-        for (size_t s = 0; s < ntr; s++)
-            if (s < lo || s >= hi) fit_tr[m++] = docs[s];
+        for (size_t i = 0; i < m; i++)
+            role[i] = fold[i] == 0xfe ? ROLE_VALID : fold[i] == 0xff || fold[i] == k ? ROLE_NONE : ROLE_TRAIN;
         double fb;
         int ep;
-        rc = fit(X, y, nfeat, S, fit_tr, m, ctx->va, nva, ctx->seed, 0x1100 + (uint64_t)k, NULL,
-                 NULL, fw, &fb, &ep, e);
-        for (size_t s = lo; s < hi; s++) {
-            double z = score(X, docs[s], fw, fb);
-            prob[s] = 1 / (1 + exp(-z));
-        }
+        rc = fit(D, nfeat, S, role, ctx->seed, 0x1100 + (uint64_t)k, NULL, NULL, fw, &fb, &ep, e);
+        if (rc == 0) rc = score_docs(D, fw, fb, fold, (uint8_t)k, prob, e);
         imdb_progress_update(&pb, (uint64_t)k + 1);
     }
     imdb_progress_end(&pb);
-    for (size_t s = 0; s < nva; s++) {
-        docs[ntr + s] = ctx->va[s];
-        prob[ntr + s] = 1 / (1 + exp(-score(X, ctx->va[s], w, b)));
-    }
+    if (rc == 0) rc = score_docs(D, w, b, fold, 0xfe, prob, e);
+    for (size_t s = 0; s < nva; s++) docs[ntr + s] = ctx->va[s];
     if (rc == 0) {
         size_t ok = 0;
-        for (size_t s = 0; s < n; s++) ok += (prob[s] >= 0.5) == (y[docs[s]] >= 0.5);
+        for (size_t s = 0; s < n; s++) {
+            uint32_t i = docs[s];
+            ok += (prob[i] >= 0.5) == (D->t[i] >= 0.5);
+            hp[s] = prob[i];
+            hk[s] = key[i];
+            hl[s] = D->t[i] >= 0.5;
+        }
         imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: held-out predictions of %zu documents (%ld folds, %.1f s): "
                   "accuracy %.4f", n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
-        rc = heldout_add(mw, ctx->docs, docs, prob, n, e);
+        rc = heldout_add_keys(mw, hk, hl, hp, n, e);
     }
-    free(docs); free(fit_tr); free(prob); free(fw);
+    free(docs); free(prob); free(fw); free(hp); free(hk); free(hl); free(fold); free(role);
+    return rc;
+}
+
+/* ---- the data path: streams to the block cache ---- */
+
+/* Bytes a document costs in memory while training (see the top of this section), with
+ * the held-out predictions' extras, and while its cache is laid out (transient). */
+#define DOC_BYTES 96
+/* Room for what the run allocates besides the arrays counted here (gzip and stdio
+ * buffers, the token stream's line, the allocator's slack). */
+#define BASE_BYTES ((size_t)8 << 20)
+
+static char **by_id;   /* qsort has no context argument */
+
+static int cmp_by_id(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    int c = strcmp(by_id[a], by_id[b]);
+    return c ? c : (a > b) - (a < b);   /* the input order breaks ties: a stable order */
+}
+
+typedef struct lin_stats {
+    uint64_t tokens;
+    size_t passes;          /* of the layout copy */
+    size_t need, room;      /* with --memory: bytes for the rest, for cache blocks */
+    double seconds_read;    /* the streaming pass */
+} lin_stats;
+
+/* The process's resident bytes now (Linux: /proc/self/statm) and at its peak so far
+ * (getrusage): --memory counts the whole process, the vocabulary and the program too. */
+static size_t rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &res) != 2) res = 0;
+        fclose(f);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    return (size_t)res * (size_t)(page > 0 ? page : 4096);
+}
+
+static size_t rss_peak(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (size_t)ru.ru_maxrss * 1024 : 0;
+}
+
+static size_t mb(size_t bytes) { return (bytes + ((size_t)1 << 20) - 1) >> 20; }
+
+/* Steps 1 and 2 above: D (its cache, m, t) and, when want_keys, *key (m) the id hashes.
+ * need: the bytes the model itself needs (for --memory). */
+static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, int want_keys, size_t need,
+                  lin_data *D, double **t_out, uint64_t **key_out, lin_stats *st, imdb_err *e)
+{
+    const char *dir = NULL;
+    if (ctx->memory) {
+        dir = ctx->tmpdir && *ctx->tmpdir ? ctx->tmpdir : getenv("TMPDIR");
+        if (!dir || !*dir) dir = "/tmp";
+    }
+    int rc = -1, sorting = ctx->sort_by_id;
+    size_t n = 0, cap = 0, nsoft = 0, tcap = 0, fcap = 0;
+    float *tg = NULL;
+    uint32_t *size = NULL, *fbuf = NULL, *num_of = NULL, *i_of = NULL, *order = NULL, *posof = NULL;
+    uint64_t *key = NULL;
+    char **ids = NULL, *soft_at = NULL, **toks = NULL;
+    double *t = NULL;
+    unsigned char *buf = NULL;
+    size_t *boff = NULL;
+    doccache *raw = NULL;
+    doccache_writer *fw = NULL;
+    doccache_writer *rw = doccache_create(dir, block_docs, mdl->nfeat, 0, e);
+    if (!rw) return -1;
+    train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
+    tokio_doc doc;
+    int got;
+    double t0 = imdb_now();
+    while ((got = train_stream_next(&s, &doc, e)) > 0) {
+        if (n == UINT32_MAX - 1) {
+            imdb_fail(e, IMDB_EXIT_DATA, "%s: more than %u documents", s.path, (unsigned)(UINT32_MAX - 1));
+            goto fail;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            tg = imdb_xrealloc(tg, cap * sizeof *tg);
+            size = imdb_xrealloc(size, cap * sizeof *size);
+            if (want_keys) key = imdb_xrealloc(key, cap * sizeof *key);
+            if (sorting) ids = imdb_xrealloc(ids, cap * sizeof *ids);
+        }
+        if (doc.soft && nsoft++ == 0) {
+            size_t l = strlen(s.path) + 24;
+            soft_at = imdb_xmalloc(l);
+            snprintf(soft_at, l, "%s:%ld", s.path, doc.lineno);
+        }
+        tg[n] = (float)doc.prob;
+        if (want_keys) key[n] = feat_hash_token(doc.id, strlen(doc.id));
+        if (sorting) ids[n] = imdb_xstrdup(doc.id);
+        size_t ntok = tokio_split(doc.text, doc.text_len, &toks, &tcap);
+        st->tokens += ntok;
+        if (ntok * (size_t)mdl->ngrams + 1 > fcap) {
+            fcap = ntok * (size_t)mdl->ngrams + 1;
+            free(fbuf);
+            fbuf = imdb_xmalloc(fcap * sizeof *fbuf);
+        }
+        size_t nf = linear_features(mdl, (const char *const *)toks, ntok, fbuf);
+        size[n] = (uint32_t)doccache_encoded_bytes(fbuf, nf);
+        if (doccache_add(rw, (uint32_t)n, tg[n], fbuf, nf, e) < 0) goto fail;
+        n++;
+    }
+    train_stream_close(&s);
+    if (got < 0) goto fail;
+    free(toks); toks = NULL;
+    free(fbuf); fbuf = NULL;
+    if (!(raw = doccache_finish(rw, e))) { rw = NULL; goto fail; }
+    rw = NULL;
+    st->seconds_read = imdb_now() - t0;
+
+    /* Soft labels (train_docs_soften's rules, trainjob's messages). */
+    double soft_t = 1, soft_conf = 0;
+    long soft_hard = 0;
+    num_of = imdb_xmalloc((n + 1) * sizeof *num_of);
+    size_t m = 0;
+    if (nsoft) {
+        if (train_soft_settings(ctx->cfg, &soft_t, &soft_conf, &soft_hard, e) < 0) {
+            e->status = IMDB_EXIT_USAGE;
+            goto fail;
+        }
+    }
+    t = imdb_xmalloc((n + 1) * sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        double p = nsoft ? train_soften_one(tg[i], soft_t, soft_conf, (int)soft_hard) : tg[i];
+        num_of[i] = isnan(p) ? UINT32_MAX : (uint32_t)m;
+        if (!isnan(p)) t[m++] = (float)p;
+    }
+    if (nsoft)
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "%zu documents with soft labels: %zu kept, %zu below "
+                  "soft_min_confidence %g%s", nsoft, nsoft - (n - m), n - m, soft_conf,
+                  soft_hard ? ", rounded to pos/neg" : "");
+    if (m == 0) {
+        imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
+        goto fail;
+    }
+    train_default_clean(ctx->clean_out, ctx->logger);
+    /* Numbers: input order, or id order (stable) with --sort-by-id. */
+    i_of = imdb_xmalloc((m + 1) * sizeof *i_of);
+    for (size_t i = 0; i < n; i++)
+        if (num_of[i] != UINT32_MAX) i_of[num_of[i]] = (uint32_t)i;
+    if (sorting) {
+        by_id = ids;
+        qsort(i_of, m, sizeof *i_of, cmp_by_id);
+        by_id = NULL;
+        double *t2 = imdb_xmalloc((m + 1) * sizeof *t2);
+        for (size_t k = 0; k < m; k++) {
+            t2[k] = t[num_of[i_of[k]]];
+            num_of[i_of[k]] = (uint32_t)k;
+        }
+        free(t);
+        t = t2;
+        for (size_t i = 0; i < n; i++) free(ids[i]);
+        free(ids);
+        ids = NULL;
+    }
+    if (want_keys) {
+        uint64_t *k2 = imdb_xmalloc((m + 1) * sizeof *k2);
+        for (size_t k = 0; k < m; k++) k2[k] = key[i_of[k]];
+        free(key);
+        key = k2;
+    }
+    free(tg); tg = NULL;
+    train_split_n(ctx, m, ctx->valid_fraction);
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: %zu documents: %zu for training, %zu for validation", m, ctx->ntr,
+              ctx->nva);
+
+    /* The memory the run needs besides cached blocks; the rest of --memory holds them. */
+    size_t blockmem = doccache_block_memory(raw), total = need + m * DOC_BYTES + 2 * blockmem, room = SIZE_MAX;
+    if (ctx->memory) {
+        if (ctx->memory < total) {
+            imdb_fail(e, IMDB_EXIT_USAGE, "--memory %zu is too small: nblr needs at least %zu bytes (--memory %zuM) "
+                      "for its model, the state of %zu documents and one block of the cache", ctx->memory, total,
+                      mb(total), m);
+            goto fail;
+        }
+        room = ctx->memory - total;
+        st->need = total;
+        st->room = room;
+    }
+
+    /* The layout: a seeded random order of the documents, in blocks. */
+    order = imdb_xmalloc((m + 1) * sizeof *order);
+    posof = imdb_xmalloc((m + 1) * sizeof *posof);
+    for (size_t k = 0; k < m; k++) order[k] = (uint32_t)k;
+    rng g;
+    rng_split(&g, ctx->seed, 0xb10c);
+    rng_shuffle_u32(&g, order, m);
+    for (size_t p = 0; p < m; p++) posof[order[p]] = (uint32_t)p;
+    if (!(fw = doccache_create(dir, block_docs, mdl->nfeat, 0, e))) goto fail;
+    boff = imdb_xmalloc(((size_t)block_docs + 1) * sizeof *boff);
+    size_t bcap = 0;
+    for (size_t lo = 0; lo < m;) {
+        /* Positions lo .. hi, whole blocks, as many as the room holds (one at least). */
+        size_t hi = lo, bytes = 0;
+        while (hi < m) {
+            size_t end = hi + block_docs < m ? hi + block_docs : m, add = 0;
+            for (size_t p = hi; p < end; p++) add += size[i_of[order[p]]];
+            if (hi > lo && bytes + add > room) break;
+            bytes += add;
+            hi = end;
+        }
+        if (bytes > bcap) {
+            free(buf);
+            buf = imdb_xmalloc(bytes);
+            bcap = bytes;
+        }
+        boff = imdb_xrealloc(boff, (hi - lo + 1) * sizeof *boff);
+        boff[0] = 0;
+        for (size_t p = lo; p < hi; p++) boff[p - lo + 1] = boff[p - lo] + size[i_of[order[p]]];
+        for (size_t b = 0; b < doccache_blocks(raw); b++) {
+            doccache_block B;
+            if (doccache_read(raw, b, &B, e) < 0) goto fail;
+            for (size_t j = 0; j < B.n; j++) {
+                uint32_t k = num_of[B.num[j]];
+                if (k == UINT32_MAX || posof[k] < lo || posof[k] >= hi) continue;
+                size_t len = B.enc_end[j] - B.enc_off[j];
+                if (len != boff[posof[k] - lo + 1] - boff[posof[k] - lo]) {
+                    imdb_fail(e, IMDB_EXIT_INTERNAL, "document cache: record %u changed size", (unsigned)B.num[j]);
+                    goto fail;
+                }
+                memcpy(buf + boff[posof[k] - lo], B.enc + B.enc_off[j], len);
+            }
+        }
+        for (size_t p = lo; p < hi; p++)
+            if (doccache_add_encoded(fw, order[p], (float)t[order[p]], buf + boff[p - lo],
+                                     boff[p - lo + 1] - boff[p - lo], e) < 0)
+                goto fail;
+        st->passes++;
+        lo = hi;
+    }
+    free(buf); buf = NULL;
+    doccache_close(raw);
+    raw = NULL;
+    if (!(D->dc = doccache_finish(fw, e))) { fw = NULL; goto fail; }
+    fw = NULL;
+    if (ctx->memory && doccache_set_resident(D->dc, room, e) < 0) goto fail;
+    D->m = m;
+    D->t = t;
+    *t_out = t;
+    t = NULL;
+    *key_out = key;
+    key = NULL;
+    rc = 0;
+fail:
+    train_stream_close(&s);
+    doccache_abort(rw);
+    doccache_abort(fw);
+    doccache_close(raw);
+    if (ids) for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids); free(toks); free(fbuf); free(tg); free(size); free(key); free(soft_at); free(t);
+    free(num_of); free(i_of); free(order); free(posof); free(buf); free(boff);
     return rc;
 }
 
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     conf *cfg = ctx->cfg;
-    long ngrams, min_df, folds;
+    long ngrams, min_df, folds, block_docs;
     lin_set S;
     if (conf_long(cfg, "ngrams", 3, 1, 8, &ngrams, e) < 0 ||
         conf_double(cfg, "alpha", 1.0, 1e-6, 1e6, &S.alpha, e) < 0 ||
@@ -783,16 +1077,24 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         conf_long(cfg, "patience", 3, 1, 100000, &S.patience, e) < 0 ||
         conf_double(cfg, "tol", 0.01, 0, 1e9, &S.tol, e) < 0 ||
         conf_long(cfg, "min_df", 3, 1, 1L << 40, &min_df, e) < 0 ||
-        conf_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0)
+        conf_long(cfg, "heldout_folds", 0, 0, 20, &folds, e) < 0 ||
+        conf_long(cfg, "block_docs", 1024, 1, 1L << 24, &block_docs, e) < 0)
         return -1;
     if (folds == 1)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 1 is not allowed (0 for none, or 2 to 20)");
-    if (!ctx->voc)
+    if (!ctx->voc) {
+        /* Input without documents is said first, as when imdb-train read them all first. */
+        train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
+        tokio_doc doc;
+        int got = train_stream_next(&s, &doc, e);
+        train_stream_close(&s);
+        if (got < 0) return -1;
+        if (got == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
         return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");
+    }
     if (vocab_maxn(ctx->voc) < ngrams)
         return imdb_fail(e, IMDB_EXIT_USAGE, "the vocabulary counts n-grams up to %d but ngrams = %ld",
                          vocab_maxn(ctx->voc), ngrams);
-    if (ctx->ntr == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
 
     /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
     feat_table table;
@@ -815,19 +1117,48 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         return imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld",
                          ngrams, min_df);
     }
-    const train_docs *d = ctx->docs;
-    csr X;
-    extract(&m, d, ctx->threads, &X);
-    double *y = imdb_xmalloc((d->n + 1) * sizeof *y);   /* targets, P(pos) */
-    for (size_t i = 0; i < d->n; i++) y[i] = d->target[i];
-
-    double *best = imdb_xmalloc(m.nfeat * sizeof *best), best_b;
+    /* What the model itself needs: the vocabulary as read, the slot table, the solver's
+     * per-feature arrays (r, u, v, best; the NB counts before them; the fold's weights),
+     * the model's text, the program's buffers. */
+    size_t need = rss_now() + m.cap * sizeof(linear_slot) +
+                  (size_t)m.nfeat * (6 * sizeof(double) + 2 * sizeof(float) + sizeof(uint32_t)) + BASE_BYTES;
+    if (rss_peak() > need) need = rss_peak();   /* reading the vocabulary may have needed more */
+    if (ctx->memory && ctx->memory < need + ((size_t)64 << 10)) {
+        linear_model_free(&m);
+        free(vocab_of);
+        return imdb_fail(e, IMDB_EXIT_USAGE, "--memory %zu is too small: nblr needs at least %zu bytes "
+                         "(--memory %zuM) for its model of %u features", ctx->memory, need + ((size_t)64 << 10),
+                         mb(need + ((size_t)64 << 10)), m.nfeat);
+    }
+    lin_data D = { 0 };
+    lin_stats st = { 0 };
+    double *t = NULL, *best = NULL, best_b;
+    uint64_t *key = NULL;
+    uint8_t *role = NULL;
     int best_epoch, rc = 0;
     float *wf = NULL;
     char *vtext = NULL;
-    if (fit(&X, y, m.nfeat, &S, ctx->tr, ctx->ntr, ctx->va, ctx->nva, ctx->seed, 0x11, ctx->log,
-            ctx->logger, best, &best_b, &best_epoch, e) < 0)
+    if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
+    if (ctx->ntr == 0) {
+        imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
         goto fail;
+    }
+    role = imdb_xcalloc(D.m + 1, 1);
+    for (size_t s = 0; s < ctx->ntr; s++) role[ctx->tr[s]] = ROLE_TRAIN;
+    for (size_t s = 0; s < ctx->nva; s++) role[ctx->va[s]] = ROLE_VALID;
+    imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: %llu tokens read in %.1f s; document cache: %zu blocks of %ld "
+              "documents, %llu feature ids, %.1f MB (%.1f MB resident), laid out in %zu pass%s",
+              (unsigned long long)st.tokens, st.seconds_read, doccache_blocks(D.dc), block_docs,
+              (unsigned long long)doccache_features(D.dc), doccache_bytes(D.dc) / 1e6,
+              doccache_resident_bytes(D.dc) / 1e6, st.passes, st.passes == 1 ? "" : "es");
+    if (ctx->memory)
+        imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: --memory %zu: %zu bytes for the model, the documents' state "
+                  "and block buffers, %zu for cache blocks", ctx->memory, st.need, st.room);
+    best = imdb_xmalloc(m.nfeat * sizeof *best);
+    double t0 = imdb_now();
+    if (fit(&D, m.nfeat, &S, role, ctx->seed, 0x11, ctx->log, ctx->logger, best, &best_b, &best_epoch, e) < 0)
+        goto fail;
+    imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: fit in %.2f s", imdb_now() - t0);
     imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: %u features, best epoch %d", m.nfeat, best_epoch);
 
     /* Sections: header, slots (hash, index, weight), vocabulary text. */
@@ -861,14 +1192,15 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (folds > 0) {
         /* The held-out predictions score with the weights the file holds (binary32). */
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
-        if (crossfit(ctx, &X, y, m.nfeat, &S, folds, best, fb, w, e) < 0) goto fail;
+        if (crossfit(ctx, &D, key, m.nfeat, &S, folds, best, fb, w, e) < 0) goto fail;
     }
     goto done;
 fail:
     rc = -1;
 done:
-    free(wf); free(vtext); free(best); free(y);
-    free(X.off); free(X.idx); free(vocab_of);
+    free(wf); free(vtext); free(best); free(t); free(key); free(role);
+    doccache_close(D.dc);
+    free(vocab_of);
     linear_model_free(&m);
     return rc;
 }
@@ -879,6 +1211,7 @@ const trainer linear_trainer = {
     .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
     .train = lin_train,
     .soft_labels = 1,
+    .streams = 1,
 };
 
 /* ---- parameter averaging of nblr models (imdb-train --average) ---- */
@@ -992,13 +1325,22 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
                     double alpha, double c, double prior, long epochs, double tol, uint64_t seed,
                     double *w, double *b)
 {
-    csr X = { n, (size_t *)off, (uint32_t *)idx };
-    uint32_t *tr = imdb_xmalloc((n + 1) * sizeof *tr);
-    for (size_t i = 0; i < n; i++) tr[i] = (uint32_t)i;
+    /* The documents in one memory cache, in their order, blocks of 4096. */
+    imdb_err e = { 0 };
+    doccache_writer *dw = doccache_create(NULL, 4096, nfeat, 0, &e);
+    for (size_t i = 0; i < n; i++)
+        if (doccache_add(dw, (uint32_t)i, (float)t[i], idx + off[i], off[i + 1] - off[i], &e) < 0) {
+            doccache_abort(dw);
+            return -1;
+        }
+    lin_data D = { doccache_finish(dw, &e), n, t };
+    if (!D.dc) return -1;
+    uint8_t *role = imdb_xmalloc(n + 1);
+    memset(role, ROLE_TRAIN, n + 1);
     lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
     int ep;
-    imdb_err e = { 0 };
-    int rc = fit(&X, t, nfeat, &S, tr, n, NULL, 0, seed, 0x11, NULL, NULL, w, b, &ep, &e);
-    free(tr);
+    int rc = fit(&D, nfeat, &S, role, seed, 0x11, NULL, NULL, w, b, &ep, &e);
+    free(role);
+    doccache_close(D.dc);
     return rc;
 }

@@ -124,7 +124,10 @@ static void *worker_run(void *arg)
                          .y = k->y, .drop = k->drop_seed ? k->drop : NULL };
     k->loss = m->arch->step(&m->hy, &m->p, k->w, k->ws, &nb, k->dropout, k->emb_dropout, k->logits,
                             k->drop_seed ? k->grad : NULL, k->drop_seed ? &k->rs : NULL, k->norm);
-    if (!k->drop_seed) {
+    if (!k->drop_seed && m->arch->unsup) {
+        k->loss_sum = k->loss * k->norm;     /* the arch's own loss, not the logits' BCE */
+        k->correct = 0;
+    } else if (!k->drop_seed) {
         k->loss_sum = layer_bce_forward_backward(NULL, k->logits, k->y, B, 1.0);
         k->correct = 0;
         for (int b = 0; b < B; b++) k->correct += (k->logits[b] >= 0.0f) == (k->y[b] > 0.5f);
@@ -214,6 +217,10 @@ static const tdefaults defaults[NNMODEL_NARCH] = {
     [NNMODEL_BILSTM] = { 30000, 2, 1, 400, 64, 4, 32, 3, 50, "tail", "adam", "linear", 2e-3, 0, 5, 0 },
     [NNMODEL_MLP]    = { 100000, 2, 0, 2000, 32, 10, 32, 2, 50, "head", "adam", "linear", 2e-3, 0, 0, 0 },
     [NNMODEL_CNN]    = { 30000, 2, 1, 800, 128, 4, 50, 2, 50, "head", "adam", "linear", 1e-3, 0, 5, 0 },
+    /* The region kinds (nn_region.c): Johnson & Zhang's sizes (30k words, 100-d
+     * embeddings); unknown words keep their positions (unk = 1). Not tuned yet. */
+    [NNMODEL_REGEMB] = { 30000, 2, 1, 1000, 100, 2, 32, 2, 50, "head", "adam", "linear", 2e-3, 0, 0, 0 },
+    [NNMODEL_REGCNN] = { 30000, 2, 1, 1000, 1000, 3, 50, 2, 50, "head", "adam", "linear", 1e-3, 0, 5, 0 },
 };
 
 typedef struct tsettings {
@@ -297,6 +304,9 @@ static int build_vocab(nnmodel *m, const train_ctx *ctx, const tsettings *s, lon
             size_t i = ctx->tr[s2];
             vocab_add_doc(own, ctx->docs->tok + ctx->docs->off[i], ctx->docs->off[i + 1] - ctx->docs->off[i]);
         }
+        if (m->arch->unsup && ctx->unlab)
+            for (size_t i = 0; i < ctx->unlab->n; i++)
+                vocab_add_doc(own, ctx->unlab->tok + ctx->unlab->off[i], ctx->unlab->off[i + 1] - ctx->unlab->off[i]);
         if (vocab_status(own, e) < 0) { vocab_free(own); return -1; }
         vocab_finish(own, 1, 0);
         voc = own;
@@ -434,8 +444,8 @@ static int ckpt_write(const char *path, const nnmodel *m, const run_state *st, c
         modelio_add(mw, "ckpt.state", s, sizeof s, e) < 0 ||
         modelio_add(mw, "ckpt.w", w, bytes, e) < 0 ||
         modelio_add(mw, "ckpt.best", best, bytes, e) < 0 ||
-        modelio_add(mw, "ckpt.m", o->m, o->m ? bytes : 0, e) < 0 ||
-        modelio_add(mw, "ckpt.v", o->v, o->v ? bytes : 0, e) < 0) {
+        modelio_add(mw, "ckpt.m", o->m, o->m ? o->n * sizeof(float) : 0, e) < 0 ||
+        modelio_add(mw, "ckpt.v", o->v, o->v ? o->n * sizeof(float) : 0, e) < 0) {
         modelio_abort(mw);
         return -1;
     }
@@ -451,6 +461,7 @@ static const char *hyper_field_diff(const nnmodel_hyper *a, const nnmodel_hyper 
     if (a->H != b->H || a->D != b->D || a->F != b->F) return "hidden, dense or filters";
     if (a->pool != b->pool) return "pool";
     if (a->nwidths != b->nwidths || memcmp(a->widths, b->widths, sizeof a->widths)) return "widths";
+    if (a->targets != b->targets || a->neg != b->neg) return "targets or neg";
     return NULL;
 }
 
@@ -506,7 +517,8 @@ static int ckpt_read(const char *path, const nnmodel *m, run_state *st, optim *o
                   path);
         goto done;
     }
-    if (sw != bytes || sb != bytes || sm != (o->m ? bytes : 0) || sv != (o->v ? bytes : 0)) {
+    size_t mbytes = o->n * sizeof(float);   /* the moments cover the trained tensors only */
+    if (sw != bytes || sb != bytes || sm != (o->m ? mbytes : 0) || sv != (o->v ? mbytes : 0)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: checkpoint sections have the wrong sizes", path);
         goto done;
     }
@@ -521,8 +533,8 @@ static int ckpt_read(const char *path, const nnmodel *m, run_state *st, optim *o
     st->fingerprint = fp;
     memcpy(w, pw, bytes);
     memcpy(best, pb, bytes);
-    if (o->m) memcpy(o->m, pm, bytes);
-    if (o->v) memcpy(o->v, pv, bytes);
+    if (o->m) memcpy(o->m, pm, mbytes);
+    if (o->v) memcpy(o->v, pv, mbytes);
     if (optim_nonfinite(w, m->p.total, NULL) || optim_nonfinite(best, m->p.total, NULL)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: checkpoint holds non-finite weights", path);
         goto done;
@@ -546,6 +558,7 @@ static void validate(worker *ks, int nt, const uint32_t *va, size_t nva, size_t 
 {
     double L = 0;
     long ok = 0;
+    for (int t = 0; t < nt; t++) ks[t].norm = 1.0;    /* unsup: step returns sums */
     for (size_t i = 0; i < nva; i += batch) {
         int n = (int)(i + batch <= nva ? batch : nva - i);
         run_batch(ks, nt, va + i, n);
@@ -576,11 +589,13 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     if (read_settings(a, cfg, &m->hy, &s, e) < 0) goto done;
     if (m->hy.ngrams > 1 && !m->hy.buckets &&
         conf_long(cfg, "ngram_vocab", 1000000, 1, 1L << 26, &ngram_max, e) < 0) goto done;
-    if (ctx->ntr == 0) {
+    size_t nunlab = a->unsup && ctx->unlab ? ctx->unlab->n : 0;   /* unsup: the unlabelled join */
+    if (ctx->ntr + nunlab == 0) {
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents to train on");
         goto done;
     }
     if (build_vocab(m, ctx, &s, ngram_max, e) < 0) goto done;
+    if (m->hy.targets > m->hy.V) m->hy.targets = m->hy.V;    /* regemb: at most every word */
     const char *why = nnmodel_hyper_invalid(&m->hy);
     if (why) {
         imdb_fail(e, IMDB_EXIT_USAGE, "%s: %s", a->kind, why);
@@ -595,10 +610,11 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     rng_split(&init, ctx->seed, 0x4e4e);
     a->init(&m->hy, &m->p, w, &init);
     if (ctx->init_embeddings && init_embeddings(m, w, ctx->init_embeddings, ctx->logger, e) < 0) goto done;
+    if (a->prepare && a->prepare(m, w, ctx, e) < 0) goto done;
 
-    /* Every document's ids, once. */
+    /* Every document's ids, once: the labelled, then (unsup) the unlabelled. */
     const train_docs *d = ctx->docs;
-    size_t nd = d->n, cap = nnmodel_ids_cap(&m->hy), total = 0;
+    size_t nd = d->n + nunlab, cap = nnmodel_ids_cap(&m->hy), total = 0;
     off = imdb_xmalloc((nd + 1) * sizeof *off);
     y = imdb_xmalloc((nd + 1) * sizeof *y);
     uint64_t *hs = imdb_xmalloc((size_t)m->hy.max_len * sizeof *hs);
@@ -607,13 +623,17 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     ids = imdb_xmalloc(idcap * sizeof *ids);
     off[0] = 0;
     for (size_t i = 0; i < nd; i++) {
-        size_t k = nnmodel_doc_ids(&m->hy, &m->tab, d->tok + d->off[i], d->off[i + 1] - d->off[i], hs, buf);
+        if (i == ctx->docs->n) d = ctx->unlab;
+        size_t j = i < ctx->docs->n ? i : i - ctx->docs->n;
+        size_t k = nnmodel_doc_ids(&m->hy, &m->tab, d->tok + d->off[j], d->off[j + 1] - d->off[j], hs, buf);
         while (total + k > idcap) ids = imdb_xrealloc(ids, (idcap *= 2) * sizeof *ids);
         memcpy(ids + total, buf, k * sizeof *buf);
         total += k;
         off[i + 1] = (int64_t)total;
-        y[i] = d->target[i];   /* 1 pos, 0 neg, or a soft label: the BCE takes any P(pos) */
+        /* 1 pos, 0 neg, or a soft label: the BCE takes any P(pos); unlabelled: unused */
+        y[i] = i < ctx->docs->n ? d->target[j] : 0.0f;
     }
+    d = ctx->docs;
     free(hs);
     free(buf);
     corpus c = { m, ids, off, y };
@@ -632,14 +652,18 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     }
     const params_tensor *emb = &m->p.t[0];
     optim_sparse sp = { emb->offset, emb->rows, emb->cols, &ks[0].rs };
-    size_t dense_lo = m->p.n > 1 ? m->p.t[1].offset : m->p.total;
-    optim_init(&o, &s.oc, m->p.total);
+    /* Trained: [0, ntrain); a frozen tail (regcnn's side embeddings) is never updated. */
+    int ff = a->first_frozen ? a->first_frozen(&m->hy) : 0;
+    size_t ntrain = ff > 0 && ff < m->p.n ? m->p.t[ff].offset : m->p.total;
+    size_t dense_lo = m->p.n > 1 ? m->p.t[1].offset : ntrain;
+    optim_init(&o, &s.oc, ntrain);
 
-    size_t ntr = ctx->ntr;
-    order = imdb_xmalloc(ntr * sizeof *order);
-    tmp = imdb_xmalloc(ntr * sizeof *tmp);
+    size_t ntr = ctx->ntr + nunlab;
+    order = imdb_xmalloc((ntr ? ntr : 1) * sizeof *order);
+    tmp = imdb_xmalloc((ntr ? ntr : 1) * sizeof *tmp);
     start = imdb_xmalloc((ntr / batch + 2) * sizeof *start);
-    memcpy(order, ctx->tr, ntr * sizeof *order);
+    memcpy(order, ctx->tr, ctx->ntr * sizeof *order);
+    for (size_t j = 0; j < nunlab; j++) order[ctx->ntr + j] = (uint32_t)(ctx->docs->n + j);
     size_t nbatches = (ntr + batch - 1) / batch;
     s.sched.total = (long)(nbatches * (size_t)s.epochs);
     va = imdb_xmalloc((ctx->nva ? ctx->nva : 1) * sizeof *va);
@@ -679,7 +703,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
             for (int t = 0; t < nt; t++) bl += ks[t].loss;
             for (int t = 1; t < nt; t++) {    /* thread order: a fixed sum */
                 float *g = ks[t].grad;
-                for (size_t i = dense_lo; i < m->p.total; i++) { grad[i] += g[i]; g[i] = 0; }
+                for (size_t i = dense_lo; i < ntrain; i++) { grad[i] += g[i]; g[i] = 0; }
                 for (size_t r = 0; r < ks[t].rs.n; r++) {
                     uint32_t row = ks[t].rs.rows[r];
                     float *dst = grad + emb->offset + (size_t)row * emb->cols;
@@ -689,7 +713,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
                 }
                 rowset_clear(&ks[t].rs);
             }
-            double gn = optim_clip(grad, m->p.total, s.clip, &sp, 1);
+            double gn = optim_clip(grad, ntrain, s.clip, &sp, 1);
             if (!isfinite(bl) || !isfinite(gn) || bl > LOSS_EXPLODED) {
                 imdb_fail(e, IMDB_EXIT_INTERNAL,
                           "%s: the training loss %s at epoch %ld, batch %zu (loss %g, gradient norm %g); "
@@ -699,7 +723,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
                 goto done;
             }
             optim_step(&o, w, grad, (float)optim_lr(&s.sched, (long)st.step), &sp, 1);
-            optim_zero_grad(grad, m->p.total, &sp, 1);
+            optim_zero_grad(grad, ntrain, &sp, 1);
             tl += bl * n;
             st.step++;
             imdb_progress_update(&pb, bi + 1);
@@ -760,6 +784,8 @@ static const char *const lstm_keys[] = { COMMON_KEYS, "hidden", "pool", "emb_dro
 static const char *const bilstm_keys[] = { COMMON_KEYS, "hidden", "dense", "pool", "emb_dropout", NULL };
 static const char *const mlp_keys[] = { COMMON_KEYS, "dense", "ngrams", "buckets", "ngram_vocab", NULL };
 static const char *const cnn_keys[] = { COMMON_KEYS, "filters", "widths", "emb_dropout", NULL };
+static const char *const regemb_keys[] = { COMMON_KEYS, "region", "targets", "neg", NULL };
+static const char *const regcnn_keys[] = { COMMON_KEYS, "region", "maps", "embeddings", NULL };
 
 #define TRAINER(NAME, SUMMARY) \
     static int NAME##_train(train_ctx *ctx, modelio_writer *w, imdb_err *e) \
@@ -772,3 +798,5 @@ TRAINER(lstm, "word embedding, LSTM, max over time, dense 1")
 TRAINER(bilstm, "word embedding, bidirectional LSTM, max over time, dense ReLU, dense 1")
 TRAINER(mlp, "mean of word and n-gram embeddings, dense ReLU, dense 1 (fastText-like)")
 TRAINER(cnn, "word embedding, convolutions of widths 3,4,5, max over time, dense 1 (Kim 2014)")
+TRAINER(regemb, "region embedding from unlabelled text: a bag of p words predicts its neighbours")
+TRAINER(regcnn, "one-hot region CNN, region embeddings as side inputs, max pooling, dense 1")

@@ -11,6 +11,7 @@
 
 const nnmodel_arch *const nnmodel_archs[NNMODEL_NARCH] = {
     &nnmodel_arch_lstm, &nnmodel_arch_bilstm, &nnmodel_arch_mlp, &nnmodel_arch_cnn,
+    &nnmodel_arch_regemb, &nnmodel_arch_regcnn,
 };
 
 int nnmodel_pool_parse(const char *s)
@@ -36,6 +37,8 @@ void nnmodel_hyper_pack(const nnmodel_hyper *h, unsigned char *b)
         (uint32_t)h->nwidths,
     };
     for (int i = 0; i < NNMODEL_MAX_WIDTHS; i++) v[15 + i] = (uint32_t)h->widths[i];
+    v[19] = (uint32_t)h->targets;     /* words 19, 20: reserved (0) before the region kinds */
+    v[20] = (uint32_t)h->neg;
     for (int i = 0; i < NNMODEL_HDR_WORDS; i++) put_u32le(b + 4 * i, v[i]);
 }
 
@@ -65,7 +68,20 @@ const char *nnmodel_hyper_invalid(const nnmodel_hyper *h)
     case NNMODEL_BILSTM: if (h->H < 1 || h->D < 1) return "no hidden units"; break;
     case NNMODEL_MLP: if (h->D < 1) return "no hidden units"; break;
     case NNMODEL_CNN: if (h->F < 1 || h->nwidths < 1) return "no filters"; break;
+    case NNMODEL_REGEMB:
+        if (h->nwidths != 1 || h->widths[0] > 16) return "region size out of range";
+        if (h->targets < 1 || h->targets > h->V) return "target vocabulary out of range";
+        if (h->neg < 0 || h->neg > 1000) return "zero targets per region out of range";
+        break;
+    case NNMODEL_REGCNN:
+        if (h->F < 1 || h->E != h->F) return "no feature maps";
+        if (h->nwidths < 1 || h->widths[0] > 16) return "region size out of range";
+        if (h->nwidths > 1 ? h->D < 1 : h->D != 0) return "side input dimension out of range";
+        for (int i = 1; i < h->nwidths; i++)
+            if (h->widths[i] > 16) return "side input region size out of range";
+        break;
     }
+    if (h->arch != NNMODEL_REGEMB && (h->targets || h->neg)) return "target settings in a kind without them";
     if (h->arch != NNMODEL_MLP && h->ngrams != 1) return "n-grams in a sequence model";
     return NULL;
 }
@@ -89,7 +105,9 @@ int nnmodel_hyper_unpack(nnmodel_hyper *h, const unsigned char *b, size_t size, 
         .H = (int)v[10], .D = (int)v[11], .F = (int)v[12], .pool = (int)v[13], .nwidths = (int)v[14],
     };
     for (int i = 0; i < NNMODEL_MAX_WIDTHS; i++) h->widths[i] = (int)v[15 + i];
-    for (int i = 19; i < NNMODEL_HDR_WORDS; i++)
+    h->targets = (int)v[19];
+    h->neg = (int)v[20];
+    for (int i = 21; i < NNMODEL_HDR_WORDS; i++)
         if (v[i]) return imdb_fail(e, IMDB_EXIT_DATA, "%s: nn.hdr: reserved field %d is not 0", name, i);
     const char *why = nnmodel_hyper_invalid(h);
     if (why) return imdb_fail(e, IMDB_EXIT_DATA, "%s: nn.hdr: %s", name, why);
@@ -318,6 +336,7 @@ CLF_OPS(lstm, "lstm")
 CLF_OPS(bilstm, "bilstm")
 CLF_OPS(mlp, "mlp")
 CLF_OPS(cnn, "cnn")
+CLF_OPS(regcnn, "regcnn")
 
 void nnmodel_embed_forward(float *x, uint8_t *mask, const nnmodel_batch *b, const float *emb,
                            int E, int V, float p)

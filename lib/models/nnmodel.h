@@ -6,6 +6,11 @@
  *            Joulin et al. 2017)
  *   cnn      word embedding -> 1-D convolutions of several widths, ReLU, max over time
  *            -> dropout -> dense 1 (Kim 2014)
+ *   regemb   (unsupervised, no classifier) a region of words as a bag -> dense ReLU,
+ *            trained to predict the words of the adjacent regions (Johnson & Zhang 2015)
+ *   regcnn   one-hot bag-of-words regions -> convolution (+ frozen regemb embeddings of
+ *            the same regions as side inputs) -> ReLU, max over regions -> dropout ->
+ *            dense 1 (Johnson & Zhang 2015); nn_region.c
  *
  * all trained on binary cross-entropy by one shared trainer (nn_train.c): a vocabulary
  * of the vocab_size most frequent words, documents truncated to max_len tokens,
@@ -40,9 +45,10 @@
 #include "util.h"
 
 extern const trainer nnmodel_lstm_trainer, nnmodel_bilstm_trainer,
-                     nnmodel_mlp_trainer, nnmodel_cnn_trainer;
+                     nnmodel_mlp_trainer, nnmodel_cnn_trainer,
+                     nnmodel_regemb_trainer, nnmodel_regcnn_trainer;
 extern const clf_ops nnmodel_lstm_clf_ops, nnmodel_bilstm_clf_ops,
-                     nnmodel_mlp_clf_ops, nnmodel_cnn_clf_ops;
+                     nnmodel_mlp_clf_ops, nnmodel_cnn_clf_ops, nnmodel_regcnn_clf_ops;
 
 /* A neural model. Loaded models point into the mapped file (which must outlive them);
  * trained ones own their arrays. Immutable once built: nnmodel_prob is thread-safe. */
@@ -64,7 +70,8 @@ double nnmodel_prob_batched(const nnmodel *m, const char *const *toks, size_t nt
 
 /* ---- between the trainer and the architectures ----------------------------------- */
 
-enum { NNMODEL_LSTM = 0, NNMODEL_BILSTM = 1, NNMODEL_MLP = 2, NNMODEL_CNN = 3, NNMODEL_NARCH };
+enum { NNMODEL_LSTM = 0, NNMODEL_BILSTM = 1, NNMODEL_MLP = 2, NNMODEL_CNN = 3, NNMODEL_REGEMB = 4,
+       NNMODEL_REGCNN = 5, NNMODEL_NARCH };
 enum { NNMODEL_HEAD = 0, NNMODEL_TAIL = 1, NNMODEL_HEADTAIL = 2 };      /* truncate */
 enum { NNMODEL_POOL_LAST = 0, NNMODEL_POOL_MEAN = 1, NNMODEL_POOL_MAX = 2 };
 #define NNMODEL_MAX_WIDTHS 4
@@ -73,7 +80,12 @@ enum { NNMODEL_POOL_LAST = 0, NNMODEL_POOL_MEAN = 1, NNMODEL_POOL_MAX = 2 };
 
 /* What defines the network; nn.hdr, and compared field by field on --resume.
  * Embedding rows: words [0, V), then the unknown word V if unk, then ngram_rows rows of
- * vocabulary n-grams, then buckets rows of hashed n-grams. */
+ * vocabulary n-grams, then buckets rows of hashed n-grams.
+ * The region kinds (nn_region.c): widths[0] is the region size p; regemb: E the
+ * embedding dimension, targets the words predicted (ids [0, targets)), neg the zero
+ * targets sampled per region; regcnn: F feature maps (E = F: the one-hot layer is an
+ * "embedding" of F columns), nwidths - 1 side inputs of dimension D, side input i with
+ * the region size widths[i + 1]. */
 typedef struct nnmodel_hyper {
     int arch;                 /* NNMODEL_* */
     int V;                    /* known words */
@@ -89,6 +101,8 @@ typedef struct nnmodel_hyper {
     int F;                    /* convolution filters per width */
     int pool;                 /* recurrent: NNMODEL_POOL_* */
     int nwidths, widths[NNMODEL_MAX_WIDTHS];   /* convolution widths */
+    int targets;              /* regemb: target vocabulary (0 for the other kinds) */
+    int neg;                  /* regemb: zero targets sampled per region (0 for the others) */
 } nnmodel_hyper;
 
 static inline size_t nnmodel_rows(const nnmodel_hyper *h)
@@ -133,10 +147,21 @@ typedef struct nnmodel_arch {
     void (*infer_free)(void *inf);
     double (*infer_logit)(const nnmodel_hyper *hy, const params *p, const float *w,
                           const void *inf, const int32_t *ids, int n);
+    /* 1: learns from text alone (regemb): the trainer adds the unlabelled documents to the
+     * training part, and step returns its own loss (sum / norm) with or without grad,
+     * which validation averages instead of the BCE of the logits. */
+    int unsup;
+    /* Optional: the first tensor of a frozen tail (inputs copied in by prepare, never
+     * updated), or 0 when every tensor is trained. */
+    int (*first_frozen)(const nnmodel_hyper *hy);
+    /* Optional: after init, fill what the arch takes from elsewhere (regcnn: the side
+     * embeddings from the files of the setting "embeddings") into w; m's vocabulary is
+     * built. */
+    int (*prepare)(const nnmodel *m, float *w, const train_ctx *ctx, imdb_err *e);
 } nnmodel_arch;
 
 extern const nnmodel_arch nnmodel_arch_lstm, nnmodel_arch_bilstm, nnmodel_arch_mlp,
-                          nnmodel_arch_cnn;
+                          nnmodel_arch_cnn, nnmodel_arch_regemb, nnmodel_arch_regcnn;
 
 /* Settings shared by the architectures' configure functions. */
 int nnmodel_pool_parse(const char *s);      /* "last"/"mean"/"max" -> NNMODEL_POOL_*, -1 */

@@ -3,6 +3,7 @@
 #include "kinds.h"
 #include "rng.h"
 #include "tokio.h"
+#include "text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -180,7 +181,11 @@ size_t train_docs_soften(train_docs *d, double temperature, double min_confidenc
 
 void train_split(train_ctx *ctx, double valid_fraction)
 {
-    size_t n = ctx->docs->n;
+    train_split_n(ctx, ctx->docs->n, valid_fraction);
+}
+
+void train_split_n(train_ctx *ctx, size_t n, double valid_fraction)
+{
     uint32_t *idx = imdb_xmalloc((n ? n : 1) * sizeof *idx);
     for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
     rng r;
@@ -199,3 +204,70 @@ void train_split(train_ctx *ctx, double valid_fraction)
     free(idx);
 }
 
+
+int train_stream_next(train_stream *s, tokio_doc *doc, imdb_err *e)
+{
+    for (;;) {
+        if (!s->r) {
+            if (s->at >= s->npaths) return 0;
+            s->path = s->paths[s->at++];
+            if (!(s->r = tokio_open(s->path, e))) return -1;
+            const char *st = tokio_settings(s->r);
+            if (st && *s->clean && strcmp(st, *s->clean) != 0) {
+                imdb_fail(e, IMDB_EXIT_DATA,
+                          "%s: cleaned with different settings than the vocabulary or the other inputs "
+                          "(compare their first lines); clean them all with the same imdb-clean options", s->path);
+                train_stream_close(s);
+                return -1;
+            }
+            if (st && !*s->clean) *s->clean = imdb_xstrdup(st);
+        }
+        int got = tokio_next(s->r, doc, e);
+        if (got < 0) return -1;
+        if (got == 0) {
+            tokio_close(s->r);
+            s->r = NULL;
+            continue;
+        }
+        if (s->labelled == 1 && doc->label == TOKIO_UNLABELLED) continue;
+        if (s->labelled == 0 && doc->label != TOKIO_UNLABELLED) continue;
+        return 1;
+    }
+}
+
+void train_stream_close(train_stream *s)
+{
+    if (s->r) tokio_close(s->r);
+    s->r = NULL;
+}
+
+int train_soft_settings(conf *cfg, double *temperature, double *min_confidence, long *hard, imdb_err *e)
+{
+    if (conf_double(cfg, "soft_temperature", 1, 0.01, 100, temperature, e) < 0 ||
+        conf_double(cfg, "soft_min_confidence", 0, 0, 1, min_confidence, e) < 0 ||
+        conf_long(cfg, "soft_hard", 0, 0, 1, hard, e) < 0)
+        return -1;
+    return 0;
+}
+
+double train_soften_one(double p, double temperature, double min_confidence, int hard)
+{
+    if (p == 0 || p == 1) return p;
+    if (fmax(p, 1 - p) < min_confidence) return NAN;
+    if (hard) return p >= 0.5 ? 1 : 0;
+    if (temperature != 1) {
+        double z = log(p / (1 - p)) / temperature;
+        p = 1 / (1 + exp(-z));
+    }
+    return p;
+}
+
+void train_default_clean(char **clean, const imdb_log *log)
+{
+    if (*clean) return;
+    text_settings ts;
+    text_settings_default(&ts);
+    *clean = text_settings_format(&ts);
+    text_settings_free(&ts);
+    imdb_logf(log, IMDB_LOG_INFO, "warning: the input has no #imdb-tokens header; assuming default cleaning");
+}

@@ -12,6 +12,7 @@
 #include "vocab.h"
 #include "modelio.h"
 #include "trainlog.h"
+#include "tokio.h"
 
 /* Documents kept in memory: tokens of document i are tok[off[i] .. off[i+1]),
  * each a NUL-terminated string inside one arena. */
@@ -63,6 +64,16 @@ typedef struct train_ctx {
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
     const char *resume;            /* --resume CHECKPOINT or NULL */
     const char *output;            /* -O path ("-" = stdout), for kinds with writes_output */
+    /* For kinds that stream (trainer.streams; docs is then empty and tr/va unset): */
+    const char *const *inputs;     /* (ninputs) the labelled token streams, in order */
+    size_t ninputs;
+    char **clean_out;              /* the job's cleaning settings, set from the streams */
+    double valid_fraction;
+    int sort_by_id;                /* --sort-by-id */
+    size_t memory;                 /* --memory: bytes (0: no limit) */
+    const char *tmpdir;            /* --tmpdir (NULL: $TMPDIR, else /tmp) */
+    int force;                     /* --force: accept input models made for another vocabulary
+                                      or cleaning (regcnn's embeddings) */
 } train_ctx;
 
 typedef struct trainer {
@@ -79,6 +90,9 @@ typedef struct trainer {
     /* 1: the kind learns from soft labels (train_docs.target); imdb-train refuses soft
      * labels for the others. */
     int soft_labels;
+    /* 1: the kind reads its labelled streams itself (ctx->inputs, train_stream), soft
+     * labels, --sort-by-id and the split included, in bounded memory (ctx->memory). */
+    int streams;
 } trainer;
 
 /* The trainer of a kind (kinds.h's table), or NULL: no such kind, or none imdb-train makes. */
@@ -86,5 +100,32 @@ const trainer *train_find(const char *kind);
 
 /* Split docs->n documents: a seeded shuffle, the first round(frac*n) go to validation. */
 void train_split(train_ctx *ctx, double valid_fraction);
+/* The same split of n documents (a kind that streams its documents, trainer.streams). */
+void train_split_n(train_ctx *ctx, size_t n, double valid_fraction);
+
+/* The documents of token streams, one at a time, for kinds that never hold them all
+ * (trainer.streams): the paths in turn, each checked against *clean as train_docs_read
+ * does (and *clean set from the first header, malloc'd), documents filtered by labelled
+ * as there. */
+typedef struct train_stream {
+    const char *const *paths;
+    size_t npaths, at;
+    int labelled;
+    char **clean;
+    tokio_reader *r;
+    const char *path;     /* of the current document */
+} train_stream;
+/* 1 with *doc (valid until the next call), 0 at the end, -1 with e filled. */
+int train_stream_next(train_stream *s, tokio_doc *doc, imdb_err *e);
+void train_stream_close(train_stream *s);
+/* The soft-label settings (read, and so recorded, only when there are soft labels): -1
+ * with e filled (a usage error) when one is out of range. */
+int train_soft_settings(conf *cfg, double *temperature, double *min_confidence, long *hard, imdb_err *e);
+/* One soft label p under those settings (train_docs_soften's rule): the new P(pos), or
+ * NAN when the document is dropped. */
+double train_soften_one(double p, double temperature, double min_confidence, int hard);
+/* When *clean is NULL (no input had a header): the default cleaning settings, with the
+ * warning imdb-train(1) gives. */
+void train_default_clean(char **clean, const imdb_log *log);
 
 #endif

@@ -6,6 +6,7 @@
 #include "linear.h"
 #include "modelio.h"
 #include "text.h"
+#include "tokio.h"
 #include "train.h"
 #include "trainlog.h"
 #include "vocab.h"
@@ -118,6 +119,40 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     for (size_t i = 0; i < o->nlists; i++)
         if (read_list(o->lists[i], &inputs, &nin, e) < 0) goto done;
     size_t nread = nin ? nin : standalone && o->nunlabelled ? 0 : o->nlists ? 0 : 1;
+    static const char *const stdin_only[] = { "-" };
+    if (t->streams) {
+        /* The kind reads the streams itself, in bounded memory; the unlabelled ones, which
+         * it does not use, are only checked for their cleaning settings. */
+        for (size_t i = 0; i < o->nunlabelled; i++) {
+            tokio_reader *r = tokio_open(o->unlabelled[i], e);
+            if (!r) goto done;
+            const char *s = tokio_settings(r);
+            int differ = s && clean && strcmp(s, clean) != 0;
+            if (s && !clean) clean = imdb_xstrdup(s);
+            tokio_close(r);
+            if (differ) {
+                imdb_fail(e, IMDB_EXIT_DATA, "%s: cleaned with different settings than the vocabulary or the "
+                          "other inputs (compare their first lines); clean them all with the same imdb-clean "
+                          "options", o->unlabelled[i]);
+                goto done;
+            }
+        }
+        const char *ckpt_s = o->checkpoint;
+        if (!ckpt_s) {
+            size_t l = strlen(o->output) + 6;
+            ckpt_default = imdb_xmalloc(l);
+            snprintf(ckpt_default, l, "%s.ckpt", o->output);
+            ckpt_s = ckpt_default;
+        }
+        ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = NULL, .docs = &docs, .unlab = &unlab,
+                           .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
+                           .init_embeddings = o->init_embeddings, .checkpoint = ckpt_s,
+                           .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
+                           .inputs = nin ? (const char *const *)inputs : stdin_only, .ninputs = nread,
+                           .clean_out = &clean, .valid_fraction = valid_fraction, .sort_by_id = o->sort_by_id,
+                           .memory = o->memory, .tmpdir = o->tmpdir };
+        goto job;
+    }
     for (size_t i = 0; i < nread; i++) {
         const char *path = nin ? inputs[i] : "-";
         if (train_docs_read(&docs, path, standalone ? -1 : 1, &clean, e) < 0) goto done;
@@ -166,11 +201,13 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     ctx = (train_ctx){ .cfg = cfg, .voc = voc, .clean = clean, .docs = &docs, .unlab = &unlab,
                        .seed = (uint64_t)seed, .threads = (int)threads, .logger = log,
                        .init_embeddings = o->init_embeddings, .checkpoint = ckpt,
-                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output };
+                       .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
+                       .force = o->force };
     train_split(&ctx, valid_fraction);
     if (!standalone)
         imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,
                   ctx.ntr, ctx.nva);
+job:
     if (!standalone && !(w = modelio_create(o->output, e))) goto done;
     /* --runs-dir: an MLflow run named after the output file, in the experiment the caller
      * names (imdb-train: MLFLOW_EXPERIMENT_NAME, as MLflow's own clients read it). */
@@ -182,7 +219,11 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
     ctx.log = trainlog_new(o->curves, &run, log, e);
     free(given);
     if (!ctx.log) goto done;
-    if (t->train(&ctx, w, e) < 0) goto done;
+    if (t->train(&ctx, w, e) < 0) {
+        if (e->status == IMDB_EXIT_USAGE) rc = TRAINJOB_USAGE;   /* e.g. too small a --memory */
+        goto done;
+    }
+    if (!clean) train_default_clean(&clean, log);   /* a kind that streams sets it (or not) */
     params = conf_format(cfg);
     if (w && (modelio_add_str(w, "kind", t->kind, e) < 0 || modelio_add_str(w, "params", params, e) < 0 ||
               modelio_add_str(w, "clean", clean, e) < 0))

@@ -34,11 +34,14 @@ typedef struct trainjob_opts {
     const char *runs_dir;         /* --runs-dir DIR, or NULL */
     const char *experiment;       /* the MLflow experiment (NULL: "Default") */
     const char *init_embeddings;  /* --init-embeddings FILE, or NULL */
+    int force;                    /* --force (train_ctx.force) */
     const char *checkpoint;       /* --checkpoint FILE, or NULL for OUTPUT.ckpt */
     long checkpoint_every;        /* --checkpoint-every N (0: none) */
     const char *resume;           /* --resume FILE, or NULL */
     int sort_by_id;               /* --sort-by-id */
     int average;                  /* --average: write the mean of the nblr models inputs */
+    size_t memory;                /* --memory SIZE in bytes (0: no limit; kinds that stream) */
+    const char *tmpdir;           /* --tmpdir DIR, or NULL ($TMPDIR, else /tmp) */
 } trainjob_opts;
 
 /* The status trainjob_run returns when the fault is in the command line or the settings

@@ -20,7 +20,10 @@
  * and "label" is no label, so no file that parsed before changes meaning. A header
  * "label<TAB>text" is skipped too. A UTF-8 byte order mark is removed at the
  * start of every file and, for line formats, at the start of every line (files joined
- * with cat keep theirs). */
+ * with cat keep theirs).
+ *
+ * Tables read by column (rawin_open_table, and JSON lines always) are table.c's: here
+ * they only pass through, so the readers above keep their behaviour and messages. */
 #include "rawin.h"
 #include "lineio.h"
 #include "tar.h"
@@ -76,12 +79,14 @@ struct rawin {
     size_t *foff, *flen;    /* CSV: field offsets and lengths in rec */
     size_t fcap_fields, nfields;
     long recline;           /* CSV: line where the current record starts */
+    /* tables by column */
+    table *tab;
 };
 
 int rawin_parse_format(const char *s)
 {
-    static const char *const names[] = {"auto", "tar", "dir", "csv", "tsv", "lines"};
-    for (int i = 0; i < 6; i++)
+    static const char *const names[] = {"auto", "tar", "dir", "csv", "tsv", "lines", "jsonl"};
+    for (int i = 0; i < 7; i++)
         if (strcmp(s, names[i]) == 0) return i;
     return -1;
 }
@@ -101,6 +106,9 @@ static rawin_format detect(const char *path)
         return RAWIN_ACLIMDB_TAR;
     if (has_suffix(path, ".csv") || has_suffix(path, ".csv.gz")) return RAWIN_CSV;
     if (has_suffix(path, ".tsv") || has_suffix(path, ".tsv.gz")) return RAWIN_TSV;
+    if (has_suffix(path, ".jsonl") || has_suffix(path, ".jsonl.gz") ||
+        has_suffix(path, ".ndjson") || has_suffix(path, ".ndjson.gz"))
+        return RAWIN_JSONL;
     return RAWIN_LINES;
 }
 
@@ -189,6 +197,21 @@ static char *join(const char *a, const char *b)
 
 rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_err *e)
 {
+    return rawin_open_table(path, fmt, split, NULL, e);
+}
+
+static const char *format_noun(rawin_format fmt)
+{
+    switch (fmt) {
+    case RAWIN_ACLIMDB_TAR: return "an aclImdb tarball";
+    case RAWIN_ACLIMDB_DIR: return "an aclImdb directory";
+    default: return "text lines";
+    }
+}
+
+rawin *rawin_open_table(const char *path, rawin_format fmt, const char *split,
+                        const table_spec *spec, imdb_err *e)
+{
     int is_stdin = strcmp(path, "-") == 0;
     if (fmt == RAWIN_AUTO) fmt = detect(path);
     rawin *r = imdb_xcalloc(1, sizeof *r);
@@ -202,6 +225,20 @@ rawin *rawin_open(const char *path, rawin_format fmt, const char *split, imdb_er
         goto fail;
     }
     if (split_mask(split, &r->mask, e) < 0) goto fail;
+    if (spec || fmt == RAWIN_JSONL) {
+        static const table_spec defaults = {NULL, NULL, NULL, NULL, 0};
+        if (fmt != RAWIN_CSV && fmt != RAWIN_TSV && fmt != RAWIN_JSONL) {
+            imdb_fail(e, IMDB_EXIT_USAGE, "%s: columns and label rules (--text-column, "
+                      "--label-column, --id-column, --labels, --rating-threshold, "
+                      "--drop-unknown) apply to CSV, TSV and JSON lines, and this is read as "
+                      "%s (choose with --format csv, tsv or jsonl)", r->name, format_noun(fmt));
+            goto fail;
+        }
+        r->tab = table_open(path, r->name, fmt == RAWIN_CSV ? TABLE_CSV : fmt == RAWIN_TSV ?
+                            TABLE_TSV : TABLE_JSONL, spec ? spec : &defaults, e);
+        if (!r->tab) goto fail;
+        return r;
+    }
     switch (fmt) {
     case RAWIN_ACLIMDB_TAR:
         r->tar = tar_open(path, e);
@@ -255,6 +292,7 @@ void rawin_close(rawin *r)
 {
     if (!r) return;
     tar_close(r->tar);
+    table_close(r->tab);
     lineio_close(r->in);
     for (size_t i = 0; i < r->nfiles; i++) free(r->files[i]);
     free(r->files);
@@ -297,6 +335,7 @@ static int next_tar(rawin *r, rawin_doc *d, imdb_err *e)
         strip_bom(&data, &len);
         d->label = cats[cat].label;
         d->id = r->id;
+        d->has_id = 1;
         d->text = data;
         d->len = len;
         r->ndocs++;
@@ -436,6 +475,7 @@ static int next_dir(rawin *r, rawin_doc *d, imdb_err *e)
         strip_bom(&text, &len);
         d->label = cats[r->cat].label;
         d->id = r->id;
+        d->has_id = 1;
         d->text = text;
         d->len = len;
         r->ndocs++;
@@ -491,6 +531,7 @@ static int next_line(rawin *r, rawin_doc *d, imdb_err *e)
     }
     set_id_num(r, ln);
     d->id = r->id;
+    d->has_id = r->fmt == RAWIN_TSV && r->ncols == 3;
     if (r->fmt == RAWIN_LINES) {
         d->label = TOKIO_UNLABELLED;
         d->text = s;
@@ -685,14 +726,36 @@ static int next_csv(rawin *r, rawin_doc *d, imdb_err *e)
     set_id_num(r, r->recline);
     d->label = label;
     d->id = r->id;
+    d->has_id = 0;
     d->text = r->rec + r->foff[r->review_col];
     d->len = r->flen[r->review_col];
     strip_bom(&d->text, &d->len);
     return 1;
 }
 
+static int next_table(rawin *r, rawin_doc *d, imdb_err *e)
+{
+    table_row row;
+    int rc = table_next(r->tab, &row, e);
+    if (rc <= 0) return rc;
+    d->label = row.label;
+    d->id = row.id;
+    d->has_id = row.has_id;
+    d->text = row.text;
+    d->len = row.len;
+    return 1;
+}
+
+int rawin_table_stats(const rawin *r, table_stats *st)
+{
+    if (!r->tab) return 0;
+    table_stats_get(r->tab, st);
+    return 1;
+}
+
 int rawin_next(rawin *r, rawin_doc *d, imdb_err *e)
 {
+    if (r->tab) return next_table(r, d, e);
     switch (r->fmt) {
     case RAWIN_ACLIMDB_TAR: return next_tar(r, d, e);
     case RAWIN_ACLIMDB_DIR: return next_dir(r, d, e);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A decimal number of 1 to 7 digits at *p, advancing p; -1 if there is none. */
 static long parse_part(const char **p)
@@ -73,4 +74,72 @@ int shard_keep_line(const shard *s, long lineno)
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld", lineno);
     return shard_keep(s, buf, (size_t)n);
+}
+
+int shard_split_parse(const char *spec, const char *keep, shard_split *s, imdb_err *e)
+{
+    static const char *const expect = "expected NAME=WEIGHT,NAME=WEIGHT..., e.g. "
+                                      "fit=80,valid=10,test=10";
+    memset(s, 0, sizeof *s);
+    const char *p = spec;
+    uint64_t sum = 0;
+    for (;;) {
+        size_t n = 0;
+        while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+               (p[n] >= '0' && p[n] <= '9') || p[n] == '_' || p[n] == '-')
+            n++;
+        if (n == 0 || n > 31 || p[n] != '=')
+            return imdb_fail(e, IMDB_EXIT_USAGE, "invalid split '%s' (%s; names of 1 to 31 "
+                             "letters, digits, '_' or '-')", spec, expect);
+        if (s->nparts == SHARD_SPLIT_MAX_PARTS)
+            return imdb_fail(e, IMDB_EXIT_USAGE, "invalid split '%s': more than %d parts", spec,
+                             SHARD_SPLIT_MAX_PARTS);
+        for (int i = 0; i < s->nparts; i++)
+            if (strlen(s->names[i]) == n && memcmp(s->names[i], p, n) == 0)
+                return imdb_fail(e, IMDB_EXIT_USAGE, "invalid split '%s': part '%.*s' named "
+                                 "twice", spec, (int)n, p);
+        memcpy(s->names[s->nparts], p, n);
+        s->names[s->nparts][n] = '\0';
+        p += n + 1;
+        long w = parse_part(&p);
+        if (w < 1 || (*p != ',' && *p != '\0'))
+            return imdb_fail(e, IMDB_EXIT_USAGE, "invalid split '%s': the weight of '%s' must be "
+                             "a whole number from 1 (%s)", spec, s->names[s->nparts], expect);
+        sum += (uint64_t)w;
+        if (sum > (uint64_t)SHARD_SPLIT_MAX_WEIGHT)
+            return imdb_fail(e, IMDB_EXIT_USAGE, "invalid split '%s': the weights sum to more "
+                             "than %ld", spec, SHARD_SPLIT_MAX_WEIGHT);
+        s->cum[s->nparts++] = sum;
+        if (*p == '\0') break;
+        p++;
+    }
+    for (int i = 0; i < s->nparts; i++)
+        if (strcmp(s->names[i], keep) == 0) {
+            s->keep = i;
+            return 0;
+        }
+    char names[SHARD_SPLIT_MAX_PARTS * 33] = "";
+    for (int i = 0; i < s->nparts; i++) {
+        if (i) strcat(names, ", ");
+        strcat(names, s->names[i]);
+    }
+    int k = s->nparts;
+    s->nparts = 0;
+    return imdb_fail(e, IMDB_EXIT_USAGE, "unknown part '%s' (the split '%s' has %s%s)", keep,
+                     spec, k == 1 ? "only " : "", names);
+}
+
+int shard_split_part(const shard_split *s, const char *key, size_t len)
+{
+    if (s->nparts == 0) return 0;
+    uint64_t w = s->cum[s->nparts - 1];
+    uint64_t b = ((shard_hash(key, len) >> 32) * w) >> 32;
+    int i = 0;
+    while (b >= s->cum[i]) i++;
+    return i;
+}
+
+int shard_split_keep(const shard_split *s, const char *key, size_t len)
+{
+    return s->nparts == 0 || shard_split_part(s, key, len) == s->keep;
 }

@@ -29,4 +29,34 @@ uint64_t shard_hash(const char *id, size_t len);
 int shard_keep(const shard *s, const char *id, size_t len);
 /* The same for a document known by its line number (hashes its decimal form). */
 int shard_keep_line(const shard *s, long lineno);
+
+/* Splitting one table into named parts by weight (imdb-clean --split-by-hash
+ * fit=80,valid=10,test=10 --part valid). With W the sum of the weights and h the hash
+ * above of the document's key, the document falls in bucket b = ((h >> 32) * W) >> 32,
+ * 0 <= b < W (the top 32 bits, scaled: independent of the low bits that --shard's
+ * "mod N" reads, so every shard holds its share of every part), and bucket b belongs to
+ * the first part whose running sum of weights exceeds b. The parts are disjoint and
+ * cover every document; a document's part depends on its key and the weights alone
+ * (not on the order, the other documents or the machine). The key is the document's id
+ * when it has one (aclImdb path, an id column), else its raw text, so that duplicate
+ * texts cannot straddle two parts. */
+#define SHARD_SPLIT_MAX_PARTS 16
+#define SHARD_SPLIT_MAX_WEIGHT 1000000L   /* largest sum of weights */
+
+typedef struct shard_split {
+    int nparts;                             /* 0: no split (keep everything) */
+    char names[SHARD_SPLIT_MAX_PARTS][32];
+    uint64_t cum[SHARD_SPLIT_MAX_PARTS];    /* running sums of the weights */
+    int keep;                               /* index of the part kept */
+} shard_split;
+
+/* Parse "NAME=WEIGHT,NAME=WEIGHT..." (names of 1 to 31 letters, digits, '_' or '-',
+ * distinct; weights whole numbers >= 1, summing to at most SHARD_SPLIT_MAX_WEIGHT; 1 to
+ * SHARD_SPLIT_MAX_PARTS parts) and choose part keep (one of the names). 0, or -1 with
+ * an IMDB_EXIT_USAGE error. */
+int shard_split_parse(const char *spec, const char *keep, shard_split *s, imdb_err *e);
+/* The index of the part the key's document falls in (0 when s->nparts == 0). */
+int shard_split_part(const shard_split *s, const char *key, size_t len);
+/* 1 if it falls in the kept part (always 1 when s->nparts == 0). */
+int shard_split_keep(const shard_split *s, const char *key, size_t len);
 #endif

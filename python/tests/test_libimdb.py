@@ -302,6 +302,85 @@ def test_corrupt_models(model_path, work):
             (msg, r.stderr)
 
 
+def test_more_items_that_are_not_str(model):
+    for bad, name in ((bytearray(b"\xff"), "bytearray"), (memoryview(b"x"), "memoryview"),
+                      (3.5, "float"), (["nested"], "list"), (object(), "object")):
+        with pytest.raises(TypeError, match=rf"texts\[2\] must be str, not {name}"):
+            model.predict_proba(["a", "b", bad])
+    with pytest.raises(TypeError, match="text must be str, not int"):
+        model.explain(3)
+    with pytest.raises(TypeError, match="texts must be a list of str, not int"):
+        model.predict(7)
+    assert model.predict([type("S", (str,), {})("a wonderful film")])[0][0] in ("pos", "neg")
+
+
+def test_errors_while_iterating_are_the_callers(model):
+    """A generator's own exception passes unchanged (a TypeError is not reworded)."""
+    def gen(exc):
+        yield "a fine film"
+        raise exc("raised by the generator")
+    for exc in (TypeError, ValueError, KeyError):
+        with pytest.raises(exc, match="raised by the generator"):
+            model.predict(gen(exc))
+    assert model.predict(["still fine"])[0][0] in ("pos", "neg")
+
+
+def test_ten_megabytes_of_every_kind(model):
+    """10 MB of multi-byte characters, one 10 MB token, explain on 10 MB, and a batch of
+    big texts on two threads: answers, no crash."""
+    emoji = "\U0001F600 great " * (10 * 1024 * 1024 // 10)
+    accents = "\u00e9" * (5 * 1024 * 1024)                 # one token of 10 MB in UTF-8
+    for text in (emoji, accents):
+        (label, p), = model.predict([text])
+        assert label in ("pos", "neg") and 0.0 <= p <= 1.0
+    p, contribs = model.explain(("a wonderful film, " * 600_000)[: 10 * 1024 * 1024], k=3)
+    assert p > 0.5 and [g for g, _ in contribs][0] in ("wonderful", "wonderful film", "a wonderful")
+    assert model.explain(accents, k=3)[1] == []             # unknown to the model
+    big = [emoji, accents, "dull"] * 2
+    assert model.predict_proba(big, threads=2) == model.predict_proba(big, threads=1)
+
+
+def test_bad_arguments_never_crash(model, model_path):
+    with pytest.raises(OverflowError):
+        model.explain("x", k=2 ** 40)
+    with pytest.raises(ValueError, match="threshold"):
+        model.predict(["x"], threshold=float("nan"))
+    with pytest.raises(TypeError, match="threads must be an int, not bool"):
+        model.predict(["x"], threads=True)
+    with pytest.raises(OverflowError):
+        model.predict(["x"], threads=2 ** 70)
+    with pytest.raises(TypeError):
+        libimdb.Model(None)
+    with pytest.raises(FileNotFoundError):
+        libimdb.Model("")
+    with pytest.raises(ValueError, match="embedded null byte"):
+        libimdb.Model(str(model_path) + "\0x")
+    with pytest.raises(RuntimeError, match="called twice"):
+        model.__init__(model_path)
+    assert model.predict(["still fine"])[0][0] in ("pos", "neg")
+
+
+def test_a_model_never_opened():
+    m = libimdb.Model.__new__(libimdb.Model)
+    for call in (lambda: m.predict(["x"]), lambda: m.explain("x"), lambda: m.kind,
+                 lambda: m.info, lambda: m.verify()):
+        with pytest.raises(ValueError, match="not called"):
+            call()
+    assert m.closed and "not opened" in repr(m)
+    m.close()
+    m.close()
+
+
+def test_explain_on_a_kind_that_cannot(work, model_path):
+    tool("imdb-train", "-q", "-k", "mlp", "-O", work / "mlp.model", work / "train.tok.gz")
+    with libimdb.Model(work / "mlp.model") as m:
+        assert m.info["can_explain"] is False
+        with pytest.raises(libimdb.UsageError, match="kind mlp cannot explain") as e:
+            m.explain("a fine film")
+        assert isinstance(e.value, ValueError) and e.value.status == 2
+        assert m.predict(["a fine film"])[0][0] in ("pos", "neg")
+
+
 # --- threads ----------------------------------------------------------------------------
 
 def test_many_python_threads_share_a_model(model, reviews):
