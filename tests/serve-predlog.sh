@@ -194,3 +194,29 @@ k=0
 until [ -s d/p.log ]; do k=$((k + 1)); [ $k -lt 100 ] || fail "no new d/p.log once the directory was back"; sleep 0.05; done
 grep -q '"text_length":10,' d/p.log || fail "the new file lacks the new line: $(cat d/p.log)"
 serve_stop
+
+# 6. text_hash is XXH64 (seed 0): xxHash's own test values; and the log's numbers are
+# written as the answer writes them (its own formatter, checked against json_num's text
+# on the reviews of the fixture: every probability, byte for byte).
+serve_start -m m.bin --threads 1 -q --prediction-log h.log
+gunzip -c train.tok.gz | grep -v '^#' | cut -f3 | head -300 >texts.txt
+{ printf 'abc\nNobody inspects the spammish repetition\n'; cat texts.txt; } |
+    jq -R -s '{texts: (split("\n") | map(select(length > 0)) | (["a"] + .))}' >batch6.json
+req POST /v1/predict --data-binary @batch6.json
+expect_code 200
+n6=$(jq '.predictions | length' body)
+[ "$n6" -eq 303 ] || fail "section 6: $n6 predictions, not 303"
+k=0
+until [ -f h.log ] && [ "$(wc -l <h.log)" -eq 303 ]; do
+    k=$((k + 1)); [ $k -lt 100 ] || fail "section 6: h.log has $(wc -l <h.log) lines, not 303"; sleep 0.05
+done
+[ "$(sed -n 1p h.log | jq -r .text_hash)" = d24ec4f1a98c6e5b ] || fail "XXH64(\"a\"): $(sed -n 1p h.log)"
+[ "$(sed -n 2p h.log | jq -r .text_hash)" = 44bc2cf5ad770999 ] || fail "XXH64(\"abc\"): $(sed -n 2p h.log)"
+[ "$(sed -n 3p h.log | jq -r .text_hash)" = fbcea83c8a378bf1 ] || fail "XXH64 of 39 bytes: $(sed -n 3p h.log)"
+sed 's/.*"probability":\([^,]*\),.*/\1/' h.log >got
+tr '{' '\n' <body | sed -n 's/.*"probability":\([^,}]*\).*/\1/p' >want
+same got want
+[ "$(sort -u got | wc -l)" -gt 100 ] || fail "section 6: too few distinct probabilities to test the formatter"
+lat='"latency_ms":(0|[1-9][0-9]*)\.([0-9]{0,2}[1-9]|0)\}$'
+grep -Evq "$lat" h.log && fail "latency_ms not in json_num's style: $(grep -Ev "$lat" h.log | head -1)"
+serve_stop

@@ -30,7 +30,6 @@
 #include "modelio.h"
 #include "predlog.h"
 #include "score.h"
-#include "shard.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -213,6 +212,8 @@ typedef struct worker {
     scorer *sc;
     unsigned long gen;
     buf line;          /* the prediction log's line being built */
+    long long log_sec; /* the second whose "YYYY-MM-DDTHH:MM:SS" is in log_when */
+    char log_when[32];
 } worker;
 
 static void worker_free(void *p)
@@ -442,6 +443,35 @@ static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn
 
 /* ---- POST /v1/predict ---- */
 
+/* v in decimal, without snprintf (json_int's cost showed in the profile). */
+static void put_uint(buf *b, unsigned long long v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    do d[--k] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    buf_add(b, d + k, sizeof d - k);
+}
+
+/* v / 10^digits as json_num(.., JSON_SERVE) writes it (jansson's %.15g with ".0" for
+ * whole numbers), for values of at most 15 significant digits that %g writes without
+ * an exponent (>= 1e-4): the integer part, a point, the fraction without its trailing
+ * zeros ("0" when none is left). tests/serve-predlog.sh compares the log's probability
+ * with the answer's, which json_num writes. */
+static void put_decimal(buf *b, unsigned long long v, int digits)
+{
+    unsigned long long scale = 1;
+    for (int i = 0; i < digits; i++) scale *= 10;
+    put_uint(b, v / scale);
+    char f[24];
+    unsigned long long frac = v % scale;
+    int n = digits;
+    for (int i = digits - 1; i >= 0; i--, frac /= 10) f[i] = (char)('0' + frac % 10);
+    while (n > 1 && f[n - 1] == '0') n--;
+    buf_char(b, '.');
+    buf_add(b, f, (size_t)n);
+}
+
 /* A text scored: the histograms, and its line in the prediction log (imdb-serve(1),
  * PREDICTION LOG), built in the worker's buffer and handed to the log's queue. */
 static void observe(http_server *s, worker *w, const char *text, size_t len, double prob,
@@ -460,28 +490,53 @@ static void observe(http_server *s, worker *w, const char *text, size_t len, dou
     if (!s->plog) return;
     buf *b = &w->line;
     buf_clear(b);
-    char when[40], hash[17];
-    double now = wall_now();
-    format_iso_time(when, sizeof when, now, 1);
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)shard_hash(text, len));
+    /* The time as format_iso_time(.., 1) writes it, the second formatted once a second
+     * (gmtime_r and strftime per line showed in the profile). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!w->log_when[0] || w->log_sec != (long long)ts.tv_sec) {
+        time_t sec = ts.tv_sec;
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        if (!strftime(w->log_when, sizeof w->log_when, "%Y-%m-%dT%H:%M:%S", &tm)) w->log_when[0] = '\0';
+        w->log_sec = (long long)ts.tv_sec;
+    }
+    static const char hexd[] = "0123456789abcdef";
+    char when[48], hash[17];
+    size_t k = strlen(w->log_when);
+    memcpy(when, w->log_when, k);
+    int ms = (int)(ts.tv_nsec / 1000000);
+    when[k++] = '.';
+    when[k++] = (char)('0' + ms / 100);
+    when[k++] = (char)('0' + ms / 10 % 10);
+    when[k++] = (char)('0' + ms % 10);
+    when[k++] = 'Z';
+    when[k] = '\0';
+    uint64_t h = predlog_text_hash(text, len);
+    for (int j = 15; j >= 0; j--, h >>= 4) hash[j] = hexd[h & 15];
+    hash[16] = '\0';
     buf_str(b, "{\"time\":");
     json_cstr(b, when, JSON_SERVE);
     member(b, "request_id");
     json_cstr(b, r->request_id, JSON_SERVE);
     member(b, "index");
-    json_int(b, (long long)index);
+    put_uint(b, index);
     member(b, "text_length");
-    json_int(b, (long long)len);
+    put_uint(b, len);
     member(b, "text_hash");
     json_cstr(b, hash, JSON_SERVE);
     member(b, "label");
     json_cstr(b, pos ? "pos" : "neg", JSON_SERVE);
     member(b, "probability");
-    json_num(b, prob, JSON_SERVE);
+    double micro = round(prob * 1e6);
+    if (micro == 0 || (micro >= 100 && micro <= 1e6)) put_decimal(b, (unsigned long long)micro, 6);
+    else json_num(b, prob, JSON_SERVE);   /* below 1e-4 %.15g writes an exponent */
     member(b, "model_id");
     json_cstr(b, m->id, JSON_SERVE);
     member(b, "latency_ms");
-    json_num(b, round((imdb_now() - r->t0) * 1e6) / 1e3, JSON_SERVE);
+    double us = round((imdb_now() - r->t0) * 1e6);
+    if (us >= 0 && us < 1e12) put_decimal(b, (unsigned long long)us, 3);
+    else json_num(b, us / 1e3, JSON_SERVE);
     if (s->cfg.log_text) {
         member(b, "text");
         json_str(b, text, len, JSON_SERVE);

@@ -3,6 +3,13 @@
  * writes the lines out, so the mutex is never held across a system call. The queue bound
  * is fill's capacity (the spare being written doubles the memory, not the bound).
  *
+ * Batching: a request thread wakes the writer only when the writer sleeps with nothing
+ * to do (the first line after a quiet spell) or when fill crosses half its capacity.
+ * Woken, the writer waits PREDLOG_BATCH_MS more for lines to gather (unless fill is
+ * half full, a reopen came or it is told to stop) before it takes them: under load that
+ * is one wakeup and one write(2) per 20 ms instead of one per line (a futex wake and a
+ * context switch per line cost imdb-serve a fifth of its throughput on two cores).
+ *
  * Counters are C11 atomics: /metrics reads them without the mutex. */
 #include "predlog.h"
 
@@ -27,6 +34,8 @@ struct predlog {
     int new_fd;                   /* under lock: from predlog_reopen, -1 if none */
     int stop;                     /* under lock */
     int busy;                     /* under lock: the writer holds lines being written */
+    int sleeping;                 /* under lock: the writer waits with nothing queued */
+    size_t high;                  /* fill_len from which the writer is woken at once */
     int fd;                       /* the writer's (and predlog_open's before it starts) */
     pthread_t thread;
     atomic_ullong written, dropped, failed, reopened, reopen_failed;
@@ -86,6 +95,19 @@ static void check_file(predlog *l)
     atomic_fetch_add(&l->reopened, 1);
 }
 
+#define PREDLOG_BATCH_MS 20
+
+static void deadline_in(struct timespec *t, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, t);
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
 static void *writer(void *arg)
 {
     predlog *l = arg;
@@ -96,12 +118,20 @@ static void *writer(void *arg)
             l->busy = 0;
             pthread_cond_broadcast(&l->idle);
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            deadline_in(&until, 1000);
+            l->sleeping = 1;
             pthread_cond_timedwait(&l->wake, &l->lock, &until);
+            l->sleeping = 0;
             if (imdb_now() - last_check >= 1.0) break;
         }
         if (l->fill_len == 0 && l->new_fd < 0 && l->stop) break;
+        /* Let a batch gather (the request threads do not wake us meanwhile). */
+        if (l->fill_len > 0 && l->fill_len < l->high && l->new_fd < 0 && !l->stop) {
+            struct timespec until;
+            deadline_in(&until, PREDLOG_BATCH_MS);
+            while (l->fill_len < l->high && l->new_fd < 0 && !l->stop)
+                if (pthread_cond_timedwait(&l->wake, &l->lock, &until) == ETIMEDOUT) break;
+        }
         l->busy = 1;
         /* Take the lines and a new file, if one came; write outside the mutex. */
         char *p = l->fill;
@@ -137,6 +167,82 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* ---- XXH64, after xxHash's specification (doc/xxhash_spec.md) ---- */
+
+#define XXP1 0x9E3779B185EBCA87ULL
+#define XXP2 0xC2B2AE3D27D4EB4FULL
+#define XXP3 0x165667B19E3779F9ULL
+#define XXP4 0x85EBCA77C2B2AE63ULL
+#define XXP5 0x27D4EB2F165667C5ULL
+
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t le64(const unsigned char *p)   /* one load on a little-endian machine */
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t xx_round(uint64_t acc, uint64_t in)
+{
+    acc += in * XXP2;
+    return rotl64(acc, 31) * XXP1;
+}
+
+static uint64_t xx_merge(uint64_t acc, uint64_t v)
+{
+    acc ^= xx_round(0, v);
+    return acc * XXP1 + XXP4;
+}
+
+uint64_t predlog_text_hash(const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + n;
+    uint64_t h;
+    if (n >= 32) {
+        uint64_t v1 = XXP1 + XXP2, v2 = XXP2, v3 = 0, v4 = 0 - XXP1;
+        for (; end - p >= 32; p += 32) {
+            v1 = xx_round(v1, le64(p));
+            v2 = xx_round(v2, le64(p + 8));
+            v3 = xx_round(v3, le64(p + 16));
+            v4 = xx_round(v4, le64(p + 24));
+        }
+        h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+        h = xx_merge(h, v1);
+        h = xx_merge(h, v2);
+        h = xx_merge(h, v3);
+        h = xx_merge(h, v4);
+    } else {
+        h = XXP5;
+    }
+    h += (uint64_t)n;
+    for (; end - p >= 8; p += 8) {
+        h ^= xx_round(0, le64(p));
+        h = rotl64(h, 27) * XXP1 + XXP4;
+    }
+    if (end - p >= 4) {
+        h ^= (uint64_t)le32(p) * XXP1;
+        h = rotl64(h, 23) * XXP2 + XXP3;
+        p += 4;
+    }
+    for (; p < end; p++) {
+        h ^= (uint64_t)*p * XXP5;
+        h = rotl64(h, 11) * XXP1;
+    }
+    h ^= h >> 33;
+    h *= XXP2;
+    h ^= h >> 29;
+    h *= XXP3;
+    h ^= h >> 32;
+    return h;
+}
+
 predlog *predlog_open(const char *path, size_t queue_bytes, imdb_err *e)
 {
     int fd = open_path(path);
@@ -148,6 +254,7 @@ predlog *predlog_open(const char *path, size_t queue_bytes, imdb_err *e)
     l->cap = queue_bytes ? queue_bytes : PREDLOG_DEFAULT_QUEUE;
     l->path = imdb_xmalloc(strlen(path) + 1);
     strcpy(l->path, path);
+    l->high = l->cap / 2 ? l->cap / 2 : 1;
     l->fill = imdb_xmalloc(l->cap);
     l->spare = imdb_xmalloc(l->cap);
     l->fd = fd;
@@ -180,12 +287,17 @@ int predlog_write(predlog *l, const char *line, size_t n)
         atomic_fetch_add(&l->dropped, 1);
         return -1;
     }
-    int was_empty = l->fill_len == 0;
+    size_t before = l->fill_len;
     memcpy(l->fill + l->fill_len, line, n);
     l->fill_len += n;
     l->fill_lines++;
     atomic_store(&l->queued, l->fill_len);
-    if (was_empty) pthread_cond_signal(&l->wake);
+    if (l->sleeping) {
+        l->sleeping = 0;   /* one wake is enough */
+        pthread_cond_signal(&l->wake);
+    } else if (before < l->high && l->fill_len >= l->high) {
+        pthread_cond_signal(&l->wake);
+    }
     pthread_mutex_unlock(&l->lock);
     return 0;
 }
@@ -226,9 +338,7 @@ void predlog_close(predlog *l, double grace)
     pthread_mutex_lock(&l->lock);
     while ((l->fill_len > 0 || l->busy) && imdb_now() < end) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+        deadline_in(&until, 50);
         pthread_cond_timedwait(&l->idle, &l->lock, &until);
     }
     l->stop = 1;

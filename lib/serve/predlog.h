@@ -5,7 +5,8 @@
  * buffer and returns at once; when the buffer is full (the disk is slower than the
  * traffic) the line is dropped and counted. The writer thread swaps the buffer for an
  * empty one and writes the full one with write(2), so a burst of lines costs one system
- * call. Lines are never split: a write that fails (ENOSPC, EIO...) is undone with
+ * call; it gathers lines for up to 20 ms (less when the buffer is half full) before it
+ * writes, so a line reaches the file within about 20 ms of predlog_write. Lines are never split: a write that fails (ENOSPC, EIO...) is undone with
  * ftruncate back to the previous end of the file, and its lines are counted as failed.
  *
  * The file is opened with O_APPEND. predlog_reopen opens the path again (logrotate
@@ -18,6 +19,7 @@
 #ifndef IMDB_PREDLOG_H
 #define IMDB_PREDLOG_H
 #include <stddef.h>
+#include <stdint.h>
 #include "util.h"
 
 #define PREDLOG_DEFAULT_QUEUE ((size_t)4 << 20)   /* bytes waiting to be written */
@@ -50,6 +52,12 @@ typedef struct predlog_counts {
 
 /* A snapshot of the counters. Thread-safe. */
 void predlog_get_counts(predlog *l, predlog_counts *c);
+
+/* XXH64 (seed 0) of p[0..n): the prediction log's text_hash, as `xxhsum -H64` (xxHash's
+ * canonical form: %016llx of the value) prints it for a file holding those bytes. About
+ * ten times faster than a byte-wise hash on a review (the byte-wise FNV of the shard
+ * module cost 3% of imdb-serve's CPU). Thread-safe; p may be NULL when n is 0. */
+uint64_t predlog_text_hash(const char *p, size_t n);
 
 /* Write what is queued (waiting at most grace seconds for the disk), stop the writer,
  * close the file and free l. NULL is ignored. */
