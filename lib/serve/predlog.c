@@ -177,16 +177,30 @@ static void *writer(void *arg)
 
 static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-static uint64_t le64(const unsigned char *p)   /* one load on a little-endian machine */
+/* Little-endian loads: one instruction where the machine is little-endian (the byte
+ * loop that builds the value is not turned into a load by GCC 12: 7 instructions a byte
+ * under callgrind). */
+static uint64_t le64(const unsigned char *p)
 {
-    uint64_t v = 0;
+    uint64_t v;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+#endif
     return v;
 }
 
 static uint32_t le32(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+#else
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
 }
 
 static uint64_t xx_round(uint64_t acc, uint64_t in)
