@@ -159,7 +159,16 @@ echo "full disk ($how): written=$written failed=$failed"
 [ "${failed:-0}" -gt 0 ] && [ "${written:-0}" -gt 0 ] || fail "full disk ($how): written=$written failed=$failed"
 req POST /v1/predict -d '{"text":"still answering"}'
 expect_code 200
-# The file (seen from the server's namespace) holds whole lines only.
+# Once that line has its fate too, the file (seen from the server's namespace) holds the
+# lines counted as written, whole.
+k=0
+while :; do
+    req GET /metrics
+    f=$(metric 'imdb_prediction_log_lines_total{result="failed"}') w=$(metric 'imdb_prediction_log_lines_total{result="written"}')
+    [ $((${f:-0} + ${w:-0})) -eq 6001 ] && break
+    k=$((k + 1)); [ $k -lt 100 ] || fail "full disk: not 6,001 lines counted: $(grep lines_total body)"; sleep 0.05
+done
+written=$(metric 'imdb_prediction_log_lines_total{result="written"}')
 nsfile=/proc/$SERVE_PID/root$SCRATCH/mnt/p.log
 [ "$(wc -l <"$nsfile")" -eq "$written" ] || fail "full disk: $(wc -l <"$nsfile") lines in the file, $written counted"
 [ "$(tail -c 1 "$nsfile" | od -An -c | tr -d ' ')" = '\n' ] || fail "full disk: the file ends inside a line"

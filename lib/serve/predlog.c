@@ -51,24 +51,35 @@ static int open_path(const char *path)
     return fd;
 }
 
-/* Write p[0..n) to fd whole, or undo it: 0, or -1 (errno set, the file as it was when
- * ftruncate can restore it). */
-static int write_all(int fd, const char *p, size_t n)
+/* Write the lines p[0..n) to fd: returns how many bytes of them are in the file, n or
+ * less (errno set then). A write that fails partway (ENOSPC, EFBIG, EIO...) keeps the
+ * whole lines it got out and truncates the file back to the end of the last of them, so
+ * the file never ends inside a line (when ftruncate can do that). */
+static size_t write_lines(int fd, const char *p, size_t n)
 {
     off_t end = lseek(fd, 0, SEEK_END);
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, p + done, n - done);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             int err = w < 0 ? errno : ENOSPC;
-            if (end >= 0 && ftruncate(fd, end) != 0) {}   /* nothing more to do */
+            size_t keep = done;
+            while (keep > 0 && p[keep - 1] != '\n') keep--;
+            if (end >= 0 && ftruncate(fd, end + (off_t)keep) != 0) {}   /* nothing more to do */
             errno = err;
-            return -1;
+            return keep;
         }
-        p += w;
-        n -= (size_t)w;
+        done += (size_t)w;
     }
-    return 0;
+    return n;
+}
+
+static unsigned long count_lines(const char *p, size_t n)
+{
+    unsigned long k = 0;
+    for (const char *q = p, *e = p + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) k++;
+    return k;
 }
 
 /* Once a second: the file removed (no name left)? Then open the path again, or write
@@ -147,8 +158,10 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&l->lock);
 
         if (n > 0) {
-            if (l->fd >= 0 && write_all(l->fd, p, n) == 0) atomic_fetch_add(&l->written, lines);
-            else atomic_fetch_add(&l->failed, lines);
+            size_t got = l->fd >= 0 ? write_lines(l->fd, p, n) : 0;
+            unsigned long ok = got == n ? lines : count_lines(p, got);
+            atomic_fetch_add(&l->written, ok);
+            atomic_fetch_add(&l->failed, lines - ok);
         }
         if (new_fd >= 0) {   /* after the lines queued before the reopen */
             if (l->fd >= 0) close(l->fd);

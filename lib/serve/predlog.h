@@ -6,8 +6,10 @@
  * traffic) the line is dropped and counted. The writer thread swaps the buffer for an
  * empty one and writes the full one with write(2), so a burst of lines costs one system
  * call; it gathers lines for up to 20 ms (less when the buffer is half full) before it
- * writes, so a line reaches the file within about 20 ms of predlog_write. Lines are never split: a write that fails (ENOSPC, EIO...) is undone with
- * ftruncate back to the previous end of the file, and its lines are counted as failed.
+ * writes, so a line reaches the file within about 20 ms of predlog_write. Lines are
+ * never split: when a write fails partway (ENOSPC, EFBIG, EIO...), the whole lines that
+ * got out are kept, the file is truncated back to the end of the last of them
+ * (ftruncate), and the lines after it are counted as failed.
  *
  * The file is opened with O_APPEND. predlog_reopen opens the path again (logrotate
  * renames the file, then signals the server). Once a second the writer checks that the
