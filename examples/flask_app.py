@@ -12,7 +12,6 @@ Debian packages: python3-flask, and python3-libimdb (or the module built in a so
 on PYTHONPATH). The model is opened once, when the app is made; requests are handled on
 threads (the scoring releases the GIL).
 """
-import argparse
 import os
 import sys
 
@@ -66,38 +65,14 @@ def create_app(model_path=None, max_body=imdb_api.MAX_BODY, threads=1):
     return app
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="a model file written by imdb-train")
-    ap.add_argument("--listen", default="127.0.0.1:8080", type=imdb_api.parse_listen,
-                    help="HOST:PORT or PORT (default 127.0.0.1:8080; port 0: any free one)")
-    ap.add_argument("--max-body", default=imdb_api.MAX_BODY, type=imdb_api.parse_size,
-                    help="the largest request body, in bytes (suffix K or M; default 1M)")
-    ap.add_argument("--port-file", help="write the port number to this file once listening")
-    ap.add_argument("-q", "--quiet", action="store_true", help="no access log")
-    args = ap.parse_args(argv)
-    try:
-        app = create_app(args.model, args.max_body)
-    except (OSError, ValueError) as e:
-        sys.exit(f"flask_app.py: {e}")
+def _server(host, port, app, quiet):
     from werkzeug.serving import WSGIRequestHandler, make_server
+    return make_server(host, port, app, threaded=True,
+                       request_handler=imdb_api.quiet_handler(WSGIRequestHandler, quiet))
 
-    class Handler(WSGIRequestHandler):
-        def log_request(self, *a, **kw):
-            if not args.quiet:
-                super().log_request(*a, **kw)
 
-    host, port = args.listen
-    server = make_server(host, port, app, threaded=True, request_handler=Handler)
-    print(f"flask_app.py: listening on http://{host}:{server.server_port}/", file=sys.stderr,
-          flush=True)
-    if args.port_file:
-        imdb_api.write_port_file(args.port_file, server.server_port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+def main(argv=None):
+    return imdb_api.main("flask_app.py", __doc__, create_app, _server, argv)
 
 
 if __name__ == "__main__":

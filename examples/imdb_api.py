@@ -20,10 +20,16 @@ What differs: the wording of "malformed JSON ..." messages (Python's json module
 the fault, not jansson; the status, 400, and the prefix are the same), and documents
 nested deeper than Python's recursion limit (about 1000 levels; jansson's is 2048), which
 are refused as malformed here.
+
+main() is the two servers' command line (imdb-serve's options --listen, --max-body,
+--port-file, -q); each server brings its application and its HTTP server.
 """
+import argparse
 import json
 import math
+import os
 import re
+import sys
 
 EXPLAIN_DEFAULT = 5      # n-grams for "explain": true (lib/serve/http.h HTTP_EXPLAIN_DEFAULT)
 EXPLAIN_MAX = 100        # HTTP_EXPLAIN_MAX
@@ -271,7 +277,6 @@ HEADERS = [("Content-Type", "application/json"), ("X-Content-Type-Options", "nos
 def write_port_file(path, port):
     """Write the port and a newline to path through a temporary file and a rename (a
     reader never sees it half written), as imdb-serve --port-file does."""
-    import os
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="ascii") as f:
         f.write(f"{port}\n")
@@ -295,3 +300,49 @@ def parse_size(text):
     if not digits.isdigit() or int(digits) * mult > 1 << 30:
         raise ValueError(f"bad size '{text}' (BYTES, or with a suffix K or M; at most 1024M)")
     return int(digits) * mult
+
+
+# ---- the command line -------------------------------------------------------------------
+
+def quiet_handler(base, quiet):
+    """A subclass of the request handler class base (an http.server
+    BaseHTTPRequestHandler) that writes no access log if quiet."""
+
+    class Handler(base):
+        def log_request(self, *a, **kw):
+            if not quiet:
+                super().log_request(*a, **kw)
+
+    return Handler
+
+
+def main(name, doc, make_app, make_server, argv=None):
+    """Run an example server: parse argv (default sys.argv[1:]) as imdb-serve's options,
+    make_app(MODEL, max_body) the application (OSError or ValueError: exit with
+    "NAME: message"), make_server(host, port, app, quiet) the HTTP server on it; say
+    where it listens on stderr, write --port-file, serve until interrupted; 0.
+    doc is the server's docstring: its first paragraph is --help's description."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("model", help="a model file written by imdb-train")
+    ap.add_argument("--listen", default="127.0.0.1:8080", type=parse_listen,
+                    help="HOST:PORT or PORT (default 127.0.0.1:8080; port 0: any free one)")
+    ap.add_argument("--max-body", default=MAX_BODY, type=parse_size,
+                    help="the largest request body, in bytes (suffix K or M; default 1M)")
+    ap.add_argument("--port-file", help="write the port number to this file once listening")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no access log")
+    args = ap.parse_args(argv)
+    try:
+        app = make_app(args.model, args.max_body)
+    except (OSError, ValueError) as e:
+        sys.exit(f"{name}: {e}")
+    host, port = args.listen
+    server = make_server(host, port, app, args.quiet)
+    print(f"{name}: listening on http://{host}:{server.server_port}/", file=sys.stderr,
+          flush=True)
+    if args.port_file:
+        write_port_file(args.port_file, server.server_port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0

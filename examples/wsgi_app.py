@@ -10,7 +10,6 @@ make_app(MODEL) is the WSGI callable for any WSGI server (gunicorn, uwsgi, mod_w
 e.g. in a module of your own, application = wsgi_app.make_app("/srv/model.bin").
 wsgiref speaks HTTP/1.0 and reads bodies by Content-Length only (no chunked uploads).
 """
-import argparse
 import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -62,37 +61,13 @@ class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+def _server(host, port, app, quiet):
+    return make_server(host, port, app, server_class=ThreadingServer,
+                       handler_class=imdb_api.quiet_handler(WSGIRequestHandler, quiet))
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", help="a model file written by imdb-train")
-    ap.add_argument("--listen", default="127.0.0.1:8080", type=imdb_api.parse_listen,
-                    help="HOST:PORT or PORT (default 127.0.0.1:8080; port 0: any free one)")
-    ap.add_argument("--max-body", default=imdb_api.MAX_BODY, type=imdb_api.parse_size,
-                    help="the largest request body, in bytes (suffix K or M; default 1M)")
-    ap.add_argument("--port-file", help="write the port number to this file once listening")
-    ap.add_argument("-q", "--quiet", action="store_true", help="no access log")
-    args = ap.parse_args(argv)
-    try:
-        app = make_app(args.model, args.max_body)
-    except (OSError, ValueError) as e:
-        sys.exit(f"wsgi_app.py: {e}")
-
-    class Handler(WSGIRequestHandler):
-        def log_request(self, *a, **kw):
-            if not args.quiet:
-                super().log_request(*a, **kw)
-
-    host, port = args.listen
-    server = make_server(host, port, app, server_class=ThreadingServer, handler_class=Handler)
-    print(f"wsgi_app.py: listening on http://{host}:{server.server_port}/", file=sys.stderr,
-          flush=True)
-    if args.port_file:
-        imdb_api.write_port_file(args.port_file, server.server_port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return imdb_api.main("wsgi_app.py", __doc__, make_app, _server, argv)
 
 
 if __name__ == "__main__":

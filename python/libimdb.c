@@ -59,6 +59,7 @@ typedef struct {
     PyObject *path;      /* str, as given (after os.fspath) */
     PyObject *info;      /* dict of imdb_model_info, copied at open */
     PyObject *kind;      /* str, info["kind"] */
+    double threshold;    /* info["threshold"]: the model's decision threshold */
 } ModelObject;
 
 /* Raise the exception for a failed library call (status st, message from err). */
@@ -245,12 +246,14 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwds)
         Py_DECREF(spath);
         return -1;
     }
-    PyObject *d = Py_BuildValue("{s:s,s:s,s:s,s:O,s:d}",
+    double threshold = imdb_model_threshold(m);
+    PyObject *d = Py_BuildValue("{s:s,s:s,s:s,s:O,s:d,s:d}",
                                 "kind", info.kind ? info.kind : "",
                                 "params", info.params ? info.params : "",
                                 "clean", info.clean ? info.clean : "",
                                 "can_explain", info.can_explain ? Py_True : Py_False,
-                                "load_seconds", info.load_seconds);
+                                "load_seconds", info.load_seconds,
+                                "threshold", threshold);
     if (!d) {
         imdb_model_close(m);
         Py_DECREF(spath);
@@ -262,6 +265,7 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwds)
     self->path = spath;
     self->model = m;
     self->threads = threads;
+    self->threshold = threshold;
     self->closed = 0;
     self->active = 0;
     return 0;
@@ -382,10 +386,13 @@ static PyObject *Model_predict_proba(ModelObject *self, PyObject *args, PyObject
 static PyObject *Model_predict(ModelObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"texts", "threads", "threshold", NULL};
-    PyObject *texts, *threads_obj = NULL;
-    double threshold = 0.5;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$d:predict", kwlist, &texts,
-                                     &threads_obj, &threshold))
+    PyObject *texts, *threads_obj = NULL, *threshold_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:predict", kwlist, &texts,
+                                     &threads_obj, &threshold_obj))
+        return NULL;
+    double threshold = self->threshold;
+    if (threshold_obj != Py_None && (threshold = PyFloat_AsDouble(threshold_obj)) == -1 &&
+        PyErr_Occurred())
         return NULL;
     if (!(threshold >= 0 && threshold <= 1)) {
         char buf[64];
@@ -558,11 +565,12 @@ static PyObject *Model_repr(ModelObject *self)
 }
 
 PyDoc_STRVAR(predict_doc,
-"predict($self, /, texts, threads=None, *, threshold=0.5)\n--\n\n"
+"predict($self, /, texts, threads=None, *, threshold=None)\n--\n\n"
 "-> list[tuple[str, float]]\n"
 "\n"
 "Score raw texts: one (label, probability) tuple per text, in order. label is 'pos'\n"
-"when probability >= threshold, else 'neg'; probability is P(pos), the number\n"
+"when probability >= threshold (None: the threshold the model stores, 0.5 unless\n"
+"imdb-train chose one; see Model.threshold), else 'neg'; probability is P(pos), the number\n"
 "imdb-predict prints (before its rounding to six decimals).\n"
 "\n"
 "texts is a list (or any iterable) of str; each is cleaned and tokenized as the\n"
@@ -614,6 +622,11 @@ static PyMethodDef Model_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+static PyObject *Model_get_threshold(ModelObject *self, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble(self->threshold);
+}
+
 static PyGetSetDef Model_getset[] = {
     {"kind", (getter)Model_get_kind, NULL,
      "The model's kind: 'nblr', 'dvcos', 'ensemble', 'mlp', 'cnn', 'lstm' or 'bilstm'.",
@@ -621,11 +634,15 @@ static PyGetSetDef Model_getset[] = {
     {"info", (getter)Model_get_info, NULL,
      "What the model file holds, a new dict: kind (str), params (the training settings,\n"
      "'key = value' lines), clean (the cleaning settings), can_explain (bool),\n"
-     "load_seconds (float, how long opening took).", NULL},
+     "load_seconds (float, how long opening took), threshold (float, the stored decision\n"
+     "threshold).", NULL},
     {"closed", (getter)Model_get_closed, NULL, "True once close() was called.", NULL},
     {"threads", (getter)Model_get_threads, NULL,
      "The default threads= of predict() and predict_proba().", NULL},
     {"path", (getter)Model_get_path, NULL, "The path the model was opened from.", NULL},
+    {"threshold", (getter)Model_get_threshold, NULL,
+     "The decision threshold the model stores (imdb-train -o threshold=auto|X; 0.5 for a\n"
+     "model trained without one): predict()'s default.", NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +120,24 @@ long cli_long(const char *opt, const char *arg, long lo, long hi)
     if (errno || end == arg || *end || v < lo || v > hi)
         cli_usage_error("invalid value '%s' for %s (expected an integer in [%ld, %ld])", arg, opt, lo, hi);
     return v;
+}
+
+size_t cli_size(const char *opt, const char *arg, size_t lo)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (end != arg ? *end : 0) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B') end++;
+    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' ||
+        v > (SIZE_MAX >> shift) || v > (UINT64_C(1) << 50) >> shift || (size_t)(v << shift) < lo)
+        cli_usage_error("invalid value '%s' for %s (expected a size such as 500M or 4G)", arg, opt);
+    return (size_t)(v << shift);
 }

@@ -33,4 +33,9 @@ const imdb_log *cli_log(void);
 /* Parse numbers from option arguments; on a bad value, cli_usage_error naming opt. */
 double cli_double(const char *opt, const char *arg, double lo, double hi);
 long cli_long(const char *opt, const char *arg, long lo, long hi);
+/* "SIZE[KMGT]" as sort(1) takes it (powers of 1024, a trailing B allowed), at most 2^50
+ * bytes: the number of bytes. A bad value, or one below lo bytes, is a usage error
+ * "invalid value 'ARG' for OPT (expected a size such as 500M or 4G)". Whether a size is
+ * enough for the work is for the caller to say (it knows what it needs). */
+size_t cli_size(const char *opt, const char *arg, size_t lo);
 #endif

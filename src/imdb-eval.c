@@ -43,8 +43,12 @@ static void usage(void)
 "  -m, --model=FILE         the model file (without -m: the first operand)\n"
 "  -o, --output=FILE        write the metrics to FILE, atomically (default: stdout)\n"
 "      --json               write the metrics as one JSON object\n"
-"  -t, --threshold=X        predict pos when P(pos) >= X (default: 0.5)\n"
+"  -t, --threshold=X        predict pos when P(pos) >= X (default: 0.5, or the\n"
+"                           threshold the model stores: imdb-train -o threshold)\n"
 "      --min-accuracy=X     exit with status 3 when accuracy < X (default: no gate)\n"
+"      --min-metric=NAME=X  exit with status 3 when metric NAME (a JSON key, e.g.\n"
+"                           balanced_accuracy, f1_neg, pr_auc_neg) < X, or for\n"
+"                           logloss when > X; repeatable (default: no gate)\n"
 "      --errors=FILE        write misclassified documents to FILE as TSV:\n"
 "                           ID, true label, P(pos)\n"
 "      --by-category        also report n, accuracy and errors per category: the\n"
@@ -59,8 +63,8 @@ static void usage(void)
 "      --version            output version information and exit\n"
 "\n"
 "Unlabelled documents (label -) are skipped with a warning.\n"
-"Exit status: 0 ok, 1 bad data or model file, 2 usage error, 3 accuracy below\n"
-"--min-accuracy, 4 I/O error.\n",
+"Exit status: 0 ok, 1 bad data or model file, 2 usage error, 3 a metric below\n"
+"--min-accuracy or --min-metric, 4 I/O error.\n",
         cli_prog, cli_prog, sysconf(_SC_NPROCESSORS_ONLN));
     exit(IMDB_EXIT_OK);
 }
@@ -202,7 +206,7 @@ static char *categories_json(const categories *c)
 int main(int argc, char **argv)
 {
     cli_init("imdb-eval");
-    enum { OPT_JSON = 256, OPT_MIN_ACC, OPT_ERRORS, OPT_BY_CATEGORY, OPT_STRICT, OPT_HELP,
+    enum { OPT_JSON = 256, OPT_MIN_ACC, OPT_MIN_METRIC, OPT_ERRORS, OPT_BY_CATEGORY, OPT_STRICT, OPT_HELP,
            OPT_VERSION };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},
@@ -210,6 +214,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"threshold", required_argument, NULL, 't'},
         {"min-accuracy", required_argument, NULL, OPT_MIN_ACC},
+        {"min-metric", required_argument, NULL, OPT_MIN_METRIC},
         {"errors", required_argument, NULL, OPT_ERRORS},
         {"by-category", no_argument, NULL, OPT_BY_CATEGORY},
         {"threads", required_argument, NULL, 'j'},
@@ -222,7 +227,12 @@ int main(int argc, char **argv)
     };
     const char *output = "-", *errors_path = NULL, *model_path = NULL;
     int json = 0, strict = 0, by_category = 0;
-    double threshold = 0.5, min_accuracy = -1;
+    double threshold = -1, min_accuracy = -1;
+    /* --min-metric NAME=X, in the order given */
+    enum { MAX_GATES = 32 };
+    char gate_name[MAX_GATES][32];
+    double gate_min[MAX_GATES];
+    int ngates = 0;
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
     opterr = 0;
@@ -233,6 +243,21 @@ int main(int argc, char **argv)
         case OPT_JSON: json = 1; break;
         case 't': threshold = cli_double("--threshold", optarg, 0, 1); break;
         case OPT_MIN_ACC: min_accuracy = cli_double("--min-accuracy", optarg, 0, 1); break;
+        case OPT_MIN_METRIC: {
+            const char *eq = strchr(optarg, '=');
+            metrics zero = {0};
+            double v;
+            size_t len = eq ? (size_t)(eq - optarg) : 0;
+            if (!eq || len == 0 || len >= sizeof gate_name[0])
+                cli_usage_error("--min-metric: '%s' is not NAME=X (e.g. balanced_accuracy=0.9)", optarg);
+            if (ngates == MAX_GATES) cli_usage_error("--min-metric: at most %d gates", MAX_GATES);
+            memcpy(gate_name[ngates], optarg, len);
+            gate_name[ngates][len] = '\0';
+            if (metrics_get(&zero, gate_name[ngates], &v) < 0)
+                cli_usage_error("--min-metric: unknown metric '%s' (one of: %s)", gate_name[ngates], metrics_names);
+            gate_min[ngates++] = cli_double("--min-metric", eq + 1, 0, 1e9);
+            break;
+        }
         case OPT_ERRORS: errors_path = optarg; break;
         case OPT_BY_CATEGORY: by_category = 1; break;
         case 'j': nthreads = cli_long("--threads", optarg, 1, 256); break;
@@ -269,6 +294,7 @@ int main(int argc, char **argv)
     if (!model) goto fail;
     if (cli_verbose > 0)
         cli_msg("%s: %s model loaded in %.3f s", model_path, clf_kind(model), clf_load_seconds(model));
+    if (threshold < 0) threshold = clf_threshold(model);   /* an explicit --threshold wins */
     if (!(pool = score_pool_new(model, SCORE_TOKENS, 0, (int)nthreads, &e))) goto fail;
 
     /* Open the outputs first: a bad path fails before the work, not after. */
@@ -385,6 +411,18 @@ int main(int argc, char **argv)
             status = IMDB_EXIT_GATE;
         } else if (cli_verbose > 0) {
             cli_msg("accuracy %.4f >= %.4f: gate passed", m.accuracy, min_accuracy);
+        }
+    }
+    for (int g = 0; g < ngates; g++) {
+        double v;
+        metrics_get(&m, gate_name[g], &v);
+        int lower = metrics_lower_is_better(gate_name[g]);
+        if (!(lower ? v <= gate_min[g] : v >= gate_min[g])) {   /* NaN (one class) fails */
+            cli_msg("%s %.4f is %s the required %s %.4f (--min-metric)", gate_name[g], v,
+                    lower ? "above" : "below", lower ? "maximum" : "minimum", gate_min[g]);
+            status = IMDB_EXIT_GATE;
+        } else if (cli_verbose > 0) {
+            cli_msg("%s %.4f %s %.4f: gate passed", gate_name[g], v, lower ? "<=" : ">=", gate_min[g]);
         }
     }
     free(labels);

@@ -42,7 +42,8 @@ __attribute__((noreturn)) static void usage(void)
 "      --shard=K/N          score only shard K of N (0 <= K < N), chosen by a hash\n"
 "                           of the id (of the line number without --id-field), as\n"
 "                           imdb-clean --shard does; lines start with their id\n"
-"  -t, --threshold=X        label pos when P(pos) >= X (default: 0.5)\n"
+"  -t, --threshold=X        label pos when P(pos) >= X (default: 0.5, or the\n"
+"                           threshold the model stores: imdb-train -o threshold)\n"
 "  -e, --explain[=K]        add the K n-grams that weighed most (default K: %d)\n"
 "  -j, --threads=N          worker threads (default: number of cores, %ld here);\n"
 "                           the output order is the input order for every N\n"
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    opts o = {.fmt = {.style = JSON_PREDICT, .threshold = 0.5}};
+    opts o = {.fmt = {.style = JSON_PREDICT, .threshold = -1}};   /* -1: the model's */
     int interactive = -1;   /* -1: if stdin is a terminal and there are no operands */
     int info = 0, verify = 0;
     const char *model_path = NULL;
@@ -251,6 +252,7 @@ int main(int argc, char **argv)
     clf *model = clf_load_lazy(model_path, &e);
     if (!model) goto fail;
     o.model = model;
+    if (o.fmt.threshold < 0) o.fmt.threshold = clf_threshold(model);   /* an explicit --threshold wins */
     if (verify) {
         if (clf_verify(model, &e) < 0) goto fail;
         printf("%s: ok\n", model_path);

@@ -63,6 +63,8 @@ static void usage(void)
 "      --max-per-client=N    connections open at once from one IP address; more\n"
 "                            are closed at once (0: no limit, e.g. behind a\n"
 "                            proxy; default: %d)\n"
+"      --threshold=X         label pos when P(pos) >= X (default: the threshold\n"
+"                            the model stores, 0.5 if none; see imdb-train)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
 "      --prediction-log=FILE  append one JSON line per text classified to FILE\n"
 "                            (time, request id, length and hash of the text,\n"
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
     cli_init("imdb-serve");
     enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
            OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_PREDICTION_LOG, OPT_LOG_TEXT,
-           OPT_PREDICTION_LOG_QUEUE };
+           OPT_PREDICTION_LOG_QUEUE, OPT_THRESHOLD };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -231,6 +233,7 @@ int main(int argc, char **argv)
         {"prediction-log", required_argument, NULL, OPT_PREDICTION_LOG},
         {"log-text", no_argument, NULL, OPT_LOG_TEXT},
         {"prediction-log-queue", required_argument, NULL, OPT_PREDICTION_LOG_QUEUE},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -271,6 +274,10 @@ int main(int argc, char **argv)
         case OPT_LOG_TEXT: cfg.log_text = 1; break;
         case OPT_PREDICTION_LOG_QUEUE:
             cfg.prediction_log_queue = parse_size("--prediction-log-queue", optarg);
+            break;
+        case OPT_THRESHOLD:
+            cfg.threshold = cli_double("--threshold", optarg, 0, 1);
+            cfg.threshold_set = 1;
             break;
         case 'q': cfg.access_log = 0; break;
         case OPT_HELP: usage();

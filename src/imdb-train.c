@@ -6,9 +6,7 @@
 #include "kinds.h"
 #include "trainjob.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <stdint.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +77,11 @@ static void usage(void)
           "mlp, cnn, lstm, bilstm): soft_temperature = 1 (a soft label p becomes\n"
           "s(logit(p) / T)), soft_min_confidence = 0 (drop documents whose soft label has\n"
           "max(p, 1 - p) below it), soft_hard = 0 (1: round soft labels to pos/neg).\n"
+          "Imbalanced classes (set only when given): class_weight = balanced or\n"
+          "pos:W,neg:W (nblr, lstm, bilstm, mlp, cnn, regcnn), class_weight_nb = 0 (nblr:\n"
+          "1 weights the NB counts too), undersample = RATIO (the larger class at most\n"
+          "RATIO times the smaller in the training part), threshold = auto (nblr: chosen\n"
+          "on held-out predictions, for balanced accuracy) or X: stored in the model.\n"
           "Command-line options override the config file; -o overrides both.\n\n"
           "Model kinds:\n", stdout);
     for (const kinds_entry *k = kinds_table; k->name; k++)
@@ -86,28 +89,6 @@ static void usage(void)
     fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
           "5 training failed (e.g. the loss became NaN).\n", stdout);
     exit(IMDB_EXIT_OK);
-}
-
-/* "SIZE[KMGT]" as sort(1) takes it (powers of 1024, a trailing B allowed). Whether it
- * is enough is for the trainer to say (it knows the model's size). */
-static size_t parse_memory(const char *arg)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    int shift = 0;
-    switch (end != arg ? *end : 0) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B') end++;
-    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' || v == 0 ||
-        v > (SIZE_MAX >> shift) || v > (UINT64_C(1) << 50) >> shift)
-        cli_usage_error("invalid value '%s' for --memory (expected a size such as 500M or 4G)", arg);
-    return (size_t)(v << shift);
 }
 
 /* Append path to the space-separated member list and set "members" to it. */
@@ -196,7 +177,7 @@ int main(int argc, char **argv)
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_FILES_FROM: lists[o.nlists++] = optarg; break;
         case OPT_SORT_ID: o.sort_by_id = 1; break;
-        case 'S': o.memory = parse_memory(optarg); break;
+        case 'S': o.memory = cli_size("--memory", optarg, 1); break;
         case 'T': o.tmpdir = optarg; break;
         case OPT_AVERAGE: o.average = 1; break;
         case OPT_FORCE: o.force = 1; break;

@@ -13,7 +13,6 @@
 #include "util.h"
 #include "vocab.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -166,27 +165,11 @@ static int merge_files(vocab *sum, int ngrams, const char *const *inputs, size_t
     return 0;
 }
 
-/* "SIZE[KMGT]" as sort(1) takes it (powers of 1024; a trailing B for bytes is allowed);
- * at least min bytes, else a usage error saying how much is needed. */
+/* --memory SIZE (cli_size): at least min bytes, else a usage error saying how much is
+ * needed. */
 static size_t parse_memory(const char *arg, size_t min)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    int shift = 0;
-    switch (end != arg ? *end : 0) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B') end++;
-    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' ||
-        v > (SIZE_MAX >> shift) || v > (UINT64_C(1) << 50) >> shift)
-        cli_usage_error("invalid value '%s' for --memory (expected a size such as 500M or 4G)",
-                        arg);
-    size_t bytes = (size_t)(v << shift);
+    size_t bytes = cli_size("--memory", arg, 0);
     if (bytes < min)
         cli_usage_error("--memory %s is too small: imdb-vocab needs at least %zu bytes "
                         "(--memory %zuK) for its merge buffers and a minimal table",

@@ -23,15 +23,15 @@ grep -q '^threshold  0.5$' out || fail "table: threshold"
 grep -Eq '^accuracy   [01]\.[0-9]{4}$' out || fail "table: accuracy"
 grep -Eq '^auc        [01]\.[0-9]{4}$' out || fail "table: auc"
 grep -Eq '^logloss    [0-9]+\.[0-9]{4}$' out || fail "table: logloss"
-grep -Eq "^neg  +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +$nneg\$" out || fail "table: neg row"
-grep -Eq "^pos  +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +$npos\$" out || fail "table: pos row"
+grep -Eq "^neg  +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +$nneg\$" out || fail "table: neg row"
+grep -Eq "^pos  +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +[01]\.[0-9]{4} +$npos\$" out || fail "table: pos row"
 grep -q '^confusion  pred neg  pred pos$' out || fail "table: confusion header"
 cp out table1
 
 # JSON: the documented keys, in order; the counts add up.
 expect_status 0 imdb-eval --json m.bin test.tok.gz
 keys=$(grep -o '"[a-z0-9_]*":' out | tr -d '":' | tr '\n' ' ')
-[ "$keys" = "n accuracy precision_pos recall_pos f1_pos precision_neg recall_neg f1_neg macro_precision macro_recall macro_f1 auc logloss confusion tp fp tn fn threshold " ] \
+[ "$keys" = "n accuracy balanced_accuracy precision_pos recall_pos f1_pos precision_neg recall_neg f1_neg macro_precision macro_recall macro_f1 auc pr_auc_pos pr_auc_neg logloss confusion tp fp tn fn threshold " ] \
     || fail "JSON keys: $keys"
 get() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" out | head -1; }
 [ "$(get n)" -eq "$n" ] || fail "JSON n"

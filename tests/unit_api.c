@@ -139,6 +139,7 @@ static void null_args(const imdb_model *m)
     expect(imdb_explain(m, "x", 1, -5, NULL, &c, &n, &e), &e, IMDB_ERR_USAGE, "k", "explain k -5");
     expect(imdb_model_info_get(NULL, &info, &e), &e, IMDB_ERR_USAGE, "model", "info NULL model");
     expect(imdb_model_info_get(m, NULL, &e), &e, IMDB_ERR_USAGE, "info", "info NULL info");
+    CHECK(imdb_model_threshold(m) == 0.5, "a model trained without a threshold: 0.5");
     expect(imdb_model_verify(NULL, &e), &e, IMDB_ERR_USAGE, "model", "verify NULL");
     const char *t[2] = { "good", "bad" };
     double probs[2];

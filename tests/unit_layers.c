@@ -5,9 +5,9 @@
  *   dL/dx_i ~ (L(x_i + eps) - L(x_i - eps)) / (2 eps),   eps = 1e-5, all in double.
  *
  * Every entry of every input and parameter is checked (shapes are small). Gradient
- * buffers are pre-filled with random values to check that backward adds. Tolerances:
- * forward |f - d| <= 1e-5 + 1e-4 |d|; gradient |a - n| <= 1e-5 + 1e-4 |n| (float
- * arithmetic in the layer against an O(eps^2) + O(1e-16/eps) accurate reference).
+ * buffers are pre-filled with random values to check that backward adds. Tolerances
+ * (gradcheck.h): forward |f - d| <= 1e-5 + 1e-4 |d|; gradient |a - n| <= 1e-5 + 1e-4 |n|
+ * (float arithmetic in the layer against an O(eps^2) + O(1e-16/eps) accurate reference).
  * Also: masking (garbage in padding changes nothing, bit for bit; a padded sequence
  * equals the same sequence run alone), numerically extreme BCE logits, dropout
  * statistics, determinism under a fixed seed, reentrancy (two threads at once). Prints the worst difference per layer and
@@ -23,38 +23,12 @@
 #include "layers.h"
 #include "params.h"
 #include "rng.h"
+#include "gradcheck.h"
 #include "testutil.h"
-
-#define EPS 1e-5
-#define G_ATOL 1e-5
-#define G_RTOL 1e-4
-#define F_ATOL 1e-5
-#define F_RTOL 1e-4
 
 static rng R;
 
 /* ---- helpers -------------------------------------------------------------------- */
-
-static float *frand(size_t n, float a)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * rng_uniform(&R) - 1.0) * a);
-    return x;
-}
-
-static float *fcopy(const float *x, size_t n)
-{
-    float *y = malloc((n ? n : 1) * sizeof *y);
-    memcpy(y, x, n * sizeof *y);
-    return y;
-}
-
-static double *dcopy(const float *x, size_t n)
-{
-    double *y = malloc((n ? n : 1) * sizeof *y);
-    for (size_t i = 0; i < n; i++) y[i] = x[i];
-    return y;
-}
 
 static double dsig(double x) { return 1.0 / (1.0 + exp(-x)); }
 
@@ -67,47 +41,9 @@ static double dot(const double *a, const float *r, size_t n)
 
 static void check_forward(const char *layer, const float *f, const double *d, size_t n)
 {
-    double worst = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)f[i] - d[i]);
-        if (!(e <= F_ATOL + F_RTOL * fabs(d[i]))) bad = 1;
-        if (e > worst || e != e) worst = e;
-    }
-    printf("  %-10s forward       n=%-5zu worst |diff| %.2e  %s\n", layer, n, worst, bad ? "FAIL" : "ok");
-    failures += bad;
-}
-
-typedef double loss_fn(void *ctx);
-
-/* Finite differences of f with respect to x (n doubles, perturbed in place) against the
- * analytic gradient: after - before (the backward adds). */
-static void check_grad(const char *layer, const char *tensor, double *x, size_t n,
-                       const float *after, const float *before, loss_fn *f, void *ctx)
-{
-    double worst_abs = 0.0, worst_rel = 0.0, worst_use = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x0 = x[i];
-        x[i] = x0 + EPS;
-        double lp = f(ctx);
-        x[i] = x0 - EPS;
-        double lm = f(ctx);
-        x[i] = x0;
-        double num = (lp - lm) / (2 * EPS);
-        double ana = (double)after[i] - (before ? (double)before[i] : 0.0);
-        double e = fabs(ana - num);
-        if (!(e <= G_ATOL + G_RTOL * fabs(num))) {
-            if (!bad) fprintf(stderr, "  %s %s[%zu]: analytic %.8g numeric %.8g\n", layer, tensor, i, ana, num);
-            bad = 1;
-        }
-        if (e > worst_abs || e != e) worst_abs = e;
-        if (fabs(num) > 1e-3 && e / fabs(num) > worst_rel) worst_rel = e / fabs(num);
-        if (e / (G_ATOL + G_RTOL * fabs(num)) > worst_use) worst_use = e / (G_ATOL + G_RTOL * fabs(num));
-    }
-    printf("  %-10s d%-12s n=%-5zu worst |diff| %.2e  worst rel %.2e  (%3.0f%% of tol)  %s\n",
-           layer, tensor, n, worst_abs, worst_rel, 100 * worst_use, bad ? "FAIL" : "ok");
-    failures += bad;
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", layer);
+    test_check_close(what, f, d, n);
 }
 
 /* ---- embedding ------------------------------------------------------------------ */
@@ -128,9 +64,9 @@ static void test_embed(void)
 {
     enum { B = 3, T = 4, C = 5, V = 7 };
     int32_t ids[B * T] = {0, 3, 3, -1, 6, 7, 2, -1, 1, 1, 100, -5};   /* 7, 100: out of range */
-    float *w = frand(V * C, 1), *out = frand(B * T * C, 1), *r = frand(B * T * C, 1);
-    float *g0 = frand(V * C, 1), *g = fcopy(g0, V * C);
-    double *wd = dcopy(w, V * C), ref[B * T * C];
+    float *w = test_frand(&R, V * C, 1), *out = test_frand(&R, B * T * C, 1), *r = test_frand(&R, B * T * C, 1);
+    float *g0 = test_frand(&R, V * C, 1), *g = test_fcopy(g0, V * C);
+    double *wd = test_dcopy(w, V * C), ref[B * T * C];
     layer_embed_forward(out, ids, w, B * T, C, V);
     for (int i = 0; i < B * T; i++)
         for (int k = 0; k < C; k++)
@@ -140,7 +76,7 @@ static void test_embed(void)
     rowset_init(&rs, V);
     layer_embed_backward(g, &rs, r, ids, B * T, C, V);
     embed_ctx c = {ids, wd, r, B * T, C, V};
-    check_grad("embed", "weight", wd, V * C, g, g0, embed_loss, &c);
+    test_check_grad("embed", "weight", wd, V * C, g, g0, embed_loss, &c);
     int want[V] = {1, 1, 1, 1, 0, 0, 1}, ok = rs.n == 5;
     for (int v = 0; v < V; v++) ok &= rs.mark[v] == want[v];
     test_expect(ok, "embed: rowset lists the rows with a gradient");
@@ -181,9 +117,9 @@ static void test_embbag(void)
     enum { B = 4, C = 3, V = 6 };
     int32_t ids[] = {0, 1, 1, 5, /* doc 1 empty */ 2, -1, 9, /* doc 3 */ 4, 4, 4, 3};
     int64_t off[B + 1] = {0, 4, 4, 7, 11};
-    float *w = frand(V * C, 1), *out = frand(B * C, 1), *r = frand(B * C, 1);
-    float *g0 = frand(V * C, 1), *g = fcopy(g0, V * C);
-    double *wd = dcopy(w, V * C), ref[B * C];
+    float *w = test_frand(&R, V * C, 1), *out = test_frand(&R, B * C, 1), *r = test_frand(&R, B * C, 1);
+    float *g0 = test_frand(&R, V * C, 1), *g = test_fcopy(g0, V * C);
+    double *wd = test_dcopy(w, V * C), ref[B * C];
     bag_ctx c = {ids, off, wd, r, B, C, V};
     layer_embbag_forward(out, ids, off, B, w, C, V);
     bag_ref(ref, &c);
@@ -191,7 +127,7 @@ static void test_embbag(void)
     rowset rs;
     rowset_init(&rs, V);
     layer_embbag_backward(g, &rs, r, ids, off, B, C, V);
-    check_grad("embbag", "weight", wd, V * C, g, g0, bag_loss, &c);
+    test_check_grad("embbag", "weight", wd, V * C, g, g0, bag_loss, &c);
     test_expect(rs.n == 6, "embbag: rowset lists the 6 rows used");
     rowset_free(&rs);
     free(w); free(out); free(r); free(g0); free(g); free(wd);
@@ -223,20 +159,20 @@ static double dense_loss(void *vc)
 
 static void test_dense(int N, int C, int OC, int with_bias)
 {
-    float *x = frand(N * C, 1), *w = frand(OC * C, 1), *b = frand(OC, 1);
-    float *out = frand(N * OC, 1), *r = frand(N * OC, 1);
-    float *gx0 = frand(N * C, 1), *gw0 = frand(OC * C, 1), *gb0 = frand(OC, 1);
-    float *gx = fcopy(gx0, N * C), *gw = fcopy(gw0, OC * C), *gb = fcopy(gb0, OC);
-    dense_ctx c = {dcopy(x, N * C), dcopy(w, OC * C), with_bias ? dcopy(b, OC) : NULL, r, N, C, OC};
+    float *x = test_frand(&R, N * C, 1), *w = test_frand(&R, OC * C, 1), *b = test_frand(&R, OC, 1);
+    float *out = test_frand(&R, N * OC, 1), *r = test_frand(&R, N * OC, 1);
+    float *gx0 = test_frand(&R, N * C, 1), *gw0 = test_frand(&R, OC * C, 1), *gb0 = test_frand(&R, OC, 1);
+    float *gx = test_fcopy(gx0, N * C), *gw = test_fcopy(gw0, OC * C), *gb = test_fcopy(gb0, OC);
+    dense_ctx c = {test_dcopy(x, N * C), test_dcopy(w, OC * C), with_bias ? test_dcopy(b, OC) : NULL, r, N, C, OC};
     double *ref = malloc((size_t)N * OC * sizeof *ref);
     layer_dense_forward(out, x, w, with_bias ? b : NULL, N, C, OC);
     dense_ref(ref, &c);
     const char *name = with_bias ? "dense" : "dense-nob";
     check_forward(name, out, ref, N * OC);
     layer_dense_backward(gx, gw, with_bias ? gb : NULL, r, x, w, N, C, OC);
-    check_grad(name, "inp", c.x, N * C, gx, gx0, dense_loss, &c);
-    check_grad(name, "weight", c.w, OC * C, gw, gw0, dense_loss, &c);
-    if (with_bias) check_grad(name, "bias", c.b, OC, gb, gb0, dense_loss, &c);
+    test_check_grad(name, "inp", c.x, N * C, gx, gx0, dense_loss, &c);
+    test_check_grad(name, "weight", c.w, OC * C, gw, gw0, dense_loss, &c);
+    if (with_bias) test_check_grad(name, "bias", c.b, OC, gb, gb0, dense_loss, &c);
     free(x); free(w); free(b); free(out); free(r); free(gx0); free(gw0); free(gb0);
     free(gx); free(gw); free(gb); free(c.x); free(c.w); free(c.b); free(ref);
 }
@@ -267,7 +203,7 @@ static void test_act(int kind)
 {
     static const char *names[] = {"relu", "sigmoid", "tanh", "dropout"};
     enum { N = 50 };
-    float *x = frand(N, 3), *y = frand(N, 1), *r = frand(N, 1), *g0 = frand(N, 1), *g = fcopy(g0, N);
+    float *x = test_frand(&R, N, 3), *y = test_frand(&R, N, 1), *r = test_frand(&R, N, 1), *g0 = test_frand(&R, N, 1), *g = test_fcopy(g0, N);
     for (int i = 0; i < N; i++)   /* keep relu's kink away from the finite differences */
         if (fabsf(x[i]) < 1e-2f) x[i] = 0.5f;
     uint8_t mask[N];
@@ -278,18 +214,18 @@ static void test_act(int kind)
     case 2: layer_tanh_forward(y, x, N); layer_tanh_backward(g, r, y, N); break;
     default: layer_dropout_forward(y, mask, x, N, p, &R); layer_dropout_backward(g, r, mask, N, p); break;
     }
-    act_ctx c = {dcopy(x, N), r, N, kind, mask, p};
+    act_ctx c = {test_dcopy(x, N), r, N, kind, mask, p};
     double ref[N];
     for (int i = 0; i < N; i++) ref[i] = act_ref(c.x[i], &c, (size_t)i);
     check_forward(names[kind], y, ref, N);
-    check_grad(names[kind], "inp", c.x, N, g, g0, act_loss, &c);
+    test_check_grad(names[kind], "inp", c.x, N, g, g0, act_loss, &c);
     free(x); free(y); free(r); free(g0); free(g); free(c.x);
 }
 
 static void test_dropout_stats(void)
 {
     enum { N = 100000 };
-    float *x = frand(N, 1), *y = malloc(N * sizeof *y), *y2 = malloc(N * sizeof *y2);
+    float *x = test_frand(&R, N, 1), *y = malloc(N * sizeof *y), *y2 = malloc(N * sizeof *y2);
     uint8_t *m = malloc(N), *m2 = malloc(N);
     rng a, b;
     rng_seed(&a, 7);
@@ -332,14 +268,14 @@ static double bce_loss(void *vc)
 static void test_bce(void)
 {
     enum { N = 16 };
-    float *z = frand(N, 6), *y = frand(N, 1), *g0 = frand(N, 1), *g = fcopy(g0, N);
+    float *z = test_frand(&R, N, 6), *y = test_frand(&R, N, 1), *g0 = test_frand(&R, N, 1), *g = test_fcopy(g0, N);
     for (int i = 0; i < N; i++) y[i] = i % 5 == 4 ? 0.3f : (float)(i & 1);   /* soft labels too */
-    bce_ctx c = {dcopy(z, N), y, N};
+    bce_ctx c = {test_dcopy(z, N), y, N};
     double l = layer_bce_forward_backward(g, z, y, N, N);
     double lref = bce_loss(&c);
     float lf = (float)l;
     check_forward("bce", &lf, &lref, 1);
-    check_grad("bce", "logits", c.z, N, g, g0, bce_loss, &c);
+    test_check_grad("bce", "logits", c.z, N, g, g0, bce_loss, &c);
     /* Extreme logits: exact values, no overflow, gradients at the limits. */
     float zz[4] = {1000.0f, -1000.0f, 80.0f, -80.0f}, yy[4] = {0, 0, 1, 1}, gg[4] = {0};
     double big = layer_bce_forward_backward(gg, zz, yy, 4, 1.0);
@@ -351,6 +287,50 @@ static void test_bce(void)
     float tiny[1] = {1e-4f}, ty[1] = {1.0f};
     double lt = layer_bce_forward_backward(NULL, tiny, ty, 1, 1.0);
     test_expect(fabs(lt - log1p(exp(-(double)tiny[0]))) < 1e-12, "bce: accurate near z = 0");
+    free(z); free(y); free(g0); free(g); free(c.z);
+}
+
+/* Class weights: the naive reference is the definition, w_pos y log p + w_neg (1 - y)
+ * log(1 - p) per example, on the original targets. */
+typedef struct { double *z; const float *y; int n; double wn, wp; } wbce_ctx;
+
+static double wbce_loss(void *vc)
+{
+    wbce_ctx *c = vc;
+    double s = 0.0;
+    for (int i = 0; i < c->n; i++) {
+        double p = dsig(c->z[i]);
+        s += -(c->wp * c->y[i] * log(p) + c->wn * (1 - c->y[i]) * log(1 - p));
+    }
+    return s / c->n;
+}
+
+static void test_bce_weighted(void)
+{
+    enum { N = 16 };
+    float *z = test_frand(&R, N, 6), *y = test_frand(&R, N, 1), *g0 = test_frand(&R, N, 1), *g = test_fcopy(g0, N);
+    for (int i = 0; i < N; i++) y[i] = i % 5 == 4 ? 0.3f : i % 7 == 6 ? 0.85f : (float)(i & 1);
+    float yw[N], wt[N];
+    double wn = 6.25, wp = 0.6;
+    for (int i = 0; i < N; i++) {
+        yw[i] = y[i];
+        layer_bce_class_weight(&yw[i], &wt[i], wn, wp);
+    }
+    int hard = 1;
+    for (int i = 0; i < N; i++)
+        if ((y[i] == 1 || y[i] == 0) && (yw[i] != y[i] || wt[i] != (float)(y[i] == 1 ? wp : wn))) hard = 0;
+    test_expect(hard, "class weights: a hard label keeps its target and weighs its class's weight");
+    wbce_ctx c = {test_dcopy(z, N), y, N, wn, wp};
+    double l = layer_bce_weighted_forward_backward(g, z, yw, wt, N, N);
+    double lref = wbce_loss(&c);
+    float lf = (float)l;
+    check_forward("weighted bce", &lf, &lref, 1);
+    test_check_grad("weighted bce", "logits", c.z, N, g, g0, wbce_loss, &c);
+    /* Weights of 1 are the plain BCE. */
+    float one[N];
+    for (int i = 0; i < N; i++) one[i] = 1.0f;
+    test_expect(layer_bce_weighted_forward_backward(NULL, z, y, one, N, N) ==
+                layer_bce_forward_backward(NULL, z, y, N, N), "weighted bce: weights 1 give the plain loss");
     free(z); free(y); free(g0); free(g); free(c.z);
 }
 
@@ -399,17 +379,17 @@ static void test_seq(int kind)
     enum { B = 4, T = 5, C = 3 };
     int32_t len[B] = {5, 2, 0, 4};
     size_t nin = B * T * C, nout = kind == 0 ? nin : B * C;
-    float *x = frand(nin, 1), *out = frand(nout, 1), *r = frand(nout, 1);
-    float *g0 = frand(nin, 1), *g = fcopy(g0, nin);
+    float *x = test_frand(&R, nin, 1), *out = test_frand(&R, nout, 1), *r = test_frand(&R, nout, 1);
+    float *g0 = test_frand(&R, nin, 1), *g = test_fcopy(g0, nin);
     int32_t am[B * C];
-    seq_ctx c = {dcopy(x, nin), r, len, B, T, C, kind};
+    seq_ctx c = {test_dcopy(x, nin), r, len, B, T, C, kind};
     double *ref = malloc(nout * sizeof *ref);
     seq_ref(ref, &c);
     if (kind == 0) { layer_seq_reverse_forward(out, x, len, B, T, C); layer_seq_reverse_backward(g, r, len, B, T, C); }
     if (kind == 1) { layer_maxpool_forward(out, am, x, len, B, T, C); layer_maxpool_backward(g, r, am, B, T, C); }
     if (kind == 2) { layer_meanpool_forward(out, x, len, B, T, C); layer_meanpool_backward(g, r, len, B, T, C); }
     check_forward(names[kind], out, ref, nout);
-    check_grad(names[kind], "inp", c.x, nin, g, g0, seq_loss, &c);
+    test_check_grad(names[kind], "inp", c.x, nin, g, g0, seq_loss, &c);
     if (kind == 0) {
         int32_t ids[B * T], rid[B * T];
         for (int i = 0; i < B * T; i++) ids[i] = i;
@@ -433,9 +413,9 @@ static void test_maxpool_ties(void)
 static void test_concat(void)
 {
     enum { N = 3, C1 = 2, C2 = 4 };
-    float *a = frand(N * C1, 1), *b = frand(N * C2, 1), out[N * (C1 + C2)];
-    float *r = frand(N * (C1 + C2), 1), *ga = frand(N * C1, 1), *gb = frand(N * C2, 1);
-    float *ga0 = fcopy(ga, N * C1), *gb0 = fcopy(gb, N * C2);
+    float *a = test_frand(&R, N * C1, 1), *b = test_frand(&R, N * C2, 1), out[N * (C1 + C2)];
+    float *r = test_frand(&R, N * (C1 + C2), 1), *ga = test_frand(&R, N * C1, 1), *gb = test_frand(&R, N * C2, 1);
+    float *ga0 = test_fcopy(ga, N * C1), *gb0 = test_fcopy(gb, N * C2);
     layer_concat_forward(out, a, b, N, C1, C2);
     layer_concat_backward(ga, gb, r, N, C1, C2);
     int ok = 1;
@@ -503,11 +483,11 @@ static void test_lstm(const char *name, int B, int T, int C, int H, const int32_
 {
     int G = 4 * H;
     size_t nx = (size_t)B * T * C, nh = (size_t)B * T * H;
-    float *x = frand(nx, xscale), *wx = frand(G * C, 0.5f), *wh = frand(G * H, 0.5f), *bias = frand(G, 0.5f);
-    float *r1 = frand(nh, 1), *r2 = frand(B * H, 1), *hl = frand(B * H, 1);
-    float *gx0 = frand(nx, 1), *gwx0 = frand(G * C, 1), *gwh0 = frand(G * H, 1), *gb0 = frand(G, 1);
-    float *gx = fcopy(gx0, nx), *gwx = fcopy(gwx0, G * C), *gwh = fcopy(gwh0, G * H), *gb = fcopy(gb0, G);
-    lstm_ctx k = {dcopy(x, nx), dcopy(wx, G * C), dcopy(wh, G * H), dcopy(bias, G),
+    float *x = test_frand(&R, nx, xscale), *wx = test_frand(&R, G * C, 0.5f), *wh = test_frand(&R, G * H, 0.5f), *bias = test_frand(&R, G, 0.5f);
+    float *r1 = test_frand(&R, nh, 1), *r2 = test_frand(&R, B * H, 1), *hl = test_frand(&R, B * H, 1);
+    float *gx0 = test_frand(&R, nx, 1), *gwx0 = test_frand(&R, G * C, 1), *gwh0 = test_frand(&R, G * H, 1), *gb0 = test_frand(&R, G, 1);
+    float *gx = test_fcopy(gx0, nx), *gwx = test_fcopy(gwx0, G * C), *gwh = test_fcopy(gwh0, G * H), *gb = test_fcopy(gb0, G);
+    lstm_ctx k = {test_dcopy(x, nx), test_dcopy(wx, G * C), test_dcopy(wh, G * H), test_dcopy(bias, G),
                   use_hs ? r1 : NULL, use_last ? r2 : NULL, len, B, T, C, H};
     double *hs = malloc(nh * sizeof *hs), *hlr = malloc((size_t)B * H * sizeof *hlr);
     lstm_cache cache;
@@ -518,10 +498,10 @@ static void test_lstm(const char *name, int B, int T, int C, int H, const int32_
     check_forward(name, hl, hlr, (size_t)B * H);
     lstm_backward(gx, gwx, gwh, gb, &cache, use_hs ? r1 : NULL, use_last ? r2 : NULL,
                   x, len, wx, wh, B, T, C, H);
-    check_grad(name, "inp", k.x, nx, gx, gx0, lstm_loss, &k);
-    check_grad(name, "wx", k.wx, G * C, gwx, gwx0, lstm_loss, &k);
-    check_grad(name, "wh", k.wh, G * H, gwh, gwh0, lstm_loss, &k);
-    check_grad(name, "bias", k.bias, G, gb, gb0, lstm_loss, &k);
+    test_check_grad(name, "inp", k.x, nx, gx, gx0, lstm_loss, &k);
+    test_check_grad(name, "wx", k.wx, G * C, gwx, gwx0, lstm_loss, &k);
+    test_check_grad(name, "wh", k.wh, G * H, gwh, gwh0, lstm_loss, &k);
+    test_check_grad(name, "bias", k.bias, G, gb, gb0, lstm_loss, &k);
     lstm_cache_free(&cache);
     free(x); free(wx); free(wh); free(bias); free(r1); free(r2); free(hl);
     free(gx0); free(gwx0); free(gwh0); free(gb0); free(gx); free(gwx); free(gwh); free(gb);
@@ -571,9 +551,9 @@ static void test_lstm_mask(void)
 {
     enum { B = 5, T = 9, C = 6, H = 8, G = 4 * H };
     int32_t len[B] = {9, 3, 0, 7, 1};
-    float *x = frand(B * T * C, 1), *wx = frand(G * C, 0.4f), *wh = frand(G * H, 0.4f), *bias = frand(G, 0.2f);
-    float *dhs = frand(B * T * H, 1), *dhl = frand(B * H, 1);
-    float *x2 = fcopy(x, B * T * C), *dhs2 = fcopy(dhs, B * T * H);
+    float *x = test_frand(&R, B * T * C, 1), *wx = test_frand(&R, G * C, 0.4f), *wh = test_frand(&R, G * H, 0.4f), *bias = test_frand(&R, G, 0.2f);
+    float *dhs = test_frand(&R, B * T * H, 1), *dhl = test_frand(&R, B * H, 1);
+    float *x2 = test_fcopy(x, B * T * C), *dhs2 = test_fcopy(dhs, B * T * H);
     for (int b = 0; b < B; b++)       /* garbage in the padding of the input and of dhs */
         for (int t = len[b]; t < T; t++) {
             for (int c = 0; c < C; c++) x2[(b * T + t) * C + c] = 1e30f;
@@ -640,8 +620,8 @@ static void test_lstm_threads(void)
 {
     enum { B = 6, T = 10, C = 8, H = 12, G = 4 * H };
     int32_t len[B] = {10, 9, 3, 7, 0, 10};
-    float *x = frand(B * T * C, 1), *wx = frand(G * C, 0.4f), *wh = frand(G * H, 0.4f), *bias = frand(G, 0.2f);
-    float *dhs = frand(B * T * H, 1), *dhl = frand(B * H, 1);
+    float *x = test_frand(&R, B * T * C, 1), *wx = test_frand(&R, G * C, 0.4f), *wh = test_frand(&R, G * H, 0.4f), *bias = test_frand(&R, G, 0.2f);
+    float *dhs = test_frand(&R, B * T * H, 1), *dhl = test_frand(&R, B * H, 1);
     lstm_run serial = run_lstm(x, len, wx, wh, bias, dhs, dhl, B, T, C, H);
     thr_arg a[2];
     pthread_t t[2];
@@ -703,11 +683,11 @@ static void test_conv(int K)
     enum { B = 4, T = 7, C = 3, OC = 4 };
     int32_t len[B] = {7, 2, 0, 4};
     size_t nx = B * T * C, nw = (size_t)OC * K * C, no = B * T * OC;
-    float *x = frand(nx, 1), *w = frand(nw, 1), *bias = frand(OC, 1), *out = frand(no, 1), *r = frand(no, 1);
-    float *gx0 = frand(nx, 1), *gw0 = frand(nw, 1), *gb0 = frand(OC, 1);
-    float *gx = fcopy(gx0, nx), *gw = fcopy(gw0, nw), *gb = fcopy(gb0, OC);
+    float *x = test_frand(&R, nx, 1), *w = test_frand(&R, nw, 1), *bias = test_frand(&R, OC, 1), *out = test_frand(&R, no, 1), *r = test_frand(&R, no, 1);
+    float *gx0 = test_frand(&R, nx, 1), *gw0 = test_frand(&R, nw, 1), *gb0 = test_frand(&R, OC, 1);
+    float *gx = test_fcopy(gx0, nx), *gw = test_fcopy(gw0, nw), *gb = test_fcopy(gb0, OC);
     float *scratch = malloc(conv1d_scratch_size(T, K, C) * sizeof(float));
-    conv_ctx c = {dcopy(x, nx), dcopy(w, nw), dcopy(bias, OC), r, len, B, T, C, K, OC};
+    conv_ctx c = {test_dcopy(x, nx), test_dcopy(w, nw), test_dcopy(bias, OC), r, len, B, T, C, K, OC};
     double *ref = malloc(no * sizeof *ref);
     char name[16];
     snprintf(name, sizeof name, "conv%d", K);
@@ -715,12 +695,12 @@ static void test_conv(int K)
     conv_ref(ref, &c);
     check_forward(name, out, ref, no);
     conv1d_backward(gx, gw, gb, scratch, r, x, len, w, B, T, C, K, OC);
-    check_grad(name, "inp", c.x, nx, gx, gx0, conv_loss, &c);
-    check_grad(name, "weight", c.w, nw, gw, gw0, conv_loss, &c);
-    check_grad(name, "bias", c.b, OC, gb, gb0, conv_loss, &c);
+    test_check_grad(name, "inp", c.x, nx, gx, gx0, conv_loss, &c);
+    test_check_grad(name, "weight", c.w, nw, gw, gw0, conv_loss, &c);
+    test_check_grad(name, "bias", c.b, OC, gb, gb0, conv_loss, &c);
 
     /* Garbage in the padding: same output, bit for bit. */
-    float *x2 = fcopy(x, nx), *out2 = malloc(no * sizeof *out2);
+    float *x2 = test_fcopy(x, nx), *out2 = malloc(no * sizeof *out2);
     for (int b = 0; b < B; b++)
         for (size_t i = (size_t)(b * T + len[b]) * C; i < (size_t)(b + 1) * T * C; i++) x2[i] = 1e30f;
     conv1d_forward(out2, scratch, x2, len, w, bias, B, T, C, K, OC);
@@ -813,13 +793,13 @@ static void test_bilstm(void)
     layer_seq_reverse_backward(dx, dxr, len, B, T, C);
     layer_embed_backward(D(P_EMB), &rs, dx, ids, B * T, C, V);
 
-    double *wd = dcopy(p.data, p.total);
+    double *wd = test_dcopy(p.data, p.total);
     bi_ctx c = {&p, wd, ids, len, y};
     double lref = bi_loss(&c);
     float lf = (float)loss;
     test_expect(!memcmp(xr, xr2, sizeof xr), "bilstm: reversing ids or embeddings agrees");
     check_forward("bilstm", &lf, &lref, 1);
-    check_grad("bilstm", "params", wd, p.total, grad, NULL, bi_loss, &c);
+    test_check_grad("bilstm", "params", wd, p.total, grad, NULL, bi_loss, &c);
 #undef W
 #undef D
     rowset_free(&rs);
@@ -892,6 +872,7 @@ int main(void)
     for (int k = 0; k < 4; k++) test_act(k);
     test_dropout_stats();
     test_bce();
+    test_bce_weighted();
     for (int k = 0; k < 3; k++) test_seq(k);
     test_maxpool_ties();
     test_concat();

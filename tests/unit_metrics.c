@@ -176,6 +176,7 @@ static void test_writers(void)
              "{\n"
              "  \"n\": 4,\n"
              "  \"accuracy\": 0.5,\n"
+             "  \"balanced_accuracy\": 0.5,\n"
              "  \"precision_pos\": 0.5,\n"
              "  \"recall_pos\": 0.5,\n"
              "  \"f1_pos\": 0.5,\n"
@@ -186,6 +187,8 @@ static void test_writers(void)
              "  \"macro_recall\": 0.5,\n"
              "  \"macro_f1\": 0.5,\n"
              "  \"auc\": 0.75,\n"
+             "  \"pr_auc_pos\": 0.8333333333,\n"
+             "  \"pr_auc_neg\": 0.8333333333,\n"
              "  \"logloss\": %s,\n"
              "  \"confusion\": {\"tp\": 1, \"fp\": 1, \"tn\": 1, \"fn\": 1},\n"
              "  \"threshold\": 0.5\n"
@@ -200,13 +203,14 @@ static void test_writers(void)
              "documents  2\n"
              "threshold  0.5\n"
              "accuracy   1.0000\n"
+             "balanced   0.5000\n"
              "auc        n/a (one class only)\n"
              "logloss    %s\n"
              "\n"
-             "class      precision  recall  f1      support\n"
-             "neg        1.0000     1.0000  1.0000  2\n"
-             "pos        0.0000     0.0000  0.0000  0\n"
-             "macro      0.5000     0.5000  0.5000  2\n"
+             "class      precision  recall  f1      pr_auc   support\n"
+             "neg        1.0000     1.0000  1.0000  1.0000   2\n"
+             "pos        0.0000     0.0000  0.0000  n/a      0\n"
+             "macro      0.5000     0.5000  0.5000           2\n"
              "\n"
              "confusion  pred neg  pred pos\n"
              "true neg   2         0\n"
@@ -218,6 +222,7 @@ static void test_writers(void)
              "{\n"
              "  \"n\": 2,\n"
              "  \"accuracy\": 1,\n"
+             "  \"balanced_accuracy\": 0.5,\n"
              "  \"precision_pos\": 0,\n"
              "  \"recall_pos\": 0,\n"
              "  \"f1_pos\": 0,\n"
@@ -228,6 +233,8 @@ static void test_writers(void)
              "  \"macro_recall\": 0.5,\n"
              "  \"macro_f1\": 0.5,\n"
              "  \"auc\": null,\n"
+             "  \"pr_auc_pos\": null,\n"
+             "  \"pr_auc_neg\": 1,\n"
              "  \"logloss\": %s,\n"
              "  \"confusion\": {\"tp\": 0, \"fp\": 0, \"tn\": 2, \"fn\": 0},\n"
              "  \"threshold\": 0.5\n"
@@ -235,8 +242,46 @@ static void test_writers(void)
     check_output("json one class", 1, &m, want);
 }
 
+/* PR AUC and the best threshold against their naive oracles, on random data with ties. */
+static void test_oracles(void)
+{
+    unsigned long long x = 12345;
+    double worst = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        size_t n = 1 + (size_t)(trial % 40);
+        int y[40];
+        double p[40];
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            y[i] = (int)(x >> 63);
+            p[i] = (double)((x >> 20) % 9) / 8;   /* ties on purpose */
+        }
+        metrics m;
+        metrics_compute(y, p, n, 0.5, &m);
+        for (int c = 0; c < 2; c++) {
+            double a = m.pr_auc[c], b = metrics_pr_auc_naive(y, p, n, c);
+            CHECK(isnan(a) == isnan(b), "pr_auc NaN mismatch");
+            if (!isnan(a)) worst = fmax(worst, fabs(a - b));
+        }
+        double ba1, ba2, t1 = metrics_best_threshold(y, p, n, &ba1), t2 = metrics_best_threshold_naive(y, p, n, &ba2);
+        CHECK(t1 == t2 && (ba1 == ba2 || (isnan(ba1) && isnan(ba2))), "best threshold differs from the naive one");
+        if (!isnan(ba1)) {
+            metrics_compute(y, p, n, t1, &m);
+            CHECK(fabs(m.balanced_accuracy - ba1) < 1e-12, "best threshold's balanced accuracy");
+        }
+    }
+    printf("pr_auc vs naive: worst difference %g over 300 random trials\n", worst);
+    CHECK(worst < 1e-12, "pr_auc differs from the naive oracle");
+    /* Separable scores: a threshold between the classes gives balanced accuracy 1. */
+    const int ys[] = {0, 0, 1, 1, 1};
+    const double ps[] = {0.6, 0.7, 0.8, 0.9, 0.95};
+    double ba, t = metrics_best_threshold(ys, ps, 5, &ba);
+    CHECK(ba == 1 && t > 0.7 && t <= 0.8, "separable: threshold between the classes");
+}
+
 int main(void)
 {
+    test_oracles();
     test_small();
     test_degenerate();
     test_auc_random();

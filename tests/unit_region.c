@@ -3,7 +3,8 @@
  * reference, and every backward against central finite differences of that reference
  * (L = sum_i out_i R_i with R random, eps = 1e-5, in double; gradient buffers pre-filled
  * with random values to check that backward adds), as unit_layers.c does for the other
- * layers. Prints the worst difference per tensor; exits 1 on any failure. */
+ * layers, with the same checks (gradcheck.h). Prints the worst difference per tensor;
+ * exits 1 on any failure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,78 +13,10 @@
 #include "layers.h"
 #include "params.h"
 #include "rng.h"
+#include "gradcheck.h"
 #include "testutil.h"
 
-#define EPS 1e-5
-#define G_ATOL 1e-5
-#define G_RTOL 1e-4
-#define F_ATOL 1e-5
-#define F_RTOL 1e-4
-
 static rng R;
-
-static float *frand(size_t n, float a)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * rng_uniform(&R) - 1.0) * a);
-    return x;
-}
-
-static float *fcopy(const float *x, size_t n)
-{
-    float *y = malloc((n ? n : 1) * sizeof *y);
-    memcpy(y, x, n * sizeof *y);
-    return y;
-}
-
-static double *dcopy(const float *x, size_t n)
-{
-    double *y = malloc((n ? n : 1) * sizeof *y);
-    for (size_t i = 0; i < n; i++) y[i] = x[i];
-    return y;
-}
-
-static void check_close(const char *what, const float *f, const double *d, size_t n)
-{
-    double worst = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)f[i] - d[i]);
-        if (!(e <= F_ATOL + F_RTOL * fabs(d[i]))) bad = 1;
-        if (e > worst || e != e) worst = e;
-    }
-    printf("  %-28s n=%-5zu worst |diff| %.2e  %s\n", what, n, worst, bad ? "FAIL" : "ok");
-    failures += bad;
-}
-
-typedef double loss_fn(void *ctx);
-
-static void check_grad(const char *layer, const char *tensor, double *x, size_t n,
-                       const float *after, const float *before, loss_fn *f, void *ctx)
-{
-    double worst = 0.0, worst_use = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x0 = x[i];
-        x[i] = x0 + EPS;
-        double lp = f(ctx);
-        x[i] = x0 - EPS;
-        double lm = f(ctx);
-        x[i] = x0;
-        double num = (lp - lm) / (2 * EPS);
-        double ana = (double)after[i] - (before ? (double)before[i] : 0.0);
-        double e = fabs(ana - num);
-        if (!(e <= G_ATOL + G_RTOL * fabs(num))) {
-            if (!bad) fprintf(stderr, "  %s %s[%zu]: analytic %.8g numeric %.8g\n", layer, tensor, i, ana, num);
-            bad = 1;
-        }
-        if (e > worst || e != e) worst = e;
-        if (e / (G_ATOL + G_RTOL * fabs(num)) > worst_use) worst_use = e / (G_ATOL + G_RTOL * fabs(num));
-    }
-    printf("  %-14s d%-12s n=%-5zu worst |diff| %.2e  (%3.0f%% of tol)  %s\n", layer, tensor, n, worst,
-           100 * worst_use, bad ? "FAIL" : "ok");
-    failures += bad;
-}
 
 /* ---- bounds ---------------------------------------------------------------------- */
 
@@ -165,22 +98,22 @@ static void test_region(int p, int q)
     snprintf(name, sizeof name, "region p%d q%d", p, q);
     int NR = region_count(RL, p);
     size_t no = (size_t)NR * RC;
-    float *w = frand(RV * RC, 1), *b = frand(RC, 1), *out = frand(no, 1), *out2 = frand(no, 1);
-    float *r = frand(no, 1), *scratch = malloc((size_t)NR * RV * sizeof *scratch);
-    reg_ctx c = { p, q, dcopy(w, RV * RC), dcopy(b, RC), r, NULL, NULL };
+    float *w = test_frand(&R, RV * RC, 1), *b = test_frand(&R, RC, 1), *out = test_frand(&R, no, 1), *out2 = test_frand(&R, no, 1);
+    float *r = test_frand(&R, no, 1), *scratch = malloc((size_t)NR * RV * sizeof *scratch);
+    reg_ctx c = { p, q, test_dcopy(w, RV * RC), test_dcopy(b, RC), r, NULL, NULL };
     double ref[RL * RC];
     reg_ref(ref, &c);
     layer_region_forward(out, rids, RL, p, q, w, b, RC, RV);
-    check_close(name, out, ref, no);
+    test_check_close(name, out, ref, no);
     layer_region_forward_naive(out2, scratch, rids, RL, p, q, w, b, RC, RV);
-    check_close("  naive (one-hot sgemm)", out2, ref, no);
+    test_check_close("  naive (one-hot sgemm)", out2, ref, no);
 
-    float *gw0 = frand(RV * RC, 1), *gb0 = frand(RC, 1), *gw = fcopy(gw0, RV * RC), *gb = fcopy(gb0, RC);
+    float *gw0 = test_frand(&R, RV * RC, 1), *gb0 = test_frand(&R, RC, 1), *gw = test_fcopy(gw0, RV * RC), *gb = test_fcopy(gb0, RC);
     rowset rs;
     rowset_init(&rs, RV);
     layer_region_backward(gw, &rs, gb, r, rids, RL, p, q, RC, RV);
-    check_grad(name, "weight", c.w, RV * RC, gw, gw0, reg_loss, &c);
-    check_grad(name, "bias", c.b, RC, gb, gb0, reg_loss, &c);
+    test_check_grad(name, "weight", c.w, RV * RC, gw, gw0, reg_loss, &c);
+    test_check_grad(name, "bias", c.b, RC, gb, gb0, reg_loss, &c);
     int ok = 1;
     for (int v = 0; v < RV; v++) {
         double d = 0;
@@ -190,7 +123,7 @@ static void test_region(int p, int q)
     test_expect(ok, "region: the rowset lists exactly the rows with a gradient");
 
     /* Below a max over regions: only argmax regions get a gradient. */
-    float *g = frand(RC, 1);
+    float *g = test_frand(&R, RC, 1);
     int32_t argmax[RC];
     for (int k = 0; k < RC; k++) argmax[k] = k == 1 ? -1 : (int32_t)rng_below(&R, (uint32_t)NR);
     c.g = g;
@@ -200,15 +133,15 @@ static void test_region(int p, int q)
     rowset_clear(&rs);
     layer_region_backward_pooled(gw, &rs, gb, g, argmax, rids, RL, p, q, RC, RV);
     snprintf(name, sizeof name, "pooled p%d q%d", p, q);
-    check_grad(name, "weight", c.w, RV * RC, gw, gw0, reg_pooled_loss, &c);
-    check_grad(name, "bias", c.b, RC, gb, gb0, reg_pooled_loss, &c);
+    test_check_grad(name, "weight", c.w, RV * RC, gw, gw0, reg_pooled_loss, &c);
+    test_check_grad(name, "bias", c.b, RC, gb, gb0, reg_pooled_loss, &c);
     /* ... and the same numbers as the dense backward of the scattered gradient. */
-    float *dout = calloc(no, sizeof *dout), *hw = fcopy(gw0, RV * RC), *hb = fcopy(gb0, RC);
+    float *dout = calloc(no, sizeof *dout), *hw = test_fcopy(gw0, RV * RC), *hb = test_fcopy(gb0, RC);
     for (int k = 0; k < RC; k++)
         if (argmax[k] >= 0) dout[argmax[k] * RC + k] = g[k];
     layer_region_backward(hw, NULL, hb, dout, rids, RL, p, q, RC, RV);
-    double *hwd = dcopy(hw, RV * RC);
-    check_close("  pooled = dense backward", gw, hwd, RV * RC);
+    double *hwd = test_dcopy(hw, RV * RC);
+    test_check_close("  pooled = dense backward", gw, hwd, RV * RC);
     rowset_free(&rs);
     free(w); free(b); free(out); free(out2); free(r); free(scratch); free(c.w); free(c.b);
     free(gw0); free(gb0); free(gw); free(gb); free(g); free(dout); free(hw); free(hb); free(hwd);
@@ -234,13 +167,13 @@ static double dp_loss(void *vc)
 
 static void test_dense_pooled(void)
 {
-    float *x = frand(DN * DC, 1), *w = frand(DOC * DC, 1), *g = frand(DOC, 1);
+    float *x = test_frand(&R, DN * DC, 1), *w = test_frand(&R, DOC * DC, 1), *g = test_frand(&R, DOC, 1);
     int32_t argmax[DOC] = { 2, -1, 4, 2 };
-    float *gx0 = frand(DN * DC, 1), *gw0 = frand(DOC * DC, 1), *gx = fcopy(gx0, DN * DC), *gw = fcopy(gw0, DOC * DC);
-    dp_ctx c = { dcopy(x, DN * DC), dcopy(w, DOC * DC), g, argmax };
+    float *gx0 = test_frand(&R, DN * DC, 1), *gw0 = test_frand(&R, DOC * DC, 1), *gx = test_fcopy(gx0, DN * DC), *gw = test_fcopy(gw0, DOC * DC);
+    dp_ctx c = { test_dcopy(x, DN * DC), test_dcopy(w, DOC * DC), g, argmax };
     layer_dense_backward_pooled(gx, gw, g, argmax, x, w, DC, DOC);
-    check_grad("dense pooled", "inp", c.x, DN * DC, gx, gx0, dp_loss, &c);
-    check_grad("dense pooled", "weight", c.w, DOC * DC, gw, gw0, dp_loss, &c);
+    test_check_grad("dense pooled", "inp", c.x, DN * DC, gx, gx0, dp_loss, &c);
+    test_check_grad("dense pooled", "weight", c.w, DOC * DC, gw, gw0, dp_loss, &c);
     free(x); free(w); free(g); free(gx0); free(gw0); free(gx); free(gw); free(c.x); free(c.w);
 }
 
@@ -267,18 +200,18 @@ static double sb_loss(void *vc)
 
 static void test_sampled(void)
 {
-    float *x = frand(SR * SC, 1), *w = frand(SV * SC, 1), *b = frand(SV, 1);
-    float *gx0 = frand(SR * SC, 1), *gw0 = frand(SV * SC, 1), *gb0 = frand(SV, 1);
-    float *gx = fcopy(gx0, SR * SC), *gw = fcopy(gw0, SV * SC), *gb = fcopy(gb0, SV);
-    sb_ctx c = { dcopy(x, SR * SC), dcopy(w, SV * SC), dcopy(b, SV) };
+    float *x = test_frand(&R, SR * SC, 1), *w = test_frand(&R, SV * SC, 1), *b = test_frand(&R, SV, 1);
+    float *gx0 = test_frand(&R, SR * SC, 1), *gw0 = test_frand(&R, SV * SC, 1), *gb0 = test_frand(&R, SV, 1);
+    float *gx = test_fcopy(gx0, SR * SC), *gw = test_fcopy(gw0, SV * SC), *gb = test_fcopy(gb0, SV);
+    sb_ctx c = { test_dcopy(x, SR * SC), test_dcopy(w, SV * SC), test_dcopy(b, SV) };
     rowset rs;
     rowset_init(&rs, SV);
     double L = layer_sampled_bce_forward_backward(gx, gw, &rs, gb, x, w, b, stgt, sy, soff, SR, SC, 2.0);
     double Lref = sb_loss(&c);
-    check_close("sampled bce loss", (float[]){ (float)L }, &Lref, 1);
-    check_grad("sampled bce", "inp", c.x, SR * SC, gx, gx0, sb_loss, &c);
-    check_grad("sampled bce", "weight", c.w, SV * SC, gw, gw0, sb_loss, &c);
-    check_grad("sampled bce", "bias", c.b, SV, gb, gb0, sb_loss, &c);
+    test_check_close("sampled bce loss", (float[]){ (float)L }, &Lref, 1);
+    test_check_grad("sampled bce", "inp", c.x, SR * SC, gx, gx0, sb_loss, &c);
+    test_check_grad("sampled bce", "weight", c.w, SV * SC, gw, gw0, sb_loss, &c);
+    test_check_grad("sampled bce", "bias", c.b, SV, gb, gb0, sb_loss, &c);
     test_expect(rs.n == 5 && !rs.mark[3] && !rs.mark[5], "sampled bce: touched rows are the targets");
     double L2 = layer_sampled_bce_forward_backward(NULL, NULL, NULL, NULL, x, w, b, stgt, sy, soff, SR, SC, 2.0);
     test_expect(L2 == L, "sampled bce: the loss alone is the same");

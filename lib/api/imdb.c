@@ -171,6 +171,11 @@ imdb_status imdb_model_info_get(const imdb_model *model, imdb_model_info *info, 
     return IMDB_OK;
 }
 
+double imdb_model_threshold(const imdb_model *model)
+{
+    return clf_threshold(model->c);
+}
+
 /* ---- the cleaner pool -------------------------------------------------------------- */
 
 /* An idle cleaner, or a new one when all are in use. */

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define IMDB_VERSION_MAJOR 0
-#define IMDB_VERSION_MINOR 2
+#define IMDB_VERSION_MINOR 3
 #define IMDB_VERSION_PATCH 0
 
 /* The statuses. The numbers match the tools' exit statuses where one exists. */
@@ -101,6 +101,11 @@ typedef struct imdb_model_info {
 /* Fill *info. model and info must not be NULL. Thread-safe. */
 IMDB_API imdb_status imdb_model_info_get(const imdb_model *model, imdb_model_info *info,
                                          imdb_error *err);
+
+/* The decision threshold the model stores (imdb-train -o threshold=auto|X): a text is
+ * labelled pos when P(pos) >= it; 0.5 for a model trained without one. model must not be
+ * NULL. Thread-safe. (Since 0.3.0.) */
+IMDB_API double imdb_model_threshold(const imdb_model *model);
 
 /* P(pos) of one raw text, cleaned and tokenized as the model's training data was: the
  * same number imdb-predict prints (before its rounding to six decimals). On failure

@@ -15,6 +15,7 @@ struct clf {
     char *kind, *params, *clean;
     text_settings clean_settings;
     double load_seconds;
+    double threshold;   /* the decision threshold in params, or 0.5 */
 };
 
 static clf *load(const char *path, int flags, imdb_err *e)
@@ -35,6 +36,24 @@ static int prefixed(imdb_err *e, int status, const char *path, const char *what)
     char msg[sizeof e->msg];
     snprintf(msg, sizeof msg, "%s", e->msg);
     return imdb_fail(e, status, "%s: %s: %s", path, what, msg);
+}
+
+/* The line "threshold = X" of a params section (imdb-train -o threshold=...): *t = X,
+ * 0.5 without one (models before it, and those trained without it); -1 if X is not a
+ * number in [0, 1]. */
+static int params_threshold(const char *params, double *t)
+{
+    *t = 0.5;
+    for (const char *p = params; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, "threshold = ", 12) != 0) continue;
+        char *end;
+        errno = 0;
+        double v = strtod(p + 12, &end);
+        if (errno || end == p + 12 || (*end && *end != '\n') || !(v >= 0 && v <= 1)) return -1;
+        *t = v;
+        return 0;
+    }
+    return 0;
 }
 
 clf *clf_open(modelio *m, imdb_err *e)
@@ -65,6 +84,10 @@ clf *clf_open(modelio *m, imdb_err *e)
     }
     if (!c->ops) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: unknown model kind '%.40s' (made by a newer imdb?)", path, c->kind);
+        goto fail;
+    }
+    if (params_threshold(c->params, &c->threshold) < 0) {
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: params: threshold must be a number in [0, 1]", path);
         goto fail;
     }
     if (text_settings_parse(&c->clean_settings, c->clean, e) < 0) {
@@ -107,6 +130,7 @@ const char *clf_params(const clf *c) { return c->params; }
 const char *clf_clean(const clf *c) { return c->clean; }
 const char *clf_path(const clf *c) { return modelio_name(c->file); }
 double clf_load_seconds(const clf *c) { return c->load_seconds; }
+double clf_threshold(const clf *c) { return c->threshold; }
 int clf_can_explain(const clf *c) { return c->ops->explain != NULL; }
 
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e)

@@ -75,6 +75,10 @@ const char *clf_params(const clf *c);    /* effective training settings ("key = 
 const char *clf_clean(const clf *c);     /* cleaning settings (text_settings_format) */
 const char *clf_path(const clf *c);
 double clf_load_seconds(const clf *c);
+/* The decision threshold the model stores (params line "threshold = X", written by
+ * imdb-train -o threshold=auto|X): label pos when P(pos) >= it. 0.5 for a model without
+ * one. Loading refuses a value that is not a number in [0, 1] (IMDB_EXIT_DATA). */
+double clf_threshold(const clf *c);
 int clf_can_explain(const clf *c);
 /* A cleaner configured like the model's training data; one per thread. */
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e);

@@ -1,11 +1,11 @@
 /* doccache.c — see doccache.h. A file cache is written with pwrite and read with pread
  * on one descriptor, one block at a time; a memory cache is the same image in a buffer.
- * CRC-32 is zlib's. */
+ * The temporary file, CRC-32 and varints are recfile.h's (but for the naive reference,
+ * which reads the format on its own). */
 #include "doccache.h"
+#include "recfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,55 +52,10 @@ struct doccache_writer {
     int failed;              /* errno of the first failed write */
 };
 
-static uint32_t crc(const unsigned char *p, size_t n)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)c;
-}
-
-static size_t put_varint(unsigned char *p, uint64_t x)
-{
-    size_t n = 0;
-    while (x >= 0x80) {
-        p[n++] = (unsigned char)(x | 0x80);
-        x >>= 7;
-    }
-    p[n++] = (unsigned char)x;
-    return n;
-}
-
-/* A varint of at most 32 bits from p[0..end); 0 when it runs past end or overflows. */
-static inline size_t get_varint32(const unsigned char *p, const unsigned char *end, uint32_t *x)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 5 && p + i < end; i++) {
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            if (v > UINT32_MAX) return 0;
-            *x = (uint32_t)v;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
-static size_t varint_bytes(uint64_t x)
-{
-    size_t n = 1;
-    while (x >= 0x80) { x >>= 7; n++; }
-    return n;
-}
-
 size_t doccache_encoded_bytes(const uint32_t *feat, size_t nf)
 {
-    size_t n = varint_bytes(nf);
-    for (size_t i = 0; i < nf; i++) n += varint_bytes(i ? feat[i] - feat[i - 1] : feat[i]);
+    size_t n = recfile_varint_bytes(nf);
+    for (size_t i = 0; i < nf; i++) n += recfile_varint_bytes(i ? feat[i] - feat[i - 1] : feat[i]);
     return n;
 }
 
@@ -132,16 +87,9 @@ static int put_at(doccache_writer *w, const unsigned char *p, size_t n, uint64_t
         if (at + n > c->memlen) c->memlen = (size_t)(at + n);
         return 0;
     }
-    while (n > 0) {
-        ssize_t k = pwrite(c->fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            w->failed = k < 0 && errno ? errno : ENOSPC;
-            return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", c->name, strerror(w->failed));
-        }
-        p += k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
+    if (recfile_write(c->fd, p, n, at) < 0) {
+        w->failed = errno;
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", c->name, strerror(w->failed));
     }
     return 0;
 }
@@ -170,29 +118,9 @@ doccache_writer *doccache_create(const char *dir, uint32_t block_docs, uint32_t 
                                  imdb_err *e)
 {
     if (!dir) return writer_on(cache_new(-1, "(document cache in memory)", block_docs ? block_docs : 1, nfeat), 0);
-    size_t l = strlen(dir);
-    char *path = imdb_xmalloc(l + 40);
-    const char *sep = l && dir[l - 1] == '/' ? "" : "/";
-    int fd = -1;
-#ifdef O_TMPFILE
-    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    snprintf(path, l + 40, "%s%s(document cache)", dir, sep);
-#endif
-    if (fd < 0) {
-        snprintf(path, l + 40, "%s%simdb-train-cache.XXXXXX", dir, sep);
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd < 0) {
-            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot create a document cache: %s", dir, strerror(errno));
-            free(path);
-            return NULL;
-        }
-        if (unlink(path) < 0) {   /* nothing is left behind, whatever way the process ends */
-            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot remove a document cache: %s", path, strerror(errno));
-            close(fd);
-            free(path);
-            return NULL;
-        }
-    }
+    char *path;
+    int fd = recfile_tmp(dir, "document cache", "imdb-train-cache", &path, e);
+    if (fd < 0) return NULL;
     doccache_writer *w = doccache_create_fd(fd, path, block_docs, nfeat, resident);
     free(path);
     if (w->failed) {
@@ -208,13 +136,13 @@ static int flush_block(doccache_writer *w, imdb_err *e)
     doccache *c = w->c;
     if (w->docs == 0) return 0;
     unsigned char *h = w->buf;
-    uint32_t pc = crc(w->buf + DOCCACHE_BLOCK_HEADER, w->n);
+    uint32_t pc = recfile_crc32(w->buf + DOCCACHE_BLOCK_HEADER, w->n);
     memcpy(h, BMAGIC, 4);
     put_u32le(h + 4, w->docs);
     put_u32le(h + 8, (uint32_t)w->n);
     put_u32le(h + 12, pc);
     put_u32le(h + 16, (uint32_t)c->nblocks);
-    put_u32le(h + 20, crc(h, 20));
+    recfile_seal(h, 20);
     if (put_at(w, w->buf, DOCCACHE_BLOCK_HEADER + w->n, w->at, e) < 0) return -1;
     if (c->nblocks == c->capblocks) {
         c->capblocks = c->capblocks ? 2 * c->capblocks : 64;
@@ -256,25 +184,25 @@ static int add_record(doccache_writer *w, uint32_t num, float target, const unsi
         w->buf = imdb_xrealloc(w->buf, DOCCACHE_BLOCK_HEADER + w->cap);
     }
     unsigned char *p0 = w->buf + DOCCACHE_BLOCK_HEADER + w->n, *p = p0;
-    p += put_varint(p, num);
+    p += recfile_put_varint(p, num);
     uint32_t bits;
     memcpy(&bits, &target, 4);
     put_u32le(p, bits);
     p += 4;
     if (enc) {
         uint32_t k;
-        size_t h = get_varint32(enc, enc + len, &k);
+        size_t h = recfile_get_varint32(enc, enc + len, &k);
         if (!h) return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: bad encoded record", c->name);
         memcpy(p, enc, len);
         p += len;
         nf = k;
     } else {
-        p += put_varint(p, nf);
+        p += recfile_put_varint(p, nf);
         for (size_t i = 0; i < nf; i++) {
             if (feat[i] >= c->nfeat || (i > 0 && feat[i] <= feat[i - 1]))
                 return imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: document %u: feature ids not sorted below %u",
                                  c->name, (unsigned)num, (unsigned)c->nfeat);
-            p += put_varint(p, i ? feat[i] - feat[i - 1] : feat[i]);
+            p += recfile_put_varint(p, i ? feat[i] - feat[i - 1] : feat[i]);
         }
     }
     w->n += (size_t)(p - p0);
@@ -304,7 +232,7 @@ static void header(const doccache *c, unsigned char *h)
     put_u32le(h + 20, (uint32_t)c->nblocks);
     put_u64le(h + 24, c->ndocs);
     put_u32le(h + 32, 0);
-    put_u32le(h + 36, crc(h, 36));
+    recfile_seal(h, 36);
 }
 
 doccache *doccache_finish(doccache_writer *w, imdb_err *e)
@@ -344,15 +272,9 @@ static int read_at(const doccache *c, unsigned char *p, size_t n, uint64_t at, i
         memcpy(p, c->mem + at, n);
         return 0;
     }
-    while (n > 0) {
-        ssize_t k = pread(c->fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error: %s", c->name, strerror(errno));
-        if (k == 0) return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated at byte %llu", c->name, (unsigned long long)at);
-        p += k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
-    }
+    int got = recfile_read(c->fd, p, n, at);
+    if (got < 0) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error: %s", c->name, strerror(errno));
+    if (got == 0) return imdb_fail(e, IMDB_EXIT_DATA, "%s: truncated at byte %llu", c->name, (unsigned long long)at);
     return 0;
 }
 
@@ -376,7 +298,7 @@ doccache *doccache_open_fd(int fd, const char *name, size_t resident, imdb_err *
                   name, (unsigned)get_u32le(h + 8), DOCCACHE_VERSION);
         goto fail;
     }
-    if (get_u32le(h + 36) != crc(h, 36)) {
+    if (!recfile_sealed(h, 36)) {
         imdb_fail(e, IMDB_EXIT_DATA, "%s: document cache header is corrupt (bad CRC)", name);
         goto fail;
     }
@@ -397,7 +319,7 @@ doccache *doccache_open_fd(int fd, const char *name, size_t resident, imdb_err *
         if (read_at(c, bh, sizeof bh, at, e) < 0) goto fail;
         uint32_t docs = get_u32le(bh + 4), pl = get_u32le(bh + 8);
         uint32_t want = b + 1 < nb ? c->B : (uint32_t)(c->ndocs - (uint64_t)(nb - 1) * c->B);
-        if (memcmp(bh, BMAGIC, 4) != 0 || get_u32le(bh + 20) != crc(bh, 20) || get_u32le(bh + 16) != b ||
+        if (memcmp(bh, BMAGIC, 4) != 0 || !recfile_sealed(bh, 20) || get_u32le(bh + 16) != b ||
             docs != want || pl > MAX_PAYLOAD || pl > size - at - DOCCACHE_BLOCK_HEADER) {
             imdb_fail(e, IMDB_EXIT_DATA, "%s: block %zu of the document cache is corrupt or truncated", name, b);
             goto fail;
@@ -420,6 +342,17 @@ fail:
     return NULL;
 }
 
+/* Read block b's payload from the file into p and check its CRC. */
+static int read_payload(const doccache *c, size_t b, unsigned char *p, imdb_err *e)
+{
+    const blk *k = &c->blocks[b];
+    if (read_at(c, p, k->payload, k->off + DOCCACHE_BLOCK_HEADER, e) < 0) return -1;
+    if (recfile_crc32(p, k->payload) != k->crc)
+        return imdb_fail(e, IMDB_EXIT_DATA, "%s: block %zu of the document cache is corrupt (bad CRC)",
+                         c->name, b);
+    return 0;
+}
+
 int doccache_set_resident(doccache *c, size_t resident, imdb_err *e)
 {
     if (c->fd < 0) return 0;
@@ -431,12 +364,7 @@ int doccache_set_resident(doccache *c, size_t resident, imdb_err *e)
     for (size_t b = 0; b < c->nblocks && c->blocks[b].payload <= resident; b++) {
         const blk *k = &c->blocks[b];
         unsigned char *p = imdb_xmalloc(k->payload ? k->payload : 1);
-        if (read_at(c, p, k->payload, k->off + DOCCACHE_BLOCK_HEADER, e) < 0) { free(p); return -1; }
-        if (crc(p, k->payload) != k->crc) {
-            free(p);
-            return imdb_fail(e, IMDB_EXIT_DATA, "%s: block %zu of the document cache is corrupt (bad CRC)",
-                             c->name, b);
-        }
+        if (read_payload(c, b, p, e) < 0) { free(p); return -1; }
         c->res[b] = p;
         resident -= k->payload;
         c->resident_bytes += k->payload;
@@ -486,10 +414,7 @@ int doccache_read(doccache *c, size_t b, doccache_block *out, imdb_err *e)
             c->pbuf = imdb_xmalloc(k->payload);
             c->pcap = k->payload;
         }
-        if (read_at(c, c->pbuf, k->payload, k->off + DOCCACHE_BLOCK_HEADER, e) < 0) return -1;
-        if (crc(c->pbuf, k->payload) != k->crc)
-            return imdb_fail(e, IMDB_EXIT_DATA, "%s: block %zu of the document cache is corrupt (bad CRC)",
-                             c->name, b);
+        if (read_payload(c, b, c->pbuf, e) < 0) return -1;
         p = c->pbuf;
     }
     if (k->ndocs > c->dcap) {
@@ -508,7 +433,7 @@ int doccache_read(doccache *c, size_t b, doccache_block *out, imdb_err *e)
     size_t nf = 0;
     for (uint32_t j = 0; j < k->ndocs; j++) {
         uint32_t num, cnt, bits;
-        size_t h = get_varint32(q, end, &num);
+        size_t h = recfile_get_varint32(q, end, &num);
         if (!h || end - (q + h) < 4) goto bad;
         q += h;
         bits = get_u32le(q);
@@ -516,13 +441,13 @@ int doccache_read(doccache *c, size_t b, doccache_block *out, imdb_err *e)
         c->num[j] = num;
         memcpy(&c->target[j], &bits, 4);
         c->enc_off[j] = (size_t)(q - p);
-        if (!(h = get_varint32(q, end, &cnt)) || cnt > (size_t)(end - q)) goto bad;
+        if (!(h = recfile_get_varint32(q, end, &cnt)) || cnt > (size_t)(end - q)) goto bad;
         q += h;
         c->off[j] = nf;
         uint64_t f = 0;
         for (uint32_t i = 0; i < cnt; i++) {
             uint32_t d;
-            if (!(h = get_varint32(q, end, &d))) goto bad;
+            if (!(h = recfile_get_varint32(q, end, &d))) goto bad;
             q += h;
             if (i > 0 && d == 0) goto bad;
             f = i ? f + d : d;

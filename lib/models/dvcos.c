@@ -1029,5 +1029,5 @@ const clf_ops dvcos_clf_ops = { "dvcos", dv_load, dv_free, dvcos_prob, NULL, dvc
 const trainer dvcos_trainer = {
     "dvcos", dvcos_keys,
     "document vectors trained with cosine similarity (PV-DBOW over n-grams), logistic head",
-    dvcos_run, 0, 0, 0
+    dvcos_run, 0, 0, 0, 0, 0
 };

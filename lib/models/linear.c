@@ -506,7 +506,7 @@ enum { ROLE_NONE = 0, ROLE_TRAIN = 1, ROLE_VALID = 2 };
 
 static const char *const lin_keys[] = {
     "ngrams", "alpha", "c", "prior", "beta", "epochs", "patience", "tol", "min_df",
-    "heldout_folds", "block_docs", NULL
+    "heldout_folds", "block_docs", "class_weight_nb", NULL
 };
 
 /* Mean log loss (cross-entropy against the targets t, P(pos) in [0, 1]) and accuracy
@@ -546,6 +546,11 @@ static int evaluate(const lin_data *D, const double *v, double bias, const uint8
 typedef struct lin_set {
     double alpha, C, prior, beta, tol;
     long epochs, patience;
+    /* Class weights ([0] neg, [1] pos; train_ctx.bal): an instance of class k has the box
+     * [0, C w_k] (liblinear's -wi); with nb_weighted the NB ratios count documents with
+     * them too. { 1, 1 } and 0 without class weights. */
+    double cw[2];
+    int nb_weighted;
 } lin_set;
 
 /* Fit on the documents of role ROLE_TRAIN (targets t = P(pos) in [0, 1]: 1 or 0 for
@@ -561,13 +566,15 @@ typedef struct lin_set {
  * with weight 1 - t_i. The dual of weighted L2 logistic regression is liblinear's with
  * each instance's box [0, C] made [0, C w_k], so one solver serves both: a hard label is
  * one instance of weight 1, a soft one two. The NB ratios count a document t_i times as
- * positive and 1 - t_i times as negative. */
+ * positive and 1 - t_i times as negative. Class weights multiply the boxes of a class's
+ * instances (C_i = C w_k t_i), and with nb_weighted its NB counts, by w_k. */
 static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_t *role, uint64_t seed,
                uint64_t stream, trainlog *tlog, const imdb_log *lg, double *best, double *best_b,
                int *best_epoch_out, imdb_err *e)
 {
     double alpha = S->alpha, C0 = S->C, prior = S->prior, beta = S->beta, tol = S->tol;
     long epochs = S->epochs, patience = S->patience;
+    double wn = S->cw[0], wp = S->cw[1], nbn = S->nb_weighted ? wn : 1, nbp = S->nb_weighted ? wp : 1;
     const double *t = D->t;
     size_t m = D->m, nb = doccache_blocks(D->dc), bd = doccache_block_docs(D->dc);
     doccache_block B;
@@ -581,8 +588,8 @@ static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_
             if (role[i] != ROLE_TRAIN) continue;
             double ti = t[i];
             for (size_t p = B.off[j]; p < B.off[j + 1]; p++) {
-                if (ti > 0) P[B.feat[p]] += ti;
-                if (ti < 1) N[B.feat[p]] += 1 - ti;
+                if (ti > 0) P[B.feat[p]] += nbp * ti;
+                if (ti < 1) N[B.feat[p]] += nbn * (1 - ti);
             }
         }
     }
@@ -624,7 +631,7 @@ static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_
             for (unsigned h = 0; h < NINST(t[i]); h++) {
                 size_t s = kof[i] + h;
                 double ys = (h == 0 && t[i] > 0) ? 1 : -1;
-                double C = t[i] > 0 && t[i] < 1 ? (ys > 0 ? C0 * t[i] : C0 * (1 - t[i])) : C0;
+                double C = (t[i] > 0 && t[i] < 1 ? (ys > 0 ? C0 * t[i] : C0 * (1 - t[i])) : C0) * (ys > 0 ? wp : wn);
                 alph[2 * s] = fmin(0.001 * C, 1e-8);
                 alph[2 * s + 1] = C - alph[2 * s];
                 for (size_t p = B.off[j]; p < B.off[j + 1]; p++) u[B.feat[p]] += ys * alph[2 * s] * r[B.feat[p]];
@@ -666,7 +673,8 @@ static int fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const uint8_
                 const uint32_t *fx = B.feat + B.off[j], *fend = B.feat + B.off[j + 1];
                 double ti = t[i], yi = inst[it] & 1 ? -1 : 1;
                 size_t s = kof[i] + ((inst[it] & 1) && ti > 0);
-                double C = ti > 0 && ti < 1 ? (yi > 0 ? C0 * ti : C0 * (1 - ti)) : C0, wx = ub + off[i];
+                double C = (ti > 0 && ti < 1 ? (yi > 0 ? C0 * ti : C0 * (1 - ti)) : C0) * (yi > 0 ? wp : wn);
+                double wx = ub + off[i];
                 for (const uint32_t *p = fx; p < fend; p++) wx += u[*p] * r[*p];
                 double a = xx[i], b = yi * wx;
                 size_t i1 = 2 * s, i2 = 2 * s + 1;
@@ -800,6 +808,13 @@ static int crossfit(train_ctx *ctx, const lin_data *D, const uint64_t *key, uint
         imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: held-out predictions of %zu documents (%ld folds, %.1f s): "
                   "accuracy %.4f", n, K, imdb_now() - t0, n ? (double)ok / (double)n : 0.0);
         rc = heldout_add_keys(mw, hk, hl, hp, n, e);
+        if (rc == 0 && ctx->bal.want_heldout) {   /* threshold = auto chooses on them */
+            ctx->heldout_prob = hp;
+            ctx->heldout_label = hl;
+            ctx->nheldout = n;
+            hp = NULL;
+            hl = NULL;
+        }
     }
     free(docs); free(prob); free(fw); free(hp); free(hk); free(hl); free(fold); free(role);
     return rc;
@@ -972,6 +987,13 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     }
     free(tg); tg = NULL;
     train_split_n(ctx, m, ctx->valid_fraction);
+    if (ctx->bal.undersample > 0 || ctx->bal.weighted) {
+        unsigned char *pos = imdb_xmalloc(m + 1);
+        for (size_t k = 0; k < m; k++) pos[k] = t[k] >= 0.5;
+        int brc = train_balance_apply(ctx, pos, e);
+        free(pos);
+        if (brc < 0) goto fail;
+    }
     imdb_logf(ctx->logger, IMDB_LOG_INFO, "nblr: %zu documents: %zu for training, %zu for validation", m, ctx->ntr,
               ctx->nva);
 
@@ -1082,6 +1104,14 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         return -1;
     if (folds == 1)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: 1 is not allowed (0 for none, or 2 to 20)");
+    /* Class weights ([0] neg, [1] pos): balanced ones are counted once the documents are
+     * split (ingest). class_weight_nb is read (and so recorded) only with class weights. */
+    long nbw = 0;
+    if (ctx->bal.weighted && conf_long(cfg, "class_weight_nb", 0, 0, 1, &nbw, e) < 0) return -1;
+    S.nb_weighted = (int)nbw;
+    if (ctx->bal.want_heldout && folds == 0 && ctx->valid_fraction == 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "threshold = auto needs held-out predictions: heldout_folds = 2 to 20 "
+                         "(cross-fitting) or a validation part (valid_fraction above 0)");
     if (!ctx->voc) {
         /* Input without documents is said first, as when imdb-train read them all first. */
         train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
@@ -1143,6 +1173,8 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
         goto fail;
     }
+    S.cw[0] = ctx->bal.weighted ? ctx->bal.class_w[0] : 1;
+    S.cw[1] = ctx->bal.weighted ? ctx->bal.class_w[1] : 1;
     role = imdb_xcalloc(D.m + 1, 1);
     for (size_t s = 0; s < ctx->ntr; s++) role[ctx->tr[s]] = ROLE_TRAIN;
     for (size_t s = 0; s < ctx->nva; s++) role[ctx->va[s]] = ROLE_VALID;
@@ -1193,6 +1225,23 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         /* The held-out predictions score with the weights the file holds (binary32). */
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
         if (crossfit(ctx, &D, key, m.nfeat, &S, folds, best, fb, w, e) < 0) goto fail;
+    } else if (ctx->bal.want_heldout) {
+        /* threshold = auto without folds: the validation part, scored by the final model as
+         * the file holds it. */
+        for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
+        double *prob = imdb_xcalloc(D.m + 1, sizeof *prob);
+        if (score_docs(&D, best, fb, role, ROLE_VALID, prob, e) < 0) {
+            free(prob);
+            goto fail;
+        }
+        ctx->heldout_prob = imdb_xmalloc((ctx->nva + 1) * sizeof *ctx->heldout_prob);
+        ctx->heldout_label = imdb_xmalloc((ctx->nva + 1) * sizeof *ctx->heldout_label);
+        for (size_t s = 0; s < ctx->nva; s++) {
+            ctx->heldout_prob[s] = prob[ctx->va[s]];
+            ctx->heldout_label[s] = D.t[ctx->va[s]] >= 0.5;
+        }
+        ctx->nheldout = ctx->nva;
+        free(prob);
     }
     goto done;
 fail:
@@ -1211,6 +1260,8 @@ const trainer linear_trainer = {
     .summary = "NB-weighted logistic regression on binarized 1..n-grams (Wang & Manning 2012)",
     .train = lin_train,
     .soft_labels = 1,
+    .class_weights = 1,
+    .heldout_preds = 1,
     .streams = 1,
 };
 
@@ -1337,7 +1388,7 @@ int linear_fit_docs(size_t n, const size_t *off, const uint32_t *idx, const doub
     if (!D.dc) return -1;
     uint8_t *role = imdb_xmalloc(n + 1);
     memset(role, ROLE_TRAIN, n + 1);
-    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs };
+    lin_set S = { alpha, c, prior, 1, tol, epochs, epochs, { 1, 1 }, 0 };
     int ep;
     int rc = fit(&D, nfeat, &S, role, seed, 0x11, NULL, NULL, w, b, &ep, &e);
     free(role);

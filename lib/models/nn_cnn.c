@@ -162,7 +162,7 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     if (!grad) return 0.0;
 
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = nnmodel_bce(s->dz, logits, b, norm);
     memset(s->dfeat, 0, (size_t)B * NF * sizeof *s->dfeat);
     layer_dense_backward(s->dfeat, params_at(p, grad, T_OW(h)), params_at(p, grad, T_OB(h)), s->dz, s->feat, ow, B, NF, 1);
     float *dfeat = s->dfeat;

@@ -103,7 +103,7 @@ static double mlp_step(const nnmodel_hyper *h, const params *p, const float *w, 
     if (!grad) return 0.0;
 
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = nnmodel_bce(s->dz, logits, b, norm);
     memset(s->dhid, 0, (size_t)B * D * sizeof *s->dhid);
     layer_dense_backward(s->dhid, params_at(p, grad, T_OW), params_at(p, grad, T_OB), s->dz, s->hid, ow, B, D, 1);
     memset(s->dpre, 0, (size_t)B * D * sizeof *s->dpre);

@@ -510,7 +510,7 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     if (!grad) return 0.0;
 
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = nnmodel_bce(s->dz, logits, b, norm);
     memset(s->dfeat, 0, (size_t)B * F * sizeof *s->dfeat);
     layer_dense_backward(s->dfeat, params_at(p, grad, C_OW(ns)), params_at(p, grad, C_OB(ns)), s->dz, s->feat, ow,
                          B, F, 1);

@@ -218,7 +218,7 @@ static double rnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
 
     /* Backward. */
     memset(s->dz, 0, (size_t)B * sizeof *s->dz);
-    double loss = layer_bce_forward_backward(s->dz, logits, b->y, B, norm);
+    double loss = nnmodel_bce(s->dz, logits, b, norm);
     float *gow = params_at(p, grad, iow), *gob = params_at(p, grad, iob);
     float *dtop = bi ? s->dhid : s->dfeat, *dtop2 = bi ? s->dhid2 : s->dfeat2;
     memset(dtop, 0, (size_t)B * TD * sizeof *dtop);

@@ -32,6 +32,7 @@ typedef struct corpus {
     const int32_t *ids;       /* ids of every document */
     const int64_t *off;       /* (ndocs+1) */
     const float *y;           /* (ndocs) */
+    const float *wt;          /* (ndocs) class weights' example weights, or NULL: none */
 } corpus;
 
 typedef struct worker {
@@ -51,7 +52,7 @@ typedef struct worker {
     int max_b, max_t;
     int32_t *ids, *len, *flat;
     int64_t *off;
-    float *y, *logits;
+    float *y, *wt, *logits;
     rng *drop;
     void *ws;
     float *grad;              /* thread 0: the run's gradient; others their own */
@@ -71,6 +72,7 @@ static void worker_init(worker *k, const corpus *c, int max_b, float *grad)
     k->len = imdb_xmalloc((size_t)max_b * sizeof *k->len);
     k->off = imdb_xmalloc(((size_t)max_b + 1) * sizeof *k->off);
     k->y = imdb_xmalloc((size_t)max_b * sizeof *k->y);
+    if (c->wt) k->wt = imdb_xmalloc((size_t)max_b * sizeof *k->wt);
     k->logits = imdb_xmalloc((size_t)max_b * sizeof *k->logits);
     k->drop = imdb_xmalloc((size_t)max_b * sizeof *k->drop);
     k->ws = c->m->arch->ws_new(h, max_b, k->max_t);
@@ -81,7 +83,7 @@ static void worker_init(worker *k, const corpus *c, int max_b, float *grad)
 
 static void worker_free(worker *k)
 {
-    free(k->ids); free(k->flat); free(k->len); free(k->off); free(k->y); free(k->logits);
+    free(k->ids); free(k->flat); free(k->len); free(k->off); free(k->y); free(k->wt); free(k->logits);
     free(k->drop);
     if (k->ws) k->c->m->arch->ws_free(k->ws);
     if (k->grad) rowset_free(&k->rs);
@@ -105,6 +107,7 @@ static void *worker_run(void *arg)
         int L = (int)(c->off[d + 1] - c->off[d]);
         k->len[B] = L;
         k->y[B] = c->y[d];
+        if (k->wt) k->wt[B] = c->wt[d];
         if (k->drop_seed) rng_split(&k->drop[B], k->drop_seed, (uint64_t)i);
         if (L > T) T = L;
         B++;
@@ -121,7 +124,7 @@ static void *worker_run(void *arg)
         }
     }
     nnmodel_batch nb = { .B = B, .T = T, .ids = k->ids, .len = k->len, .flat = k->flat, .off = k->off,
-                         .y = k->y, .drop = k->drop_seed ? k->drop : NULL };
+                         .y = k->y, .wt = k->drop_seed ? k->wt : NULL, .drop = k->drop_seed ? k->drop : NULL };
     k->loss = m->arch->step(&m->hy, &m->p, k->w, k->ws, &nb, k->dropout, k->emb_dropout, k->logits,
                             k->drop_seed ? k->grad : NULL, k->drop_seed ? &k->rs : NULL, k->norm);
     if (!k->drop_seed && m->arch->unsup) {
@@ -413,6 +416,11 @@ static uint64_t fingerprint(const train_ctx *ctx, const corpus *c, size_t ndocs)
     }
     for (size_t i = 0; i < ctx->ntr; i++) h = mix64(h ^ ctx->tr[i]);
     for (size_t i = 0; i < ctx->nva; i++) h = mix64(h ^ ((uint64_t)ctx->va[i] << 32));
+    for (size_t i = 0; c->wt && i < ndocs; i++) {   /* class weights: a resumed run has the same */
+        uint32_t b;
+        memcpy(&b, &c->wt[i], 4);
+        h = mix64(h ^ b);
+    }
     return h;
 }
 
@@ -575,7 +583,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     nnmodel *m = imdb_xcalloc(1, sizeof *m);
     m->arch = a;
     worker *ks = NULL;
-    float *best = NULL, *grad = NULL, *y = NULL;
+    float *best = NULL, *grad = NULL, *y = NULL, *wt = NULL;
     int32_t *ids = NULL;
     int64_t *off = NULL;
     uint32_t *order = NULL, *tmp = NULL, *va = NULL;
@@ -636,7 +644,16 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     d = ctx->docs;
     free(hs);
     free(buf);
-    corpus c = { m, ids, off, y };
+    /* Class weights: each training document's loss weighted by its class (layers.h's
+     * layer_bce_class_weight; a soft label's two terms each by theirs). The validation
+     * loss, which early stopping watches, stays unweighted. */
+    if (ctx->bal.weighted) {
+        wt = imdb_xmalloc((nd + 1) * sizeof *wt);
+        for (size_t i = 0; i < nd; i++) wt[i] = 1.0f;
+        for (size_t s2 = 0; s2 < ctx->ntr; s2++)
+            layer_bce_class_weight(&y[ctx->tr[s2]], &wt[ctx->tr[s2]], ctx->bal.class_w[0], ctx->bal.class_w[1]);
+    }
+    corpus c = { m, ids, off, y, wt };
 
     /* Threads: each its scratch and gradient; BLAS single-threaded under them. */
     blas_set_threads(1);
@@ -768,7 +785,7 @@ done:
         free(ks);
     }
     optim_free(&o);
-    free(grad); free(best); free(y); free(ids); free(off); free(order); free(tmp); free(va); free(start);
+    free(grad); free(best); free(y); free(wt); free(ids); free(off); free(order); free(tmp); free(va); free(start);
     nnmodel_free(m);
     return rc;
 }
@@ -792,11 +809,16 @@ static const char *const regcnn_keys[] = { COMMON_KEYS, "region", "maps", "embed
     { return nn_train(&nnmodel_arch_##NAME, ctx, w, e); } \
     const trainer nnmodel_##NAME##_trainer = { \
         .kind = #NAME, .keys = NAME##_keys, .summary = SUMMARY, .train = NAME##_train, \
-        .soft_labels = 1 };
+        .soft_labels = 1, .class_weights = CLASS_WEIGHTS };
 
+#define CLASS_WEIGHTS 1   /* the supervised kinds weigh their loss by class (nnmodel_bce) */
 TRAINER(lstm, "word embedding, LSTM, max over time, dense 1")
 TRAINER(bilstm, "word embedding, bidirectional LSTM, max over time, dense ReLU, dense 1")
 TRAINER(mlp, "mean of word and n-gram embeddings, dense ReLU, dense 1 (fastText-like)")
 TRAINER(cnn, "word embedding, convolutions of widths 3,4,5, max over time, dense 1 (Kim 2014)")
+#undef CLASS_WEIGHTS
+#define CLASS_WEIGHTS 0   /* regemb learns from text alone */
 TRAINER(regemb, "region embedding from unlabelled text: a bag of p words predicts its neighbours")
+#undef CLASS_WEIGHTS
+#define CLASS_WEIGHTS 1
 TRAINER(regcnn, "one-hot region CNN, region embeddings as side inputs, max pooling, dense 1")

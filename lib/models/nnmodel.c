@@ -360,3 +360,9 @@ void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float
     }
     layer_embed_backward(demb, touched, dx, b->ids, BT, E, V);
 }
+
+double nnmodel_bce(float *dz, const float *logits, const nnmodel_batch *b, double norm)
+{
+    if (b->wt) return layer_bce_weighted_forward_backward(dz, logits, b->y, b->wt, b->B, norm);
+    return layer_bce_forward_backward(dz, logits, b->y, b->B, norm);
+}

@@ -118,8 +118,14 @@ typedef struct nnmodel_batch {
     const int32_t *flat;      /* (off[B]) */
     const int64_t *off;       /* (B+1) */
     const float *y;           /* (B) targets 0/1 */
+    const float *wt;          /* (B) example weights (class weights), or NULL: all 1 */
     rng *drop;                /* (B) one generator per document for dropout; NULL: inference */
 } nnmodel_batch;
+
+/* The loss every supervised kind's step ends with: the BCE of logits (B) against b->y,
+ * weighted by b->wt when set (layers.h), dz (B) += its gradient; returns the sum / norm.
+ * Without weights it is layer_bce_forward_backward, to the bit. */
+double nnmodel_bce(float *dz, const float *logits, const nnmodel_batch *b, double norm);
 
 typedef struct nnmodel_arch {
     const char *kind;

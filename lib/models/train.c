@@ -205,6 +205,91 @@ void train_split_n(train_ctx *ctx, size_t n, double valid_fraction)
 }
 
 
+/* class_weight = pos:W,neg:W (either order; a class left out weighs 1): w[0] neg, w[1] pos. */
+static int parse_weights(const char *v, double w[2], imdb_err *e)
+{
+    w[0] = w[1] = 1;
+    int seen[2] = { 0, 0 };
+    for (const char *p = v; *p;) {
+        int k = strncmp(p, "pos:", 4) == 0 ? 1 : strncmp(p, "neg:", 4) == 0 ? 0 : -1;
+        char *end = NULL;
+        double x = k < 0 ? NAN : strtod(p + 4, &end);
+        if (k < 0 || seen[k] || end == p + 4 || !(x > 0 && x <= 1e6) || (*end && *end != ','))
+            return imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: '%s' is not 'balanced' or weights "
+                             "like 'pos:1,neg:5.25' (each above 0, at most 1e6, once)", v);
+        seen[k] = 1;
+        w[k] = x;
+        p = *end ? end + 1 : end;
+    }
+    if (!*v)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: empty (give 'balanced' or weights like "
+                         "'pos:1,neg:5.25')");
+    return 0;
+}
+
+int train_balance_parse(conf *cfg, train_balance *b, imdb_err *e)
+{
+    memset(b, 0, sizeof *b);
+    const char *cw = conf_get(cfg, "class_weight"), *thr = conf_get(cfg, "threshold");
+    if (thr && strcmp(thr, "auto") == 0) b->want_heldout = 1;
+    else if (thr) {
+        double t;
+        if (conf_double(cfg, "threshold", 0.5, 0, 1, &t, e) < 0) return -1;
+    }
+    if (conf_get(cfg, "undersample") && conf_double(cfg, "undersample", 1, 1, 1e6, &b->undersample, e) < 0)
+        return -1;
+    if (cw) {
+        b->weighted = 1;
+        b->class_w[0] = b->class_w[1] = 1;
+        if (strcmp(cw, "balanced") == 0) b->balanced = 1;
+        else if (parse_weights(cw, b->class_w, e) < 0) return -1;
+    }
+    return 0;
+}
+
+int train_balance_apply(train_ctx *ctx, const unsigned char *pos, imdb_err *e)
+{
+    const train_balance *b = &ctx->bal;
+    size_t npos = 0, ntr = ctx->ntr;
+    for (size_t s = 0; s < ntr; s++) npos += pos[ctx->tr[s]] != 0;
+    if (b->undersample > 0) {
+        size_t nneg = ntr - npos, nmin = npos < nneg ? npos : nneg, nmaj = ntr - nmin, out = ntr;
+        int maj = npos > nneg;
+        double want = round(b->undersample * (double)nmin);
+        if ((double)nmaj > want) {
+            size_t keep = (size_t)want, k = 0;
+            uint32_t *m = imdb_xmalloc((nmaj ? nmaj : 1) * sizeof *m);
+            for (size_t s = 0; s < ntr; s++)
+                if ((pos[ctx->tr[s]] != 0) == maj) m[k++] = (uint32_t)s;
+            rng r;
+            rng_split(&r, ctx->seed, 0x0d5a);
+            rng_shuffle_u32(&r, m, nmaj);
+            unsigned char *drop = imdb_xcalloc(ntr ? ntr : 1, 1);
+            for (size_t j = keep; j < nmaj; j++) drop[m[j]] = 1;
+            out = 0;
+            for (size_t s = 0; s < ntr; s++)
+                if (!drop[s]) ctx->tr[out++] = ctx->tr[s];
+            ctx->ntr = out;
+            if (maj) npos = keep;
+            free(drop);
+            free(m);
+        }
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "undersample %g: %zu documents of the larger class left out of the "
+                  "training part", b->undersample, ntr - out);
+    }
+    if (b->balanced) {
+        size_t n = ctx->ntr, nneg = n - npos;
+        if (!npos || !nneg)
+            return imdb_fail(e, IMDB_EXIT_DATA, "class_weight = balanced: the training part has no %s documents",
+                             npos ? "neg" : "pos");
+        ctx->bal.class_w[0] = (double)n / (2.0 * (double)nneg);
+        ctx->bal.class_w[1] = (double)n / (2.0 * (double)npos);
+    }
+    if (b->weighted)
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "class weights: pos %g, neg %g", b->class_w[1], b->class_w[0]);
+    return 0;
+}
+
 int train_stream_next(train_stream *s, tokio_doc *doc, imdb_err *e)
 {
     for (;;) {

@@ -47,6 +47,18 @@ void train_docs_sort_by_id(train_docs *d);
  * are never changed. Returns how many documents were dropped. */
 size_t train_docs_soften(train_docs *d, double temperature, double min_confidence, int hard);
 
+/* Class balance settings (train_ctx.bal). All zero: none, and training is what it was
+ * before they existed, byte for byte. */
+typedef struct train_balance {
+    double undersample;    /* -o undersample RATIO (>= 1); 0: none */
+    int weighted;          /* 1: -o class_weight: the loss of a document of class k
+                              (0 neg, 1 pos) counts class_w[k] times */
+    int balanced;          /* class_weight = balanced: class_w = n / (2 n_k) over the
+                              training part, set by train_balance_apply */
+    double class_w[2];
+    int want_heldout;      /* -o threshold = auto */
+} train_balance;
+
 typedef struct train_ctx {
     conf *cfg;             /* settings; typed getters record the effective values */
     const vocab *voc;        /* may be NULL for kinds that build their own */
@@ -64,6 +76,18 @@ typedef struct train_ctx {
     long checkpoint_every;         /* epochs between checkpoints; 0 = none */
     const char *resume;            /* --resume CHECKPOINT or NULL */
     const char *output;            /* -O path ("-" = stdout), for kinds with writes_output */
+    /* Class balance (-o undersample, class_weight, threshold; imdb-train(1)), parsed by
+     * the job before any reading. The training part is undersampled and balanced weights
+     * are counted by train_balance_apply: the job calls it after the split, a kind that
+     * streams (trainer.streams) once it has split its documents. */
+    train_balance bal;
+    /* -o threshold=auto (bal.want_heldout; kinds with trainer.heldout_preds): the trainer
+     * fills heldout_prob / heldout_label (malloc'd, nheldout entries; the job frees them)
+     * with P(pos) and the label (1 pos, 0 neg) of documents scored by a model that did not
+     * train on them, on which the job chooses the decision threshold. */
+    double *heldout_prob;
+    int *heldout_label;
+    size_t nheldout;
     /* For kinds that stream (trainer.streams; docs is then empty and tr/va unset): */
     const char *const *inputs;     /* (ninputs) the labelled token streams, in order */
     size_t ninputs;
@@ -90,6 +114,12 @@ typedef struct trainer {
     /* 1: the kind learns from soft labels (train_docs.target); imdb-train refuses soft
      * labels for the others. */
     int soft_labels;
+    /* 1: the kind trains with class weights (train_ctx.bal.class_w); imdb-train
+     * refuses -o class_weight for the others. */
+    int class_weights;
+    /* 1: the kind gives held-out predictions (train_ctx.bal.want_heldout) for -o
+     * threshold=auto; imdb-train refuses it for the others. */
+    int heldout_preds;
     /* 1: the kind reads its labelled streams itself (ctx->inputs, train_stream), soft
      * labels, --sort-by-id and the split included, in bounded memory (ctx->memory). */
     int streams;
@@ -127,5 +157,19 @@ double train_soften_one(double p, double temperature, double min_confidence, int
 /* When *clean is NULL (no input had a header): the default cleaning settings, with the
  * warning imdb-train(1) gives. */
 void train_default_clean(char **clean, const imdb_log *log);
+
+/* Parse the class balance settings of cfg into *b (undersample, class_weight, threshold;
+ * read, and so recorded in the model, only when set): -1 with e filled (a usage error)
+ * when one is malformed or out of range. A number for threshold is only checked here;
+ * the model keeps it in its params as given. */
+int train_balance_parse(conf *cfg, train_balance *b, imdb_err *e);
+/* The balance of ctx->bal applied to the training part ctx->tr (pos[i]: 1 when document i
+ * is of class pos, a soft label counted as its rounded class): undersampling drops
+ * documents of the larger class, drawn by the seed, until it has at most round(ratio *
+ * n_minority) of them, keeping the order of the rest (the validation part keeps the
+ * data's own balance); then balanced class weights are counted on what is left. Says
+ * what it did on ctx->logger. -1 with e filled (IMDB_EXIT_DATA) when balanced weights
+ * meet a training part without one of the classes. */
+int train_balance_apply(train_ctx *ctx, const unsigned char *pos, imdb_err *e);
 
 #endif

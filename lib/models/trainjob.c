@@ -4,6 +4,7 @@
 #include "trainjob.h"
 #include "kinds.h"
 #include "linear.h"
+#include "metrics.h"
 #include "modelio.h"
 #include "text.h"
 #include "tokio.h"
@@ -12,13 +13,15 @@
 #include "vocab.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *const generic_keys[] = { "model", "valid_fraction", "seed", "threads",
-                                             "soft_temperature", "soft_min_confidence", "soft_hard", NULL };
+                                             "soft_temperature", "soft_min_confidence", "soft_hard",
+                                             "class_weight", "undersample", "threshold", NULL };
 
 static int known(const conf *cfg, const trainer *t, imdb_err *e)
 {
@@ -49,6 +52,27 @@ static int read_list(const char *path, char ***v, size_t *n, imdb_err *e)
     if (f != stdin) fclose(f);
     if (bad) return imdb_fail(e, IMDB_EXIT_IO, "%s: read error", path);
     return 0;
+}
+
+/* The kinds that train with class weights, "a, b and c", into buf. */
+static const char *weighted_kinds(char *buf, size_t cap)
+{
+    size_t n = 0, k = 0, at = 0;
+    for (const kinds_entry *q = kinds_table; q->name; q++) n += q->train && q->train->class_weights;
+    buf[0] = '\0';
+    for (const kinds_entry *q = kinds_table; q->name && at < cap; q++) {
+        if (!q->train || !q->train->class_weights) continue;
+        k++;
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", k == 1 ? "" : k == n ? " and " : ", ", q->name);
+    }
+    return buf;
+}
+
+static double balanced_at(const int *label, const double *prob, size_t n, double t)
+{
+    metrics m;
+    metrics_compute(label, prob, n, t, &m);
+    return m.balanced_accuracy;
 }
 
 /* The settings: config file < command-line options < -o KEY=VALUE. */
@@ -98,6 +122,29 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
         goto done;
     }
     if (known(cfg, t, e) < 0) goto done;
+    /* Class balance settings, and those a kind cannot use: usage errors before any reading. */
+    train_balance bal;
+    if (train_balance_parse(cfg, &bal, e) < 0) goto done;
+    const char *what = bal.want_heldout ? "threshold" : bal.weighted ? "class_weight" : bal.undersample > 0 ?
+                       "undersample" : conf_get(cfg, "threshold") ? "threshold" : NULL;
+    const kinds_entry *ke = kinds_find(t->kind);
+    if (what && (t->writes_output || !ke || !ke->clf)) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting %s: kind %s learns from text alone and makes no classifier", what,
+                  t->kind);
+        goto done;
+    }
+    if (bal.want_heldout && !t->heldout_preds) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting threshold: kind %s gives no held-out predictions to choose a "
+                  "threshold on (threshold = auto works for nblr; or give a number, 0 to 1)", t->kind);
+        goto done;
+    }
+    char kbuf[160];
+    if (bal.weighted && !t->class_weights) {
+        imdb_fail(e, IMDB_EXIT_USAGE, "setting class_weight: kind %s does not train with class weights "
+                  "(class weights train %s; undersample works for every classifier)", t->kind,
+                  weighted_kinds(kbuf, sizeof kbuf));
+        goto done;
+    }
     double valid_fraction, soft_t, soft_conf;
     long seed, threads, soft_hard;
     if (conf_double(cfg, "valid_fraction", 0.1, 0, 0.9, &valid_fraction, e) < 0 ||
@@ -150,7 +197,7 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
                            .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
                            .inputs = nin ? (const char *const *)inputs : stdin_only, .ninputs = nread,
                            .clean_out = &clean, .valid_fraction = valid_fraction, .sort_by_id = o->sort_by_id,
-                           .memory = o->memory, .tmpdir = o->tmpdir };
+                           .memory = o->memory, .tmpdir = o->tmpdir, .bal = bal };
         goto job;
     }
     for (size_t i = 0; i < nread; i++) {
@@ -204,6 +251,14 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
                        .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
                        .force = o->force };
     train_split(&ctx, valid_fraction);
+    ctx.bal = bal;
+    if (bal.undersample > 0 || bal.weighted) {
+        unsigned char *pos = imdb_xmalloc(docs.n + 1);
+        for (size_t i = 0; i < docs.n; i++) pos[i] = docs.label[i] == TOKIO_POS;
+        int brc = train_balance_apply(&ctx, pos, e);
+        free(pos);
+        if (brc < 0) goto done;
+    }
     if (!standalone)
         imdb_logf(log, IMDB_LOG_INFO, "%s: %zu documents: %zu for training, %zu for validation", t->kind, docs.n,
                   ctx.ntr, ctx.nva);
@@ -224,6 +279,19 @@ job:
         goto done;
     }
     if (!clean) train_default_clean(&clean, log);   /* a kind that streams sets it (or not) */
+    if (ctx.bal.want_heldout) {
+        double ba, th = metrics_best_threshold(ctx.heldout_label, ctx.heldout_prob, ctx.nheldout, &ba);
+        if (isnan(ba)) {
+            imdb_fail(e, IMDB_EXIT_DATA, "threshold = auto: the %zu held-out predictions do not have both classes",
+                      ctx.nheldout);
+            goto done;
+        }
+        char v[32];
+        snprintf(v, sizeof v, "%.6g", th);
+        conf_set(cfg, "threshold", v);
+        imdb_logf(log, IMDB_LOG_INFO, "threshold = auto: %s (balanced accuracy %.4f on %zu held-out predictions; "
+                  "at 0.5: %.4f)", v, ba, ctx.nheldout, balanced_at(ctx.heldout_label, ctx.heldout_prob, ctx.nheldout, 0.5));
+    }
     params = conf_format(cfg);
     if (w && (modelio_add_str(w, "kind", t->kind, e) < 0 || modelio_add_str(w, "params", params, e) < 0 ||
               modelio_add_str(w, "clean", clean, e) < 0))
@@ -243,6 +311,8 @@ done:
     free(clean);
     free(ctx.tr);
     free(ctx.va);
+    free(ctx.heldout_prob);
+    free(ctx.heldout_label);
     for (size_t i = 0; i < nin; i++) free(inputs[i]);
     free(inputs);
     train_docs_free(&docs);

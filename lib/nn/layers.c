@@ -157,6 +157,25 @@ double layer_bce_forward_backward(float *dz, const float *z, const float *y, int
     return loss / norm;
 }
 
+double layer_bce_weighted_forward_backward(float *dz, const float *z, const float *y, const float *wt, int n,
+                                           double norm)
+{
+    double loss = 0.0;
+    for (int i = 0; i < n; i++) {
+        double zi = z[i], yi = y[i], wi = wt[i];
+        loss += wi * ((zi > 0.0 ? zi : 0.0) - zi * yi + log1p(exp(-fabs(zi))));
+        if (dz) dz[i] += (float)(wi * ((double)layer_sigmoidf(z[i]) - yi) / norm);
+    }
+    return loss / norm;
+}
+
+void layer_bce_class_weight(float *y, float *wt, double w_neg, double w_pos)
+{
+    double t = *y, w = w_pos * t + w_neg * (1 - t);
+    *wt = (float)w;
+    *y = t >= 1 ? 1.0f : t <= 0 ? 0.0f : (float)(w_pos * t / w);
+}
+
 void layer_seq_reverse_forward(float *out, const float *inp, const int32_t *len, int B, int T, int C)
 {
     for (int b = 0; b < B; b++) {

@@ -80,6 +80,15 @@ void layer_dropout_backward(float *dinp, const float *dout, const uint8_t *mask,
  * If dz is not NULL, dz (n) += (sigmoid(z_i) - y_i) / norm. norm is normally n; a batch
  * split over threads passes the whole batch size so the parts add up to the mean. */
 double layer_bce_forward_backward(float *dz, const float *z, const float *y, int n, double norm);
+/* The same with a weight wt_i >= 0 per example: sum_i wt_i [softplus(z_i) - y_i z_i] /
+ * norm, and dz += wt_i (sigmoid(z_i) - y_i) / norm. */
+double layer_bce_weighted_forward_backward(float *dz, const float *z, const float *y, const float *wt, int n,
+                                           double norm);
+/* Class weights as an example weight: a target *y in [0, 1] becomes y' = w_pos y / wt with
+ * *wt = w_pos y + w_neg (1 - y), so that wt BCE(z, y') = w_pos y softplus(-z) + w_neg (1 - y)
+ * softplus(z), the cross-entropy with each class's term weighted (for y = 1 or 0: y' = y
+ * and wt = w_pos or w_neg). w_neg, w_pos > 0. */
+void layer_bce_class_weight(float *y, float *wt, double w_neg, double w_pos);
 
 /* Sequences reversed within their lengths: out[b,t] = inp[b, len[b]-1-t] for t < len[b],
  * 0 for padding. inp, out (B,T,C), out != inp. The backward of a reversal is a

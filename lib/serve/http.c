@@ -214,6 +214,7 @@ typedef struct worker {
     buf line;          /* the prediction log's line being built */
     long long log_sec; /* the second whose "YYYY-MM-DDTHH:MM:SS" is in log_when */
     char log_when[32];
+    double threshold;   /* the decision threshold for this model (http_config.threshold) */
 } worker;
 
 static void worker_free(void *p)
@@ -242,6 +243,7 @@ static worker *worker_get(http_server *s, const model_ref *m, imdb_err *e)
         scorer_free(w->sc);
         w->sc = sc;
         w->gen = m->gen;
+        w->threshold = s->cfg.threshold_set ? s->cfg.threshold : clf_threshold(m->c);
     }
     return w;
 }
@@ -557,9 +559,9 @@ static void predict_one(http_server *s, worker *w, buf *b, const char *text, siz
 {
     score_result res;
     scorer_text(w->sc, text, len, k, &res);
-    int pos = res.prob >= 0.5;
+    int pos = res.prob >= w->threshold;
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
-    score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = 0.5};
+    score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = w->threshold};
     score_format_result(b, &f, &(score_origin){.num = (long)id}, &res);
     observe(s, w, text, len, res.prob, pos, id, r, m);
 }

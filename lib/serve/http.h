@@ -62,6 +62,10 @@ typedef struct http_config {
     const char *prediction_log;
     int log_text;                /* 1: the log lines hold the texts too */
     size_t prediction_log_queue; /* bytes of lines waiting at most; 0: the default */
+    /* Label pos when P(pos) >= threshold, with threshold_set; else the threshold the
+     * model stores (clf_threshold: 0.5 unless imdb-train chose one), after each reload. */
+    int threshold_set;
+    double threshold;
     /* Called with one line (no newline) from any thread; must be thread-safe. NULL: quiet. */
     void (*log)(void *arg, const char *line);
     void *log_arg;

@@ -8,6 +8,7 @@
  * bytes, gives at most three; a surrogate pair, twelve, gives four), so it never moves
  * while value pointers into it are handed out. */
 #include "jsonl.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,27 +85,6 @@ static int hex4(const char *s, unsigned *v)
     return 0;
 }
 
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* The string starting at the '"' at p->i, decoded into out (when not NULL; room for
  * its escaped length) with its length in *olen; p->i ends after the closing quote. */
 static int string(parser *p, char *out, size_t *olen)
@@ -150,7 +130,7 @@ static int string(parser *p, char *out, size_t *olen)
                 cp = 0xFFFD;   /* a lone surrogate encodes no character */
             }
             char u[4];
-            size_t m = put_utf8(u, cp);
+            size_t m = utf8_put(u, cp);
             if (out) memcpy(out + k, u, m);
             k += m;
             continue;

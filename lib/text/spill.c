@@ -1,15 +1,13 @@
-/* spill.c — see spill.h. Plain read(2)/write(2) on the run's descriptor, one block at a
- * time; CRC-32 is zlib's. */
+/* spill.c — see spill.h. pread/pwrite on the run's descriptor, one block at a time; the
+ * temporary file, CRC-32 and varints are recfile.h's. */
 #include "spill.h"
+#include "recfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAGIC "IMDBVRUN"
 #define HDR 32
@@ -45,18 +43,6 @@ struct spill_reader {
     int have_last, last_in_prev;
 };
 
-static uint32_t crc(const unsigned char *p, size_t n)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)c;
-}
-
 int spill_cmp(int order, const spill_entry *a, const spill_entry *b)
 {
     if (order == SPILL_BY_RANK) {
@@ -71,19 +57,14 @@ int spill_cmp(int order, const spill_entry *a, const spill_entry *b)
 
 /* ---- writing ---- */
 
+/* Append to the run (at its end: the run's bytes so far). */
 static int write_all(spill_writer *w, const unsigned char *p, size_t n, imdb_err *e)
 {
-    while (n > 0) {
-        ssize_t k = write(w->run->fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            w->failed = errno ? errno : EIO;
-            return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(w->failed));
-        }
-        p += k;
-        n -= (size_t)k;
-        w->run->bytes += (uint64_t)k;
+    if (recfile_write(w->run->fd, p, n, w->run->bytes) < 0) {
+        w->failed = errno;
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", w->run->name, strerror(w->failed));
     }
+    w->run->bytes += n;
     return 0;
 }
 
@@ -102,7 +83,7 @@ static spill_writer *writer_on(int fd, const char *name, int order, int maxn)
     put_u32le(h + 16, (uint32_t)maxn);
     put_u32le(h + 20, SPILL_BLOCK);
     put_u32le(h + 24, 0);
-    put_u32le(h + 28, crc(h, 28));
+    recfile_seal(h, 28);
     imdb_err ignored;
     write_all(w, h, HDR, &ignored);   /* a failure is kept in w->failed */
     return w;
@@ -115,32 +96,9 @@ spill_writer *spill_create_fd(int fd, const char *name, int order, int maxn)
 
 spill_writer *spill_create(const char *dir, int order, int maxn, imdb_err *e)
 {
-    size_t l = strlen(dir);
-    char *path = imdb_xmalloc(l + 32);
-    const char *sep = l && dir[l - 1] == '/' ? "" : "/";
-    int fd = -1;
-#ifdef O_TMPFILE
-    /* A file without a name from the start, where the file system can. */
-    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    snprintf(path, l + 32, "%s%s(spill file)", dir, sep);
-#endif
-    if (fd < 0) {
-        snprintf(path, l + 32, "%s%simdb-vocab-run.XXXXXX", dir, sep);
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd < 0) {
-            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot create a spill file: %s", dir, strerror(errno));
-            free(path);
-            return NULL;
-        }
-        /* Unlinked at once: nothing is left behind, whatever way the process ends (but
-         * SIGKILL between these two calls). */
-        if (unlink(path) < 0) {
-            imdb_fail(e, IMDB_EXIT_IO, "%s: cannot remove a spill file: %s", path, strerror(errno));
-            close(fd);
-            free(path);
-            return NULL;
-        }
-    }
+    char *path;
+    int fd = recfile_tmp(dir, "spill file", "imdb-vocab-run", &path, e);
+    if (fd < 0) return NULL;
     spill_writer *w = writer_on(fd, path, order, maxn);
     free(path);
     if (w->failed) {
@@ -156,22 +114,11 @@ static int flush_block(spill_writer *w, imdb_err *e)
     if (w->nent == 0) return 0;
     put_u32le(w->buf, (uint32_t)w->n);
     put_u32le(w->buf + 4, w->nent);
-    put_u32le(w->buf + 8 + w->n, crc(w->buf, 8 + w->n));
+    recfile_seal(w->buf, 8 + w->n);
     if (write_all(w, w->buf, 8 + w->n + 4, e) < 0) return -1;
     w->n = 0;
     w->nent = 0;
     return 0;
-}
-
-static size_t put_varint(unsigned char *p, uint64_t x)
-{
-    size_t n = 0;
-    while (x >= 0x80) {
-        p[n++] = (unsigned char)(x | 0x80);
-        x >>= 7;
-    }
-    p[n++] = (unsigned char)x;
-    return n;
 }
 
 int spill_put(spill_writer *w, const spill_entry *en, imdb_err *e)
@@ -185,13 +132,13 @@ int spill_put(spill_writer *w, const spill_entry *en, imdb_err *e)
         w->buf = imdb_xrealloc(w->buf, 8 + w->cap + 4);
     }
     unsigned char *p = w->buf + 8 + w->n, *p0 = p;
-    p += put_varint(p, en->len);
+    p += recfile_put_varint(p, en->len);
     memcpy(p, en->text, en->len);
     p += en->len;
-    p += put_varint(p, en->count);
-    p += put_varint(p, en->df);
-    p += put_varint(p, en->first);
-    p += put_varint(p, en->last);
+    p += recfile_put_varint(p, en->count);
+    p += recfile_put_varint(p, en->df);
+    p += recfile_put_varint(p, en->first);
+    p += recfile_put_varint(p, en->last);
     w->n += (size_t)(p - p0);
     w->nent++;
     w->total++;
@@ -218,7 +165,7 @@ spill_run *spill_finish(spill_writer *w, imdb_err *e)
     put_u32le(end, 8);
     put_u32le(end + 4, 0);
     put_u64le(end + 8, w->total);
-    put_u32le(end + 16, crc(end, 16));
+    recfile_seal(end, 16);
     if (write_all(w, end, sizeof end, e) < 0) {
         spill_abort(w);
         return NULL;
@@ -272,19 +219,10 @@ static int damaged(spill_reader *rd, imdb_err *e, const char *what, uint64_t off
 /* Read exactly n bytes at offset off: 1 ok, 0 the file ends first, -1 error. */
 static int read_at(spill_reader *rd, unsigned char *p, size_t n, uint64_t off, imdb_err *e)
 {
-    while (n > 0) {
-        ssize_t k = pread(rd->run->fd, p, n, (off_t)off);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return imdb_fail(e, IMDB_EXIT_IO, "spill file %s: read error: %s", rd->run->name,
-                             strerror(errno));
-        }
-        if (k == 0) return 0;
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 1;
+    int got = recfile_read(rd->run->fd, p, n, off);
+    if (got < 0)
+        return imdb_fail(e, IMDB_EXIT_IO, "spill file %s: read error: %s", rd->run->name, strerror(errno));
+    return got;
 }
 
 spill_reader *spill_open(spill_run *r, int order, int maxn, imdb_err *e)
@@ -300,7 +238,7 @@ spill_reader *spill_open(spill_run *r, int order, int maxn, imdb_err *e)
     if (got < 0) goto fail;
     if (got == 0) { damaged(rd, e, "truncated header", 0); goto fail; }
     if (memcmp(h, MAGIC, 8) != 0) { damaged(rd, e, "not a spill file (bad magic)", 0); goto fail; }
-    if (get_u32le(h + 28) != crc(h, 28)) { damaged(rd, e, "bad header CRC", 28); goto fail; }
+    if (!recfile_sealed(h, 28)) { damaged(rd, e, "bad header CRC", 28); goto fail; }
     uint32_t version = get_u32le(h + 8);
     if (version != SPILL_VERSION) {
         imdb_fail(e, IMDB_EXIT_IO, "spill file %s: format version %u is not this program's %d "
@@ -319,22 +257,12 @@ fail:
     return NULL;
 }
 
+/* A varint at *pp (before end), *pp moved past it: 0, or -1 if damaged. */
 static int get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *out)
 {
-    const unsigned char *p = *pp;
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (p == end) return -1;
-        unsigned char b = *p++;
-        if (shift == 63 && b > 1) return -1;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *pp = p;
-            *out = x;
-            return 0;
-        }
-    }
-    return -1;
+    size_t k = recfile_get_varint(*pp, end, out);
+    *pp += k;
+    return k ? 0 : -1;
 }
 
 /* Load the next block (or the end record). 1 block, 0 end, -1 error. */
@@ -353,7 +281,7 @@ static int next_block(spill_reader *rd, imdb_err *e)
         got = read_at(rd, end + 8, 12, at + 8, e);
         if (got < 0) return -1;
         if (got == 0) return damaged(rd, e, "truncated end record", at);
-        if (get_u32le(end + 16) != crc(end, 16)) return damaged(rd, e, "bad CRC in the end record", at);
+        if (!recfile_sealed(end, 16)) return damaged(rd, e, "bad CRC in the end record", at);
         if (get_u64le(end + 8) != rd->seen) return damaged(rd, e, "entry total does not match", at);
         unsigned char extra;
         got = read_at(rd, &extra, 1, at + 20, e);
@@ -375,7 +303,7 @@ static int next_block(spill_reader *rd, imdb_err *e)
     got = read_at(rd, rd->buf + 8, (size_t)plen + 4, at + 8, e);
     if (got < 0) return -1;
     if (got == 0) return damaged(rd, e, "truncated block", at);
-    if (get_u32le(rd->buf + 8 + plen) != crc(rd->buf, 8 + (size_t)plen))
+    if (!recfile_sealed(rd->buf, 8 + (size_t)plen))
         return damaged(rd, e, "bad block CRC", at);
     rd->pos = 8;
     rd->len = 8 + (size_t)plen;

@@ -351,30 +351,6 @@ void text_stats(const text_cleaner *c, unsigned long *bad_utf8, unsigned long *n
 
 /* ---------------------------------------------------------------- steps 1 and 2 */
 
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Named character references: the HTML 4 set that shows up in scraped text. Looked up
  * linearly, which is fine: a "&name;" is rare in reviews. */
 static const struct { const char *name; uint32_t cp; } entities[] = {
@@ -512,7 +488,7 @@ static inline size_t clean_raw_impl(text_cleaner *c, const unsigned char *in, si
                 o += len;
                 i += len;
             } else {
-                o += put_utf8(o, 0xFFFD);
+                o += utf8_put(o, 0xFFFD);
                 i += bad;
                 c->bad_utf8++;
             }
@@ -532,7 +508,7 @@ static inline size_t clean_raw_impl(text_cleaner *c, const unsigned char *in, si
                 if (cp < 0x80) {
                     *o++ = (char)low[cp];
                 } else {
-                    o += put_utf8(o, cp);
+                    o += utf8_put(o, cp);
                     high = 1;
                 }
                 i += len;

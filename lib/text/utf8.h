@@ -1,4 +1,4 @@
-/* utf8.h — UTF-8 validation, the one definition for the whole tree: well-formed
+/* utf8.h — UTF-8 validation and encoding, the one definition for the whole tree: well-formed
  * sequences are those of Table 3-7 of the Unicode Standard (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF). The cleaner (text.c) replaces what is not
  * well-formed by U+FFFD, one per maximal subpart; the JSON writer (json.h), one per byte.
@@ -6,6 +6,7 @@
 #ifndef IMDB_UTF8_H
 #define IMDB_UTF8_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length (1 to 4) of the well-formed sequence at s[0..n) (n >= 1), or 0 if it is not
  * one; then, when bad is not NULL, *bad is the length of its maximal subpart (at least 1:
@@ -41,6 +42,33 @@ static inline size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
             return 0;
         }
     return need;
+}
+
+/* Write code point cp (<= 0x10FFFF, not a surrogate: the caller's to ensure) as UTF-8 at
+ * o (room for 4 bytes); the bytes written, 1 to 4. Inline: the cleaner calls it for
+ * every character it rewrites (entities, U+FFFD). */
+static inline size_t utf8_put(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 /* 1 if s[0..n) is all well-formed UTF-8 (NUL bytes included), else 0. */

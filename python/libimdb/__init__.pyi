@@ -28,15 +28,18 @@ class Model:
     def kind(self) -> str: ...
     @property
     def info(self) -> dict[str, Union[str, bool, float]]:
-        """kind, params, clean (str), can_explain (bool), load_seconds (float)."""
+        """kind, params, clean (str), can_explain (bool), load_seconds, threshold (float)."""
     @property
     def closed(self) -> bool: ...
     @property
     def threads(self) -> int: ...
     @property
     def path(self) -> Union[str, bytes]: ...
+    @property
+    def threshold(self) -> float: ...
     def predict(
-        self, texts: Iterable[str], threads: Optional[int] = None, *, threshold: float = 0.5
+        self, texts: Iterable[str], threads: Optional[int] = None, *,
+        threshold: Optional[float] = None
     ) -> list[tuple[str, float]]: ...
     def predict_proba(
         self, texts: Iterable[str], threads: Optional[int] = None

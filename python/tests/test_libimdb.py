@@ -118,7 +118,8 @@ def test_explain_matches_imdb_predict(model_path, reviews, work, model):
 def test_info(model, model_path):
     assert model.kind == "nblr"
     info = model.info
-    assert set(info) == {"kind", "params", "clean", "can_explain", "load_seconds"}
+    assert set(info) == {"kind", "params", "clean", "can_explain", "load_seconds", "threshold"}
+    assert info["threshold"] == model.threshold == 0.5   # trained without one
     assert info["kind"] == "nblr" and info["can_explain"] is True
     assert isinstance(info["params"], str) and isinstance(info["clean"], str)
     assert "=" in info["clean"]
@@ -128,6 +129,22 @@ def test_info(model, model_path):
     assert model.path == str(model_path) and not model.closed
     assert "nblr" in repr(model)
     model.verify()
+
+
+def test_the_stored_threshold(work, model_path, reviews):
+    """A model trained with -o threshold=X labels by X, as imdb-predict does; an explicit
+    threshold= wins."""
+    path = work / "t.model"
+    tool("imdb-train", "-q", "--model", "nblr", "--vocab", work / "v.gz", "-o", "threshold=0.8",
+         "--output", path, work / "train.tok.gz")
+    with libimdb.Model(path) as m:
+        assert m.threshold == 0.8 and m.info["threshold"] == 0.8
+        got = m.predict(reviews)
+        want = [line.split("\t") for line in imdb_predict(path, work / "reviews.txt")]
+        assert [(label, f"{p:.6f}") for label, p in got] == [tuple(w) for w in want]
+        assert any(label == "neg" and p >= 0.5 for label, p in got)
+        assert [label for label, _ in m.predict(reviews, threshold=0.5)] == \
+            ["pos" if p >= 0.5 else "neg" for _, p in got]
 
 
 def test_paths_of_every_type(model_path):
