@@ -8,6 +8,7 @@
  * those while the main thread is busy reloading would kill the process.) */
 #include "cli.h"
 #include "http.h"
+#include "predlog.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,6 +24,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* The hard limit of open files (0 if unknown or unlimited beyond what fits). */
+static unsigned long long fd_hard_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    return rl.rlim_max == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_max;
+}
+
 static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
@@ -32,7 +41,8 @@ static void usage(void)
 "Serve MODEL (from imdb-train) over HTTP: POST /v1/predict classifies JSON\n"
 "{\"text\": ...} or {\"texts\": [...]}, GET / is a web page to try it,\n"
 "GET /health and GET /metrics (Prometheus) are for monitoring.\n"
-"SIGHUP reloads MODEL; SIGTERM or SIGINT finish the requests in flight and exit.\n"
+"SIGHUP reloads MODEL, SIGUSR1 reopens the prediction log; SIGTERM or SIGINT\n"
+"finish the requests in flight and exit.\n"
 "\n"
 "  -m, --model=FILE          the model file (without -m: the operand)\n"
 "  -l, --listen=ADDR         HOST:PORT, [IPV6]:PORT or PORT to listen on\n"
@@ -43,7 +53,9 @@ static void usage(void)
 "  -t, --timeout=SECONDS     close connections idle that long (0: never), and\n"
 "                            wait that long (0: %d) for requests in flight at\n"
 "                            shutdown (default: %d)\n"
-"      --max-connections=N   connections open at once (default: %d)\n"
+"      --max-connections=N   connections open at once (default: the limit of open\n"
+"                            files, raised to its hard limit at start, less %d\n"
+"                            and 2 per thread: %u here)\n"
 "      --request-timeout=SECONDS  close a connection whose request (headers and\n"
 "                            body) is not all in that long after it began,\n"
 "                            however steadily it trickles (0: no deadline;\n"
@@ -54,6 +66,14 @@ static void usage(void)
 "      --threshold=X         label pos when P(pos) >= X (default: the threshold\n"
 "                            the model stores, 0.5 if none; see imdb-train)\n"
 "      --port-file=FILE      write the port listened on to FILE once ready\n"
+"      --prediction-log=FILE  append one JSON line per text classified to FILE\n"
+"                            (time, request id, length and hash of the text,\n"
+"                            label, probability, model id, latency), written by a\n"
+"                            thread of its own: a slow or full disk drops or\n"
+"                            fails lines (counted in /metrics), never requests\n"
+"      --log-text            the prediction log holds the texts too\n"
+"      --prediction-log-queue=BYTES  log lines waiting for the disk at most, suffix\n"
+"                            K or M (default: %zu); more are dropped\n"
 "  -q, --quiet               no access log\n"
 "      --help                display this help and exit\n"
 "      --version             output version information and exit\n"
@@ -62,10 +82,12 @@ static void usage(void)
 "line per request: TIME CLIENT METHOD PATH STATUS BYTES LATENCY.\n"
 "\n"
 "Exit status: 0 clean shutdown, 1 bad model file, 2 usage error,\n"
-"4 cannot read the model, bind the address or write the port file.\n",
+"4 cannot read the model, bind the address, write the port file or open the\n"
+"prediction log.\n",
         cli_prog, cli_prog, HTTP_DEFAULT_LISTEN, sysconf(_SC_NPROCESSORS_ONLN), HTTP_DEFAULT_MAX_BODY,
-        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_MAX_CONNECTIONS,
-        HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT);
+        HTTP_DEFAULT_TIMEOUT, HTTP_DEFAULT_TIMEOUT, HTTP_FD_RESERVE,
+        http_default_max_connections(fd_hard_limit(), (int)sysconf(_SC_NPROCESSORS_ONLN)),
+        HTTP_DEFAULT_REQUEST_TIMEOUT, HTTP_DEFAULT_MAX_PER_CLIENT, PREDLOG_DEFAULT_QUEUE);
     exit(IMDB_EXIT_OK);
 }
 
@@ -129,12 +151,13 @@ static int write_port_file(const char *path, int port, imdb_err *e)
  * their handlers on two threads in either order, and the reload asked for first should
  * still happen before the shutdown. (Lock-free atomics are async-signal-safe.) */
 static int sig_pipe[2] = {-1, -1};
-static atomic_int got_hup, got_stop;   /* got_stop: the SIGTERM or SIGINT number */
+static atomic_int got_hup, got_usr1, got_stop;   /* got_stop: the SIGTERM or SIGINT number */
 
 static void on_signal(int sig)
 {
     int saved = errno;
     if (sig == SIGHUP) atomic_store(&got_hup, 1);
+    else if (sig == SIGUSR1) atomic_store(&got_usr1, 1);
     else atomic_store(&got_stop, sig);
     unsigned char b = 0;
     ssize_t w = write(sig_pipe[1], &b, 1);
@@ -155,9 +178,13 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit makes a write to the prediction log fail (EFBIG, counted) rather
+     * than kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /* Block until a handler has written to the pipe, then empty it. poll, not a blocking
@@ -171,21 +198,28 @@ static void wait_for_signal(void)
     while (read(sig_pipe[0], buf, sizeof buf) > 0) {}
 }
 
-/* Each connection is a file descriptor: allow as many as the hard limit permits. */
-static void raise_fd_limit(void)
+/* Each connection is a file descriptor: allow as many as the hard limit permits (as
+ * nginx's worker_rlimit_nofile or HAProxy do). Returns the limit now in force (0 if
+ * unknown) and the one before in *before. */
+static unsigned long long raise_fd_limit(unsigned long long *before)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    *before = 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    *before = rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
     }
+    return rl.rlim_cur == RLIM_INFINITY ? 0 : (unsigned long long)rl.rlim_cur;
 }
 
 int main(int argc, char **argv)
 {
     cli_init("imdb-serve");
     enum { OPT_MAX_BODY = 256, OPT_MAX_CONN, OPT_PORT_FILE, OPT_HELP, OPT_VERSION,
-           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_THRESHOLD };
+           OPT_REQUEST_TIMEOUT, OPT_MAX_PER_CLIENT, OPT_PREDICTION_LOG, OPT_LOG_TEXT,
+           OPT_PREDICTION_LOG_QUEUE, OPT_THRESHOLD };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -196,6 +230,9 @@ int main(int argc, char **argv)
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
         {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"prediction-log", required_argument, NULL, OPT_PREDICTION_LOG},
+        {"log-text", no_argument, NULL, OPT_LOG_TEXT},
+        {"prediction-log-queue", required_argument, NULL, OPT_PREDICTION_LOG_QUEUE},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, OPT_HELP},
@@ -207,7 +244,6 @@ int main(int argc, char **argv)
         .threads = (int)sysconf(_SC_NPROCESSORS_ONLN),
         .max_body = HTTP_DEFAULT_MAX_BODY,
         .timeout = HTTP_DEFAULT_TIMEOUT,
-        .max_connections = HTTP_DEFAULT_MAX_CONNECTIONS,
         .request_timeout = HTTP_DEFAULT_REQUEST_TIMEOUT,
         .max_per_client = HTTP_DEFAULT_MAX_PER_CLIENT,
         .access_log = 1,
@@ -231,6 +267,14 @@ int main(int argc, char **argv)
             cfg.max_per_client = (unsigned)cli_long("--max-per-client", optarg, 0, 1000000);
             break;
         case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_PREDICTION_LOG:
+            if (!*optarg) cli_usage_error("--prediction-log needs a file name");
+            cfg.prediction_log = optarg;
+            break;
+        case OPT_LOG_TEXT: cfg.log_text = 1; break;
+        case OPT_PREDICTION_LOG_QUEUE:
+            cfg.prediction_log_queue = parse_size("--prediction-log-queue", optarg);
+            break;
         case OPT_THRESHOLD:
             cfg.threshold = cli_double("--threshold", optarg, 0, 1);
             cfg.threshold_set = 1;
@@ -244,8 +288,9 @@ int main(int argc, char **argv)
     if (!cfg.model_path && optind < argc) cfg.model_path = argv[optind++];   /* imdb-serve MODEL */
     if (optind < argc) cli_usage_error("unexpected operand '%s' (one model only)", argv[optind]);
     if (!cfg.model_path) cli_usage_error("missing model: use -m MODEL");
+    if (cfg.log_text && !cfg.prediction_log) cli_usage_error("--log-text needs --prediction-log FILE");
     if (cfg.threads < 1) cfg.threads = 1;
-    if (cfg.max_connections < (unsigned)cfg.threads)
+    if (cfg.max_connections && cfg.max_connections < (unsigned)cfg.threads)
         cli_usage_error("--max-connections (%u) must be at least --threads (%d)",
                         cfg.max_connections, cfg.threads);
     imdb_err e = {0, ""};
@@ -254,7 +299,9 @@ int main(int argc, char **argv)
     if (http_parse_listen(cfg.listen, &ss, &sl, &e) < 0) cli_usage_error("%s", e.msg);
 
     catch_signals();
-    raise_fd_limit();
+    unsigned long long nofile_before, nofile = raise_fd_limit(&nofile_before);
+    int auto_conns = cfg.max_connections == 0;
+    if (auto_conns) cfg.max_connections = http_default_max_connections(nofile, cfg.threads);
 
     http_server *s = http_start(&cfg, &e);
     if (!s) cli_die(&e);
@@ -264,6 +311,15 @@ int main(int argc, char **argv)
     }
     cli_msg("%s model %s loaded in %.3f s, %d thread%s", http_model_kind(s), cfg.model_path,
             http_model_load_seconds(s), cfg.threads, cfg.threads == 1 ? "" : "s");
+    if (nofile != nofile_before)
+        cli_msg("open files limit raised from %llu to %llu (the hard limit): up to %u connections%s",
+                nofile_before, nofile, cfg.max_connections, auto_conns ? "" : " (--max-connections)");
+    else
+        cli_msg("open files limit %llu: up to %u connections%s", nofile, cfg.max_connections,
+                auto_conns ? "" : " (--max-connections)");
+    if (nofile && cfg.max_connections > nofile)
+        cli_msg("warning: --max-connections %u is above the limit of open files (%llu): clients "
+                "wait in the listen queue once the descriptors run out", cfg.max_connections, nofile);
     cli_msg("listening on %s", http_url(s));
 
     for (int lingered = 0;;) {
@@ -273,6 +329,14 @@ int main(int argc, char **argv)
                         http_model_load_seconds(s));
             else
                 cli_msg("reload refused, still serving the previous model: %s", e.msg);
+        }
+        if (atomic_exchange(&got_usr1, 0)) {
+            if (!cfg.prediction_log)
+                cli_msg("SIGUSR1: no prediction log to reopen");
+            else if (http_reopen_log(s, &e) == 0)
+                cli_msg("reopened the prediction log %s", cfg.prediction_log);
+            else
+                cli_msg("%s; still writing to the previous file", e.msg);
         }
         int stop = atomic_load(&got_stop);
         if (stop && !lingered) {

@@ -113,7 +113,7 @@ total=$(wc -l <labels)
 [ "$(( $(metric 'imdb_predictions_total{label="pos"}') + $(metric 'imdb_predictions_total{label="neg"}') ))" -eq $total ] \
     || fail "predictions_total is not $total"
 grep -q '^# TYPE imdb_http_request_duration_seconds histogram$' body || fail "no latency histogram"
-grep -q '^imdb_model_info{kind="nblr",path="m.bin",generation="1",version="[0-9.]*"} 1$' body || fail "no model info"
+grep -q '^imdb_model_info{kind="nblr",path="m.bin",generation="1",model_id="[0-9a-f]\{8\}",version="[0-9.]*"} 1$' body || fail "no model info"
 grep -q '^imdb_model_reloads_total{result="ok"} 0$' body || fail "no reload counter"
 count=$(metric imdb_http_request_duration_seconds_count)
 inf=$(metric 'imdb_http_request_duration_seconds_bucket{le="+Inf"}')

@@ -8,6 +8,14 @@
 #  - the same attack spread over 10 addresses, which the per-client limit does not stop:
 #    --request-timeout cuts each slow connection at its deadline, so the normal client
 #    is still answered, and the cuts are counted in /metrics;
+#  - 10,000 slow connections over 100 addresses (127.0.0.2 to .101, 100 each; issue 26),
+#    with --max-per-client 128 stated so that every one of them is held: the default
+#    connection limit, sized from the limit of open files, holds them all, the request
+#    deadline cuts them (in paced batches) and they reconnect, and a normal client's p99
+#    over 15 s (two rounds of cuts) stays below 100 ms (measured a second time when the
+#    first misses, as a loaded machine's one stall can). The memory an idle connection
+#    costs is printed (conn_kb). Skipped in sanitizer builds (ASan's memory and speed are
+#    not the figure) and where the open-files hard limit is below 10,300;
 #  - 100,000 texts in one request, JSON nested 100,000 deep, invalid UTF-8: answered,
 #    bounded in time;
 #  - SIGHUP with a corrupt model file while wrk loads the server: the reload is
@@ -43,6 +51,36 @@ cat out
     awk -v p="$(field p99_ms)" -v b="$bound" 'BEGIN { exit !(p >= b) }' ||
     fail "without the limits the attack should starve the client or slow it past $bound ms: $(cat out)"
 serve_stop
+
+# 1b. 10,000 slow connections from 100 addresses, with the default connection limit.
+if ldd "$IMDB_BIN/imdb-serve" 2>/dev/null | grep -q 'lib[at]san'; then
+    echo "sanitizer build: skipping the 10,000-connection case" >&2
+elif [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 10300 ]; then
+    echo "open-files hard limit $(ulimit -Hn) < 10,300: skipping the 10,000-connection case" >&2
+else
+    serve_start -m m.bin --threads 2 -q --max-per-client 128
+    grep -Eq 'up to [0-9]+ connections$' serve.log || fail "no connection limit in the start message"
+    # A second measurement (a new server) when the first misses the bound: on a machine
+    # loaded by other jobs one stall of the scheduler is the p99 of 150 requests. Both
+    # lines are printed; the test fails when both miss.
+    for try in 1 2; do
+        HOSTILE_SOURCES=100 HOSTILE_RAMP_MS=20000 HOSTILE_INTERVAL_MS=100 HOSTILE_PID=$SERVE_PID \
+            expect_status 0 "$hostile" "$PORT" 10000 150 5000
+        cat out
+        [ "$(field failed)" -eq 0 ] || fail "normal requests failed under 10,000 slow connections: $(cat out)"
+        [ "$(field server_open)" -gt 10000 ] || fail "the server did not hold the 10,000 slow connections: $(cat out)"
+        awk -v p="$(field p99_ms)" -v b="$bound" 'BEGIN { exit !(p < b) }' && break
+        [ $try -eq 1 ] ||
+            fail "p99 $(field p99_ms) ms under 10,000 slow connections from 100 addresses is not below $bound ms (twice; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+        echo "p99 $(field p99_ms) ms is not below $bound ms (load $(cut -d' ' -f1-3 /proc/loadavg)): measuring again" >&2
+        serve_stop
+        serve_start -m m.bin --threads 2 -q --max-per-client 128
+    done
+    req GET /metrics
+    grep -Eq '^imdb_http_request_timeouts_total [1-9][0-9]{3}' body ||
+        fail "the run did not span the request deadline: $(grep timeouts_total body)"
+    serve_stop
+fi
 
 # 2. A distributed attack: the request deadline frees the connections.
 serve_start -m m.bin --threads 2 -q --max-connections 50 --request-timeout 1

@@ -14,7 +14,19 @@
  * Exit status 0 when it ran (whatever the latencies), 1 on a setup error.
  * With HOSTILE_SOURCES=K the slow connections come from K addresses in turn (127.0.0.2
  * and up), as a distributed attack would, which a per-client limit does not stop.
- * RLIMIT_NOFILE is raised to its hard limit for the connections. */
+ * RLIMIT_NOFILE is raised to its hard limit for the connections.
+ * Other settings, for the 10,000-connection case (issue 26):
+ *   HOSTILE_RAMP_MS=T      wait up to T ms (default 3000) for the slow connections to be
+ *                          up: until all are, or their number stops growing for 1.5 s
+ *                          (the kernel drops SYNs past the listen backlog, which the
+ *                          clients resend after 1 s, 3 s...);
+ *   HOSTILE_INTERVAL_MS=T  pause T ms between the normal requests, so that they span
+ *                          the server's request deadline (cuts and reconnections);
+ *   HOSTILE_PID=PID        the server's process: the line also gives its resident memory
+ *                          before the slow connections (rss0_kb) and with them (rss_kb),
+ *                          the connections it has open then by its /metrics
+ *                          (server_open), and (rss_kb - rss0_kb) / server_open as
+ *                          conn_kb, the memory an idle connection costs. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +40,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +177,50 @@ static double one_request(int timeout_ms)
     return got200 ? now_ms() - t0 : -1;
 }
 
+/* GET /metrics from 127.0.0.1; imdb_http_connections_open, or -1. */
+static long server_open(int timeout_ms)
+{
+    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in dst = addr("127.0.0.1", port);
+    static char buf[1 << 16];
+    size_t len = 0;
+    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0 &&
+        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1)) {
+        ssize_t k;
+        while (len + 1 < sizeof buf && (k = recv(fd, buf + len, sizeof buf - 1 - len, 0)) > 0)
+            len += (size_t)k;
+    }
+    close(fd);
+    buf[len] = '\0';
+    const char *p = strstr(buf, "\nimdb_http_connections_open ");
+    return p ? atol(p + strlen("\nimdb_http_connections_open ")) : -1;
+}
+
+/* VmRSS of process pid in kB, or -1. */
+static long rss_kb(long pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) kb = atol(line + 6);
+    fclose(f);
+    return kb;
+}
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
 static int cmpd(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -191,24 +248,40 @@ int main(int argc, char **argv)
                 (unsigned long long)rl.rlim_cur, nslow);
         return 1;
     }
+    int ramp_ms = env_int("HOSTILE_RAMP_MS", 3000), interval_ms = env_int("HOSTILE_INTERVAL_MS", 0);
+    long pid = env_int("HOSTILE_PID", 0), rss0 = -1, rss = -1, sopen = -1;
+    if (pid > 0) {
+        one_request(timeout_ms);   /* the server's first request allocates its worker */
+        rss0 = rss_kb(pid);
+    }
     pthread_t th;
     if (nslow > 0 && pthread_create(&th, NULL, slow_loop, &nslow) != 0) return 1;
-    /* Let the slow connections in: until they stop growing, or 3 s. */
-    double t0 = now_ms();
+    /* Let the slow connections in: until all are, or they stop growing for 1.5 s. */
+    double t0 = now_ms(), grew = t0;
     long prev = -1;
-    while (nslow > 0 && now_ms() - t0 < 3000) {
+    while (nslow > 0 && now_ms() - t0 < ramp_ms) {
         usleep(300 * 1000);
         long o = atomic_load(&open_now);
-        if (o == prev && o > 0) break;
+        if (o >= nslow) break;
+        if (o != prev) grew = now_ms();
+        else if (o > 0 && now_ms() - grew >= 1500) break;
         prev = o;
     }
     long open_before = atomic_load(&open_now);
+    if (pid > 0) {
+        usleep(200 * 1000);        /* the server accepts the last ones */
+        rss = rss_kb(pid);
+        sopen = server_open(timeout_ms);
+    }
     double *lat = malloc(sizeof *lat * (size_t)(nreq ? nreq : 1));
     int failed = 0, ok = 0;
     for (int i = 0; i < nreq; i++) {
         double l = one_request(timeout_ms);
+        if (getenv("HOSTILE_DEBUG") && (l < 0 || l > 20))
+            fprintf(stderr, "request %d at %.0f ms: %.1f ms\n", i, now_ms() - t0, l);
         if (l < 0) failed++;
         else lat[ok++] = l;
+        if (interval_ms > 0 && i + 1 < nreq) usleep((useconds_t)interval_ms * 1000);
     }
     long open_after = atomic_load(&open_now);
     atomic_store(&done, 1);
@@ -224,6 +297,9 @@ int main(int argc, char **argv)
     }
     printf("slow=%ld open=%ld/%ld reconnects=%ld requests=%d failed=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
            nslow, open_before, open_after, atomic_load(&reconnects), nreq, failed, p50, p99, mx);
+    if (pid > 0)
+        printf("server_open=%ld rss0_kb=%ld rss_kb=%ld conn_kb=%.2f\n", sopen, rss0, rss,
+               sopen > 1 && rss0 > 0 && rss > 0 ? (double)(rss - rss0) / (double)(sopen - 1) : -1.0);
     free(lat);
     return 0;
 }

@@ -27,6 +27,8 @@
 #include "buf.h"
 #include "clf.h"
 #include "json.h"
+#include "modelio.h"
+#include "predlog.h"
 #include "score.h"
 #include "utf8.h"
 #include "util.h"
@@ -65,6 +67,11 @@ extern const size_t http_page_html_len;
 static const double bucket_le[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 #define NBUCKETS (sizeof bucket_le / sizeof bucket_le[0])
+/* P(pos) in tenths; text lengths in bytes (a review of IMDB is 1,300 on average). */
+static const double prob_le[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1};
+#define PROB_NBUCKETS (sizeof prob_le / sizeof prob_le[0])
+static const double len_le[] = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, 262144};
+#define LEN_NBUCKETS (sizeof len_le / sizeof len_le[0])
 #define MAX_STATUS 600
 
 typedef struct stats {
@@ -77,6 +84,13 @@ typedef struct stats {
     atomic_ulong reload_ok, reload_failed;
     atomic_long in_flight;
     atomic_ulong request_timeouts;        /* connections cut at their request deadline */
+    /* The texts scored: histograms of P(pos) and of the length in bytes (per bucket, not
+     * cumulative; the last is +Inf), so that an alert can fire on a shift of either. */
+    atomic_ulong prob_bucket[PROB_NBUCKETS + 1];
+    atomic_ullong prob_sum_micro;         /* sum of P(pos), in millionths */
+    atomic_ulong len_bucket[LEN_NBUCKETS + 1];
+    atomic_ullong len_sum;
+    atomic_ulong scored;
 } stats;
 
 /* ---- the model, reference counted ---- */
@@ -87,6 +101,7 @@ typedef struct model_ref {
     unsigned long gen;        /* 1 for the first model, +1 per successful reload */
     double loaded_at;         /* wall clock, seconds since the epoch */
     long long size;           /* of the file, in bytes (for /health) */
+    char id[9];               /* CRC-32 of the file's bytes, 8 hex digits ("" if unread) */
 } model_ref;
 
 static void model_release(model_ref *m)
@@ -104,6 +119,22 @@ static double wall_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The model's id: the CRC-32 (zlib's) of the file, read once at load ("" if it cannot be
+ * read again: the model loaded, so it is served all the same). */
+static void model_checksum(const char *path, char id[9])
+{
+    id[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    static _Thread_local unsigned char chunk[1 << 16];
+    uint32_t crc = 0;
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) crc = modelio_crc32(crc, chunk, (size_t)n);
+    close(fd);
+    if (n == 0) snprintf(id, 9, "%08x", (unsigned)crc);
+}
+
 static model_ref *model_load(const char *path, imdb_err *e)
 {
     clf *c = clf_load(path, e);
@@ -114,6 +145,7 @@ static model_ref *model_load(const char *path, imdb_err *e)
     m->loaded_at = wall_now();
     struct stat st;
     if (stat(path, &st) == 0) m->size = (long long)st.st_size;
+    model_checksum(path, m->id);
     return m;
 }
 
@@ -144,6 +176,7 @@ struct http_server {
     atomic_uint open_conns;       /* MHD's STARTED minus CLOSED reports */
     atomic_uint pending_conns;    /* under conn_lock: handed to MHD, not yet STARTED */
     double last_handover;         /* under conn_lock: imdb_now() of the last hand-over */
+    double last_cut;              /* the acceptor's: imdb_now() of the last cut_late walk */
     struct conn_state *conns;     /* under conn_lock: every open connection */
     pthread_mutex_t log_lock;     /* MHD's messages: repeats are counted, not logged */
     char log_last[256];
@@ -158,6 +191,9 @@ struct http_server {
     pthread_key_t worker_key;
     atomic_int draining;
     double started_wall, started_mono;
+    predlog *plog;                /* NULL without cfg.prediction_log */
+    atomic_ullong request_seq;    /* for the request ids made up */
+    uint64_t id_seed;
     stats st;
 };
 
@@ -175,6 +211,9 @@ static model_ref *model_acquire(http_server *s)
 typedef struct worker {
     scorer *sc;
     unsigned long gen;
+    buf line;          /* the prediction log's line being built */
+    long long log_sec; /* the second whose "YYYY-MM-DDTHH:MM:SS" is in log_when */
+    char log_when[32];
     double threshold;   /* the decision threshold for this model (http_config.threshold) */
 } worker;
 
@@ -183,6 +222,7 @@ static void worker_free(void *p)
     worker *w = p;
     if (!w) return;
     scorer_free(w->sc);
+    buf_free(&w->line);
     free(w);
 }
 
@@ -307,6 +347,7 @@ typedef struct req {
     conn_state *cs;            /* the connection's (NULL if MHD did not say) */
     unsigned status;           /* 0 until an answer is queued */
     size_t bytes;              /* body bytes of the answer */
+    char request_id[65];       /* X-Request-Id: the client's, or made up */
 } req;
 
 /* At the connection limit with clients waiting in the listen queue. (The poll costs a
@@ -339,6 +380,7 @@ static enum MHD_Result respond(http_server *s, struct MHD_Connection *conn, req 
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
     if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     /* Shutting down, or clients queue for a connection slot: free this one for them
      * rather than keep it open, idle, for the next request of this client. */
     if (atomic_load(&s->draining) || clients_queue(s))
@@ -376,10 +418,13 @@ static void jstr(buf *b, const char *s)
     else buf_str(b, "null");
 }
 
-/* ,"KEY": for the members after the first. */
+/* ,"KEY": for the members after the first (KEY needs no escaping; no printf: eight a
+ * prediction log line showed in the profile). */
 static void member(buf *b, const char *k)
 {
-    buf_printf(b, ",\"%s\":", k);
+    buf_add(b, ",\"", 2);
+    buf_str(b, k);
+    buf_add(b, "\":", 2);
 }
 
 static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn, req *r,
@@ -403,12 +448,114 @@ static enum MHD_Result respond_error(http_server *s, struct MHD_Connection *conn
 
 /* ---- POST /v1/predict ---- */
 
+/* v in decimal, without snprintf (json_int's cost showed in the profile). */
+static void put_uint(buf *b, unsigned long long v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    do d[--k] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    buf_add(b, d + k, sizeof d - k);
+}
+
+/* v / 10^digits as json_num(.., JSON_SERVE) writes it (jansson's %.15g with ".0" for
+ * whole numbers), for values of at most 15 significant digits that %g writes without
+ * an exponent (>= 1e-4): the integer part, a point, the fraction without its trailing
+ * zeros ("0" when none is left). tests/serve-predlog.sh compares the log's probability
+ * with the answer's, which json_num writes. */
+static void put_decimal(buf *b, unsigned long long v, int digits)
+{
+    unsigned long long scale = 1;
+    for (int i = 0; i < digits; i++) scale *= 10;
+    put_uint(b, v / scale);
+    char f[24];
+    unsigned long long frac = v % scale;
+    int n = digits;
+    for (int i = digits - 1; i >= 0; i--, frac /= 10) f[i] = (char)('0' + frac % 10);
+    while (n > 1 && f[n - 1] == '0') n--;
+    buf_char(b, '.');
+    buf_add(b, f, (size_t)n);
+}
+
+/* A text scored: the histograms, and its line in the prediction log (imdb-serve(1),
+ * PREDICTION LOG), built in the worker's buffer and handed to the log's queue. */
+static void observe(http_server *s, worker *w, const char *text, size_t len, double prob,
+                    int pos, size_t index, const req *r, const model_ref *m)
+{
+    stats *st = &s->st;
+    size_t i = 0;
+    while (i < PROB_NBUCKETS && prob > prob_le[i]) i++;
+    atomic_fetch_add(&st->prob_bucket[i], 1);
+    atomic_fetch_add(&st->prob_sum_micro, (unsigned long long)llround(prob * 1e6));
+    i = 0;
+    while (i < LEN_NBUCKETS && (double)len > len_le[i]) i++;
+    atomic_fetch_add(&st->len_bucket[i], 1);
+    atomic_fetch_add(&st->len_sum, (unsigned long long)len);
+    atomic_fetch_add(&st->scored, 1);
+    if (!s->plog) return;
+    buf *b = &w->line;
+    buf_clear(b);
+    /* The time as format_iso_time(.., 1) writes it, the second formatted once a second
+     * (gmtime_r and strftime per line showed in the profile). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!w->log_when[0] || w->log_sec != (long long)ts.tv_sec) {
+        time_t sec = ts.tv_sec;
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        if (!strftime(w->log_when, sizeof w->log_when, "%Y-%m-%dT%H:%M:%S", &tm)) w->log_when[0] = '\0';
+        w->log_sec = (long long)ts.tv_sec;
+    }
+    static const char hexd[] = "0123456789abcdef";
+    char when[48], hash[17];
+    size_t k = strlen(w->log_when);
+    memcpy(when, w->log_when, k);
+    int ms = (int)(ts.tv_nsec / 1000000);
+    when[k++] = '.';
+    when[k++] = (char)('0' + ms / 100);
+    when[k++] = (char)('0' + ms / 10 % 10);
+    when[k++] = (char)('0' + ms % 10);
+    when[k++] = 'Z';
+    when[k] = '\0';
+    uint64_t h = predlog_text_hash(text, len);
+    for (int j = 15; j >= 0; j--, h >>= 4) hash[j] = hexd[h & 15];
+    hash[16] = '\0';
+    buf_str(b, "{\"time\":");
+    json_cstr(b, when, JSON_SERVE);
+    member(b, "request_id");
+    json_cstr(b, r->request_id, JSON_SERVE);
+    member(b, "index");
+    put_uint(b, index);
+    member(b, "text_length");
+    put_uint(b, len);
+    member(b, "text_hash");
+    json_cstr(b, hash, JSON_SERVE);
+    member(b, "label");
+    json_cstr(b, pos ? "pos" : "neg", JSON_SERVE);
+    member(b, "probability");
+    double micro = round(prob * 1e6);
+    if (micro == 0 || (micro >= 100 && micro <= 1e6)) put_decimal(b, (unsigned long long)micro, 6);
+    else json_num(b, prob, JSON_SERVE);   /* below 1e-4 %.15g writes an exponent */
+    member(b, "model_id");
+    json_cstr(b, m->id, JSON_SERVE);
+    member(b, "latency_ms");
+    double us = round((imdb_now() - r->t0) * 1e6);
+    if (us >= 0 && us < 1e12) put_decimal(b, (unsigned long long)us, 3);
+    else json_num(b, us / 1e3, JSON_SERVE);
+    if (s->cfg.log_text) {
+        member(b, "text");
+        json_str(b, text, len, JSON_SERVE);
+    }
+    buf_str(b, "}\n");
+    if (!buf_failed(b)) predlog_write(s->plog, b->p, b->len);   /* a dropped line is counted there */
+}
+
 /* Score one text and append it as {"id":..,"label":..,"probability":..[,"explain":[..]]}:
  * an imdb-predict --json line, through the same code (score_format_result), in jansson's
  * number style (id: the 1-based position in the request, as imdb-predict's is the line
  * number). */
 static void predict_one(http_server *s, worker *w, buf *b, const char *text, size_t len,
-                        int k, size_t id)
+                        int k, size_t id, const req *r, const model_ref *m)
 {
     score_result res;
     scorer_text(w->sc, text, len, k, &res);
@@ -416,6 +563,7 @@ static void predict_one(http_server *s, worker *w, buf *b, const char *text, siz
     atomic_fetch_add(pos ? &s->st.pred_pos : &s->st.pred_neg, 1);
     score_format f = {.json = 1, .style = JSON_SERVE, .explain = k > 0, .threshold = w->threshold};
     score_format_result(b, &f, &(score_origin){.num = (long)id}, &res);
+    observe(s, w, text, len, res.prob, pos, id, r, m);
 }
 
 static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *conn, req *r)
@@ -511,13 +659,13 @@ static enum MHD_Result handle_predict(http_server *s, struct MHD_Connection *con
     }
     buf answer = {0};
     if (text) {
-        predict_one(s, w, &answer, json_string_value(text), json_string_length(text), k, 1);
+        predict_one(s, w, &answer, json_string_value(text), json_string_length(text), k, 1, r, m);
     } else {
         buf_str(&answer, "{\"predictions\":[");
         size_t i;
         json_array_foreach(texts, i, val) {
             if (i) buf_char(&answer, ',');
-            predict_one(s, w, &answer, json_string_value(val), json_string_length(val), k, i + 1);
+            predict_one(s, w, &answer, json_string_value(val), json_string_length(val), k, i + 1, r, m);
         }
         buf_str(&answer, "]}");
     }
@@ -578,6 +726,30 @@ static void prom_label(buf *b, const char *v)
     }
 }
 
+/* A Prometheus histogram from per-bucket counts (n bounds, then +Inf). The count is
+ * the total of the buckets read, so _count and the +Inf bucket agree. */
+static void prom_histogram(buf *b, const char *name, const char *help, const double *le,
+                           atomic_ulong *bucket, size_t n, const char *le_fmt, double sum)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    unsigned long cum = 0;
+    char bound[32];
+    for (size_t i = 0; i < n; i++) {
+        cum += atomic_load(&bucket[i]);
+        snprintf(bound, sizeof bound, le_fmt, le[i]);
+        /* "0.100000" -> "0.1": Prometheus compares le values as numbers, people read them */
+        if (strchr(bound, '.')) {
+            size_t k = strlen(bound);
+            while (k > 0 && bound[k - 1] == '0') bound[--k] = '\0';
+            if (k > 0 && bound[k - 1] == '.') bound[--k] = '\0';
+        }
+        buf_printf(b, "%s_bucket{le=\"%s\"} %lu\n", name, bound, cum);
+    }
+    cum += atomic_load(&bucket[n]);
+    buf_printf(b, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n", name, cum, name, sum,
+               name, cum);
+}
+
 static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *conn, req *r)
 {
     buf b = {0};
@@ -626,6 +798,35 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
                   "imdb_predictions_total{label=\"neg\"} %lu\n"
                   "imdb_predictions_total{label=\"pos\"} %lu\n",
               atomic_load(&st->pred_neg), atomic_load(&st->pred_pos));
+    prom_histogram(&b, "imdb_prediction_probability",
+                   "P(pos) of the texts classified (a shift in it: the reviews or the model changed).",
+                   prob_le, st->prob_bucket, PROB_NBUCKETS, "%.6f",
+                   (double)atomic_load(&st->prob_sum_micro) * 1e-6);
+    prom_histogram(&b, "imdb_prediction_text_bytes", "Length in bytes of the texts classified.",
+                   len_le, st->len_bucket, LEN_NBUCKETS, "%.0f", (double)atomic_load(&st->len_sum));
+    if (s->plog) {
+        predlog_counts pc;
+        predlog_get_counts(s->plog, &pc);
+        buf_printf(&b, "# HELP imdb_prediction_log_lines_total Lines of the prediction log, by fate: "
+                      "written, dropped (queue full: the disk is slower than the traffic), failed "
+                      "(write error, or no file open).\n"
+                      "# TYPE imdb_prediction_log_lines_total counter\n"
+                      "imdb_prediction_log_lines_total{result=\"dropped\"} %llu\n"
+                      "imdb_prediction_log_lines_total{result=\"failed\"} %llu\n"
+                      "imdb_prediction_log_lines_total{result=\"written\"} %llu\n"
+                      "# HELP imdb_prediction_log_reopens_total Opens of the prediction log after the "
+                      "first (SIGUSR1, or its file removed), by result.\n"
+                      "# TYPE imdb_prediction_log_reopens_total counter\n"
+                      "imdb_prediction_log_reopens_total{result=\"failed\"} %llu\n"
+                      "imdb_prediction_log_reopens_total{result=\"ok\"} %llu\n"
+                      "# HELP imdb_prediction_log_queue_bytes Bytes of log lines waiting to be written.\n"
+                      "# TYPE imdb_prediction_log_queue_bytes gauge\n"
+                      "imdb_prediction_log_queue_bytes %zu\n"
+                      "# HELP imdb_prediction_log_open 1 while the prediction log has a file to write to.\n"
+                      "# TYPE imdb_prediction_log_open gauge\n"
+                      "imdb_prediction_log_open %d\n",
+                   pc.dropped, pc.failed, pc.written, pc.reopen_failed, pc.reopened, pc.queued, pc.open);
+    }
     model_ref *m = model_acquire(s);
     buf_printf(&b, "# HELP imdb_model_info The model being served (value 1).\n"
                   "# TYPE imdb_model_info gauge\n"
@@ -633,7 +834,8 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
     prom_label(&b, clf_kind(m->c));
     buf_printf(&b, "\",path=\"");
     prom_label(&b, clf_path(m->c));
-    buf_printf(&b, "\",generation=\"%lu\",version=\"%s\"} 1\n", m->gen, PACKAGE_VERSION);
+    buf_printf(&b, "\",generation=\"%lu\",model_id=\"%s\",version=\"%s\"} 1\n", m->gen, m->id,
+               PACKAGE_VERSION);
     buf_printf(&b, "# HELP imdb_model_load_seconds Time the model being served took to load.\n"
                   "# TYPE imdb_model_load_seconds gauge\n"
                   "imdb_model_load_seconds %.6f\n"
@@ -659,6 +861,36 @@ static enum MHD_Result handle_metrics(http_server *s, struct MHD_Connection *con
 
 /* ---- dispatch ---- */
 
+/* 1 for a request id to take from a client: 1 to 64 of [A-Za-z0-9._:-] (it goes into a
+ * header and a JSON string as is). */
+static int usable_request_id(const char *v)
+{
+    size_t n = 0;
+    for (; v && v[n]; n++) {
+        char c = v[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return 0;
+    }
+    return n >= 1 && n <= 64;
+}
+
+/* The client's X-Request-Id, or 16 hex digits: splitmix64 of a per-server random seed
+ * plus a sequence number (unique within a run, unpredictable across runs). */
+static void set_request_id(http_server *s, struct MHD_Connection *conn, req *r)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (usable_request_id(v)) {
+        snprintf(r->request_id, sizeof r->request_id, "%s", v);
+        return;
+    }
+    uint64_t x = s->id_seed + 0x9e3779b97f4a7c15ULL * (atomic_fetch_add(&s->request_seq, 1) + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    snprintf(r->request_id, sizeof r->request_id, "%016llx", (unsigned long long)x);
+}
+
 static enum route find_route(const char *url)
 {
     if (strcmp(url, "/") == 0) return R_PAGE;
@@ -682,6 +914,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         r->cs = ci ? ci->socket_context : NULL;
+        set_request_id(s, conn, r);
         atomic_fetch_add(&s->st.in_flight, 1);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
@@ -820,14 +1053,21 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return NULL;   /* *con_cls stays NULL: on_request's first call sets it */
 }
 
-/* Shut down the connections past their request deadline (the acceptor, every 100 ms). */
+#define CUT_BATCH 500
+/* Shut down the connections past their request deadline (the acceptor, every 100 ms:
+ * the walk over every open connection is not repeated for each accepted one, which with
+ * 10,000 slow connections reconnecting made it the acceptor's main cost). */
 static void cut_late(http_server *s)
 {
     if (!s->cfg.request_timeout) return;
     double now = imdb_now();
+    if (now - s->last_cut < 0.1) return;
+    s->last_cut = now;
+    unsigned budget = CUT_BATCH;
     pthread_mutex_lock(&s->conn_lock);
-    for (conn_state *c = s->conns; c; c = c->next)
+    for (conn_state *c = s->conns; c && budget; c = c->next)
         if (!c->cut && c->deadline > 0 && now > c->deadline) {
+            budget--;
             shutdown(c->fd, SHUT_RDWR);
             c->cut = 1;
             atomic_fetch_add(&s->st.request_timeouts, 1);
@@ -932,6 +1172,7 @@ static int open_listener(http_server *s, imdb_err *e)
  * not reported within a second are taken to be such losses and forgotten. */
 #define MHD_LIMIT_NEVER (1u << 30)
 #define PENDING_FORGET_SECONDS 1.0
+#define ACCEPT_BATCH 256
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
@@ -1012,33 +1253,49 @@ static void *acceptor(void *arg)
         int w = acceptor_wait(s, 100);
         if (w < 0) return NULL;
         cut_late(s);
-        if (w == 0 || !below_limit(s)) continue;
-        struct sockaddr_storage sa;
-        socklen_t sl = sizeof sa;
-        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of descriptors: the client waits in the queue; retry shortly. */
-                if (!complained++) logf_(s, "cannot accept a connection: %s", strerror(errno));
-                if (!acceptor_wait(s, 50)) return NULL;
+        /* Take what the queue holds, up to ACCEPT_BATCH at a time: when thousands of
+         * clients reconnect at once (slow connections cut at their deadline together),
+         * one accept per poll left the queue full and the kernel dropping the SYNs of
+         * normal clients, which then waited a second to send them again. */
+        for (int k = 0; w > 0 && k < ACCEPT_BATCH && below_limit(s); k++) {
+            struct sockaddr_storage sa;
+            socklen_t sl = sizeof sa;
+            int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    /* Out of descriptors: the client waits in the queue; retry shortly. */
+                    if (!complained++) logf_(s, "cannot accept a connection: %s", strerror(errno));
+                    if (acceptor_wait(s, 50) < 0) return NULL;
+                }
+                break;   /* EAGAIN (the queue is empty), ECONNABORTED, EINTR */
             }
-            continue;   /* EAGAIN (another wakeup took it), ECONNABORTED, EINTR */
-        }
-        complained = 0;
-        pthread_mutex_lock(&s->conn_lock);
-        s->pending_conns++;
-        s->last_handover = imdb_now();
-        pthread_mutex_unlock(&s->conn_lock);
-        /* On failure MHD closes fd and logs why. */
-        if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl) != MHD_YES) {
+            complained = 0;
             pthread_mutex_lock(&s->conn_lock);
-            if (s->pending_conns > 0) s->pending_conns--;
+            s->pending_conns++;
+            s->last_handover = imdb_now();
             pthread_mutex_unlock(&s->conn_lock);
+            /* On failure MHD closes fd and logs why. */
+            if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&sa, sl) != MHD_YES) {
+                pthread_mutex_lock(&s->conn_lock);
+                if (s->pending_conns > 0) s->pending_conns--;
+                pthread_mutex_unlock(&s->conn_lock);
+            }
         }
     }
 }
 
 /* ---- life cycle ---- */
+
+unsigned http_default_max_connections(unsigned long long nofile, int threads)
+{
+    if (threads < 1) threads = 1;
+    if (nofile == 0) return HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned long long reserve = HTTP_FD_RESERVE + 2ULL * (unsigned)threads;
+    unsigned long long n = nofile > reserve ? nofile - reserve : 0;
+    if (n > HTTP_MAX_CONNECTIONS_CEILING) n = HTTP_MAX_CONNECTIONS_CEILING;
+    if (n < (unsigned long long)threads) n = (unsigned long long)threads;
+    return (unsigned)n;
+}
 
 http_server *http_start(const http_config *cfg, imdb_err *e)
 {
@@ -1056,6 +1313,12 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     int have_key = 0;
     if (!(s->model = model_load(cfg->model_path, e))) goto fail;
     s->model->gen = s->generation = 1;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->id_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+    }
+    if (cfg->prediction_log && !(s->plog = predlog_open(cfg->prediction_log, cfg->prediction_log_queue, e))) goto fail;
     if (open_listener(s, e) < 0) goto fail;
     if (pipe2(s->stop_pipe, O_CLOEXEC) < 0) {
         imdb_fail(e, IMDB_EXIT_IO, "cannot create a pipe: %s", strerror(errno));
@@ -1102,6 +1365,7 @@ http_server *http_start(const http_config *cfg, imdb_err *e)
     return s;
 
 fail:
+    predlog_close(s->plog, 0);
     if (s->listen_fd >= 0) close(s->listen_fd);
     if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
     if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
@@ -1137,6 +1401,11 @@ int http_reload(http_server *s, imdb_err *e)
     return 0;
 }
 
+int http_reopen_log(http_server *s, imdb_err *e)
+{
+    return s->plog ? predlog_reopen(s->plog, e) : 0;
+}
+
 void http_stop_accepting(http_server *s)
 {
     if (atomic_exchange(&s->draining, 1)) return;
@@ -1161,6 +1430,7 @@ unsigned long http_stop(http_server *s, double grace)
     }
     long left = atomic_load(&s->st.in_flight);
     MHD_stop_daemon(s->mhd);   /* joins the threads, which free their workers */
+    predlog_close(s->plog, grace > 1 ? grace : 1);   /* the lines of the last requests */
     pthread_key_delete(s->worker_key);
     model_release(s->model);
     pthread_mutex_destroy(&s->model_lock);
