@@ -18,41 +18,7 @@
 #define ND 300
 #define NF 40
 
-typedef struct problem {
-    size_t off[ND + 1];
-    uint32_t idx[ND * NF];
-    double t[ND], r[NF];
-    double alpha, c, prior;
-} problem;
-
-static void make_problem(problem *P, rng *g, int soft)
-{
-    P->alpha = 1;
-    P->c = 0.5;
-    P->prior = 0.1;
-    size_t k = 0;
-    P->off[0] = 0;
-    for (int i = 0; i < ND; i++) {
-        int pos = rng_uniform(g) < 0.5;
-        for (uint32_t f = 0; f < NF; f++) {
-            /* features 0..14 lean positive, 15..29 negative, the rest are noise */
-            double q = f < 15 ? (pos ? 0.4 : 0.15) : f < 30 ? (pos ? 0.15 : 0.4) : 0.3;
-            if (rng_uniform(g) < q) P->idx[k++] = f;
-        }
-        P->off[i + 1] = k;
-        /* Soft targets on a 2^-10 grid: exactly what the NB counts' 2^-32 grid keeps. */
-        P->t[i] = soft ? (i % 5 == 0 ? (double)pos : floor(1024 * (0.1 + 0.8 * rng_uniform(g))) / 1024) : (double)pos;
-    }
-    double p[NF], n[NF], sp = 0, sn = 0;
-    for (int f = 0; f < NF; f++) p[f] = n[f] = 0;
-    for (int i = 0; i < ND; i++)
-        for (size_t q = P->off[i]; q < P->off[i + 1]; q++) {
-            p[P->idx[q]] += P->t[i];
-            n[P->idx[q]] += 1 - P->t[i];
-        }
-    for (int f = 0; f < NF; f++) { sp += P->alpha + p[f]; sn += P->alpha + n[f]; }
-    for (int f = 0; f < NF; f++) P->r[f] = log((P->alpha + p[f]) / sp) - log((P->alpha + n[f]) / sn);
-}
+#include "nbproblem.h"
 
 static double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 static double sigm(double z) { return 1 / (1 + exp(-z)); }
@@ -107,7 +73,7 @@ static void test_pieces(int soft)
     rng g;
     rng_seed(&g, soft ? 21 : 22);
     problem P;
-    make_problem(&P, &g, soft);
+    make_problem(&P, &g, soft, 15, 0.4, 1024);
     doccache *dc = cache_of(&P, 0, 1);
     imdb_err e = { 0 };
     lnewton_set S = settings(&P, 1e-6);
@@ -269,7 +235,7 @@ static void test_split(int soft)
     rng g;
     rng_seed(&g, soft ? 31 : 32);
     problem P;
-    make_problem(&P, &g, soft);
+    make_problem(&P, &g, soft, 15, 0.4, 1024);
     /* One process without a communicator: the reference bytes. */
     doccache *dc = cache_of(&P, 0, 1);
     imdb_err e = { 0 };

@@ -115,41 +115,7 @@ static void test_soften(void)
 #define ND 60
 #define NF 25
 
-typedef struct problem {
-    size_t off[ND + 1];
-    uint32_t idx[ND * NF];
-    double t[ND], r[NF];
-    double alpha, c, prior;
-} problem;
-
-static void make_problem(problem *P, rng *g, int soft)
-{
-    P->alpha = 1;
-    P->c = 0.5;
-    P->prior = 0.1;
-    size_t k = 0;
-    P->off[0] = 0;
-    for (int i = 0; i < ND; i++) {
-        int pos = rng_uniform(g) < 0.5;
-        for (uint32_t f = 0; f < NF; f++) {
-            /* features 0..9 lean positive, 10..19 negative, the rest are noise */
-            double q = f < 10 ? (pos ? 0.5 : 0.15) : f < 20 ? (pos ? 0.15 : 0.5) : 0.3;
-            if (rng_uniform(g) < q) P->idx[k++] = f;
-        }
-        P->off[i + 1] = k;
-        P->t[i] = soft ? (i % 5 == 0 ? (double)pos : 0.1 + 0.8 * rng_uniform(g)) : (double)pos;
-    }
-    /* NB ratios, the naive way. */
-    double p[NF], n[NF], sp = 0, sn = 0;
-    for (int f = 0; f < NF; f++) p[f] = n[f] = P->alpha;
-    for (int i = 0; i < ND; i++)
-        for (size_t q = P->off[i]; q < P->off[i + 1]; q++) {
-            p[P->idx[q]] += P->t[i];
-            n[P->idx[q]] += 1 - P->t[i];
-        }
-    for (int f = 0; f < NF; f++) { sp += p[f]; sn += n[f]; }
-    for (int f = 0; f < NF; f++) P->r[f] = log(p[f] / sp) - log(n[f] / sn);
-}
+#include "nbproblem.h"
 
 static double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 
@@ -177,7 +143,7 @@ static void test_solver(int soft)
     rng g;
     rng_seed(&g, soft ? 11 : 12);
     problem P;
-    make_problem(&P, &g, soft);
+    make_problem(&P, &g, soft, 10, 0.5, 0);
     double w[NF], b;
     linear_fit_docs(ND, P.off, P.idx, P.t, NF, P.alpha, P.c, P.prior, 5000, 1e-10, 1, w, &b);
     double u[NF], gu[NF], gb;
