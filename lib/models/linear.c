@@ -1327,10 +1327,22 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         vp[sl] = '\n';
         vp += sl + 1;
     }
-    if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0 ||
-        modelio_add(w, "nblr.slots", m.slots, m.cap * sizeof *m.slots, e) < 0 ||
-        modelio_add(w, "nblr.vocab", vtext, vlen, e) < 0)
+    /* The writer takes the two big sections as they are (no second copy at the peak). */
+    linear_slot *slots = m.owned;
+    m.owned = NULL;
+    m.slots = NULL;
+    char *vt = vtext;
+    vtext = NULL;
+    if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0) {
+        free(slots);
+        free(vt);
         goto fail;
+    }
+    if (modelio_add_owned(w, "nblr.slots", slots, m.cap * sizeof *slots, e) < 0) {
+        free(vt);
+        goto fail;
+    }
+    if (modelio_add_owned(w, "nblr.vocab", vt, vlen, e) < 0) goto fail;
     if (folds > 0) {
         /* The held-out predictions score with the weights the file holds (binary32). */
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];

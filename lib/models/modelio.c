@@ -103,18 +103,44 @@ modelio_writer *modelio_create(const char *path, imdb_err *e)
     return w;
 }
 
-int modelio_add(modelio_writer *w, const char *name, const void *data, size_t size, imdb_err *e)
+/* A new section named name, or NULL (e). */
+static section *new_section(modelio_writer *w, const char *name, imdb_err *e)
 {
-    if (strlen(name) >= NAMELEN)
-        return imdb_fail(e, IMDB_EXIT_INTERNAL, "model section name '%s' too long", name);
-    if (w->n == MAXSEC)
-        return imdb_fail(e, IMDB_EXIT_INTERNAL, "too many model sections");
+    if (strlen(name) >= NAMELEN) {
+        imdb_fail(e, IMDB_EXIT_INTERNAL, "model section name '%s' too long", name);
+        return NULL;
+    }
+    if (w->n == MAXSEC) {
+        imdb_fail(e, IMDB_EXIT_INTERNAL, "too many model sections");
+        return NULL;
+    }
     for (int i = 0; i < w->n; i++)
-        if (strcmp(w->sec[i].name, name) == 0)
-            return imdb_fail(e, IMDB_EXIT_INTERNAL, "duplicate model section '%s'", name);
+        if (strcmp(w->sec[i].name, name) == 0) {
+            imdb_fail(e, IMDB_EXIT_INTERNAL, "duplicate model section '%s'", name);
+            return NULL;
+        }
     section *s = &w->sec[w->n++];
     memset(s->name, 0, NAMELEN);
     memcpy(s->name, name, strlen(name));
+    return s;
+}
+
+int modelio_add_owned(modelio_writer *w, const char *name, void *data, size_t size, imdb_err *e)
+{
+    section *s = new_section(w, name, e);
+    if (!s) {
+        free(data);
+        return -1;
+    }
+    s->data = data;
+    s->size = size;
+    return 0;
+}
+
+int modelio_add(modelio_writer *w, const char *name, const void *data, size_t size, imdb_err *e)
+{
+    section *s = new_section(w, name, e);
+    if (!s) return -1;
     s->data = imdb_xmalloc(size);
     if (size) memcpy(s->data, data, size);
     s->size = size;

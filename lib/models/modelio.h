@@ -49,6 +49,10 @@ modelio_writer *modelio_create(const char *path, imdb_err *e);
 /* Data is copied into the writer (or written at commit). name <= 15 bytes, unique. */
 int modelio_add(modelio_writer *w, const char *name, const void *data, size_t size, imdb_err *e);
 int modelio_add_str(modelio_writer *w, const char *name, const char *s, imdb_err *e);
+/* As modelio_add, but the writer takes data (malloc'd, size bytes) instead of a copy: it
+ * frees it at commit or abort, and at once when the call fails. For big sections, so the
+ * trainer does not hold them twice. */
+int modelio_add_owned(modelio_writer *w, const char *name, void *data, size_t size, imdb_err *e);
 int modelio_commit(modelio_writer *w, imdb_err *e);   /* frees w */
 void modelio_abort(modelio_writer *w);                 /* frees w, removes temp */
 
