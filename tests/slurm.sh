@@ -102,6 +102,7 @@ grep -i '^accuracy' single.metrics
 # The train step as one MPI job of 4 ranks (srun --mpi=pmix; --overcommit: 4 tasks on the
 # 2 CPUs), on the map step's shards (SKIP_MAP=1): the model of one process with solver =
 # tron and the same --threads (the model records it), byte for byte, and the same metrics.
+tm=$(date +%s)
 imdb-train -q --vocab vocab.gz --config "$IMDB_SRCDIR/data/nblr.conf" -o solver=tron --threads 1 \
     --seed 1 -O tron.model train.tok.gz
 imdb-eval tron.model test.tok.gz >tron.metrics
@@ -130,6 +131,7 @@ set -e
 [ "$st" -ne 0 ] || fail "slurm-train --mpi 4 with a failing rank exited 0"
 [ ! -e run/nblr.model ] || fail "a failed MPI job left run/nblr.model"
 grep -q 'rank 2 of 4: .*no-such\.list' run/imdb-train-mpi-*.out || fail "the MPI job's log does not name the failing rank: $(cat run/imdb-train-mpi-*.out)"
+echo "slurm.sh: the MPI part (one-process tron, --mpi 4, a failing rank) $(( $(date +%s) - tm )) s"
 
 # Batch scoring: 25,000 test reviews (their token text as lines) in 4 array tasks.
 gunzip -c test.tok.gz | sed 1d | cut -f3 >reviews.txt
