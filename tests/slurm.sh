@@ -5,7 +5,9 @@
 # scripts/slurm-train on the real tarball with N=4 shards and checks that the model is
 # byte for byte the single-process one (and its test metrics the same); runs
 # scripts/slurm-score on the 25,000 test reviews and checks the joined output equals one
-# imdb-predict; a failing array task fails the job and leaves no joined output.
+# imdb-predict; a failing array task fails the job and leaves no joined output. slurm-train
+# --mpi 4 (4 MPI ranks, srun --mpi=pmix) gives the one-process solver = tron model, byte for
+# byte; a failing rank fails the job with no model.
 # Not part of `make check` (root, daemons, the real data, ~1-2 minutes): .ci/run runs it
 #   IMDB_BIN=$PWD/src IMDB_SRCDIR=$PWD tests/slurm.sh
 # Exit 77 (skipped) when not root or Slurm/munge are not installed.
@@ -96,6 +98,40 @@ same run/vocab.gz vocab.gz 2>/dev/null || {
 same run/nblr.model single.model
 same sharded.metrics single.metrics
 grep -i '^accuracy' single.metrics
+
+# The train step as one MPI job of 4 ranks (srun --mpi=pmix; --overcommit: 4 tasks on the
+# 2 CPUs), on the map step's shards (SKIP_MAP=1): the model of one process with solver =
+# tron and the same --threads (the model records it), byte for byte, and the same metrics.
+tm=$(date +%s)
+imdb-train -q --vocab vocab.gz --config "$IMDB_SRCDIR/data/nblr.conf" -o solver=tron --threads 1 \
+    --seed 1 -O tron.model train.tok.gz
+imdb-eval tron.model test.tok.gz >tron.metrics
+t0=$(date +%s)
+SKIP_MAP=1 MPI_SBATCH_OPTS=--overcommit "$IMDB_SRCDIR/scripts/slurm-train" --mpi 4 "$tarball" run 4 >mpi.metrics
+echo "slurm.sh: slurm-train --mpi 4 (reduce, 4 ranks, eval) $(( $(date +%s) - t0 )) s"
+same run/nblr.model tron.model
+same mpi.metrics tron.metrics
+grep -q 'srun --mpi=pmix' "$IMDB_SRCDIR/data/slurm/train-mpi.sbatch"
+# A failing rank (rank 2 is given a list of inputs that does not exist) fails the job,
+# names the rank, and leaves no model.
+real=$(command -v imdb-train)
+mkdir wrap
+cat >wrap/imdb-train <<WRAP
+#!/bin/sh
+if [ "\${PMIX_RANK:-\${OMPI_COMM_WORLD_RANK:-}}" = 2 ]; then
+    for a; do shift; [ "\${prev:-}" = --files-from ] && a=$PWD/no-such.list; set -- "\$@" "\$a"; prev=\$a; done
+fi
+exec "$real" "\$@"
+WRAP
+chmod +x wrap/imdb-train
+set +e
+IMDB_BIN=$PWD/wrap SKIP_MAP=1 MPI_SBATCH_OPTS=--overcommit "$IMDB_SRCDIR/scripts/slurm-train" --mpi 4 "$tarball" run 4 >/dev/null 2>err
+st=$?
+set -e
+[ "$st" -ne 0 ] || fail "slurm-train --mpi 4 with a failing rank exited 0"
+[ ! -e run/nblr.model ] || fail "a failed MPI job left run/nblr.model"
+grep -q 'rank 2 of 4: .*no-such\.list' run/imdb-train-mpi-*.out || fail "the MPI job's log does not name the failing rank: $(cat run/imdb-train-mpi-*.out)"
+echo "slurm.sh: the MPI part (one-process tron, --mpi 4, a failing rank) $(( $(date +%s) - tm )) s"
 
 # Batch scoring: 25,000 test reviews (their token text as lines) in 4 array tasks.
 gunzip -c test.tok.gz | sed 1d | cut -f3 >reviews.txt
