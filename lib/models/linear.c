@@ -4,6 +4,7 @@
 #include "linear_newton.h"
 #include "shard.h"
 #include "heldout.h"
+#include "recfile.h"
 #include "rng.h"
 #include "tokio.h"
 
@@ -488,8 +489,9 @@ const clf_ops linear_clf_ops = {
  *     few numbers a document stay in memory (its target, the id's hash);
  *  2. documents are numbered (input order, or id order with --sort-by-id), split, and
  *     laid out in a seeded random order into blocks of block_docs documents: the final
- *     cache, copied from the first in as many passes as its buffer needs (a single pass
- *     without --memory). The layout depends on the data, block_docs and the seed only;
+ *     cache, copied from the first in one pass (through a buffer, or a scratch file
+ *     when the budget leaves less room than the cache takes). The layout depends on the
+ *     data, block_docs and the seed only;
  *  3. dual coordinate descent visits the blocks in a shuffled order each epoch and the
  *     instances of each block in a shuffled order, one block in memory at a time
  *     (block minimization, Yu, Hsieh, Chang and Lin, KDD 2010); the naive Bayes counts,
@@ -886,7 +888,7 @@ static int cmp_by_id(const void *pa, const void *pb)
 
 typedef struct lin_stats {
     uint64_t tokens;
-    size_t passes;          /* of the layout copy */
+    int spread;             /* the layout went through a scratch file */
     size_t need, room;      /* with --memory: bytes for the rest, for cache blocks */
     double seconds_read;    /* the streaming pass */
 } lin_stats;
@@ -931,7 +933,10 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     char **ids = NULL, *soft_at = NULL, **toks = NULL;
     double *t = NULL;
     unsigned char *buf = NULL;
-    size_t *boff = NULL;
+    uint64_t *off = NULL;
+    uint32_t *crc = NULL;
+    int sfd = -1;
+    char *sname = NULL;
     doccache *raw = NULL;
     doccache_writer *fw = NULL;
     doccache_writer *rw = doccache_create(dir, block_docs, mdl->nfeat, 0, e);
@@ -1047,7 +1052,7 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
               ctx->nva);
 
     /* The memory the run needs besides cached blocks; the rest of --memory holds them. */
-    size_t blockmem = doccache_block_memory(raw), total = need + m * DOC_BYTES + 2 * blockmem, room = SIZE_MAX;
+    size_t blockmem = doccache_block_memory(raw), total = need + m * DOC_BYTES + 3 * blockmem, room = SIZE_MAX;
     if (ctx->memory) {
         if (ctx->memory < total) {
             imdb_fail(e, IMDB_EXIT_USAGE, "--memory %zu is too small: nblr needs at least %zu bytes (--memory %zuM) "
@@ -1060,7 +1065,11 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
         st->room = room;
     }
 
-    /* The layout: a seeded random order of the documents, in blocks. */
+    /* The layout: a seeded random order of the documents, in blocks. Every record's
+     * place in that order is known (off: its first byte), so one pass over the raw cache
+     * puts each where it belongs: in a buffer when all fit in the room, else at its
+     * offset in a scratch file, read back in order a block at a time (with a CRC a
+     * record, checked then: the file is written and read by this process only). */
     order = imdb_xmalloc((m + 1) * sizeof *order);
     posof = imdb_xmalloc((m + 1) * sizeof *posof);
     for (size_t k = 0; k < m; k++) order[k] = (uint32_t)k;
@@ -1068,51 +1077,74 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     rng_split(&g, ctx->seed, 0xb10c);
     rng_shuffle_u32(&g, order, m);
     for (size_t p = 0; p < m; p++) posof[order[p]] = (uint32_t)p;
-    if (!(fw = doccache_create(dir, block_docs, mdl->nfeat, 0, e))) goto fail;
-    boff = imdb_xmalloc(((size_t)block_docs + 1) * sizeof *boff);
-    size_t bcap = 0;
-    for (size_t lo = 0; lo < m;) {
-        /* Positions lo .. hi, whole blocks, as many as the room holds (one at least). */
-        size_t hi = lo, bytes = 0;
-        while (hi < m) {
-            size_t end = hi + block_docs < m ? hi + block_docs : m, add = 0;
-            for (size_t p = hi; p < end; p++) add += size[i_of[order[p]]];
-            if (hi > lo && bytes + add > room) break;
-            bytes += add;
-            hi = end;
-        }
-        if (bytes > bcap) {
-            free(buf);
-            buf = imdb_xmalloc(bytes);
-            bcap = bytes;
-        }
-        boff = imdb_xrealloc(boff, (hi - lo + 1) * sizeof *boff);
-        boff[0] = 0;
-        for (size_t p = lo; p < hi; p++) boff[p - lo + 1] = boff[p - lo] + size[i_of[order[p]]];
-        for (size_t b = 0; b < doccache_blocks(raw); b++) {
-            doccache_block B;
-            if (doccache_read(raw, b, &B, e) < 0) goto fail;
-            for (size_t j = 0; j < B.n; j++) {
-                uint32_t k = num_of[B.num[j]];
-                if (k == UINT32_MAX || posof[k] < lo || posof[k] >= hi) continue;
-                size_t len = B.enc_end[j] - B.enc_off[j];
-                if (len != boff[posof[k] - lo + 1] - boff[posof[k] - lo]) {
-                    imdb_fail(e, IMDB_EXIT_INTERNAL, "document cache: record %u changed size", (unsigned)B.num[j]);
-                    goto fail;
-                }
-                memcpy(buf + boff[posof[k] - lo], B.enc + B.enc_off[j], len);
+    off = imdb_xmalloc((m + 1) * sizeof *off);
+    off[0] = 0;
+    for (size_t p = 0; p < m; p++) off[p + 1] = off[p] + size[i_of[order[p]]];
+    size_t chunk = 0;   /* the most bytes of one block of positions */
+    for (size_t lo = 0; lo < m; lo += block_docs) {
+        size_t hi = lo + block_docs < m ? lo + block_docs : m;
+        if (off[hi] - off[lo] > chunk) chunk = (size_t)(off[hi] - off[lo]);
+    }
+    int spread = off[m] > room;   /* through a scratch file */
+    if (spread) {
+        if ((sfd = recfile_tmp(dir, "layout file", "imdb-train-layout", &sname, e)) < 0) goto fail;
+        crc = imdb_xmalloc((m + 1) * sizeof *crc);
+        buf = imdb_xmalloc(chunk + 1);
+    } else {
+        buf = imdb_xmalloc((size_t)off[m] + 1);
+    }
+    for (size_t b = 0; b < doccache_blocks(raw); b++) {
+        doccache_block B;
+        if (doccache_read(raw, b, &B, e) < 0) goto fail;
+        for (size_t j = 0; j < B.n; j++) {
+            uint32_t k = num_of[B.num[j]];
+            if (k == UINT32_MAX) continue;
+            uint32_t p = posof[k];
+            const unsigned char *rec = B.enc + B.enc_off[j];
+            size_t len = B.enc_end[j] - B.enc_off[j];
+            if (len != off[p + 1] - off[p]) {
+                imdb_fail(e, IMDB_EXIT_INTERNAL, "document cache: record %u changed size", (unsigned)B.num[j]);
+                goto fail;
+            }
+            if (!spread) {
+                memcpy(buf + off[p], rec, len);
+                continue;
+            }
+            crc[p] = recfile_crc32(rec, len);
+            if (recfile_write(sfd, rec, len, off[p]) < 0) {
+                imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", sname, strerror(errno));
+                goto fail;
             }
         }
-        for (size_t p = lo; p < hi; p++)
-            if (doccache_add_encoded(fw, order[p], (float)t[order[p]], buf + boff[p - lo],
-                                     boff[p - lo + 1] - boff[p - lo], e) < 0)
-                goto fail;
-        st->passes++;
-        lo = hi;
     }
-    free(buf); buf = NULL;
     doccache_close(raw);
     raw = NULL;
+    if (!(fw = doccache_create(dir, block_docs, mdl->nfeat, 0, e))) goto fail;
+    for (size_t lo = 0; lo < m; lo += block_docs) {
+        size_t hi = lo + block_docs < m ? lo + block_docs : m;
+        const unsigned char *at = buf + (spread ? 0 : off[lo]);
+        if (spread) {
+            int r = recfile_read(sfd, buf, (size_t)(off[hi] - off[lo]), off[lo]);
+            if (r <= 0) {
+                imdb_fail(e, r < 0 ? IMDB_EXIT_IO : IMDB_EXIT_INTERNAL, "%s: %s", sname,
+                          r < 0 ? strerror(errno) : "ends early");
+                goto fail;
+            }
+        }
+        for (size_t p = lo; p < hi; p++) {
+            const unsigned char *rec = at + (off[p] - off[lo]);
+            size_t len = (size_t)(off[p + 1] - off[p]);
+            if (spread && recfile_crc32(rec, len) != crc[p]) {
+                imdb_fail(e, IMDB_EXIT_IO, "%s: record %zu read back damaged (a bad disk or memory?)", sname, p);
+                goto fail;
+            }
+            if (doccache_add_encoded(fw, order[p], (float)t[order[p]], rec, len, e) < 0) goto fail;
+        }
+    }
+    st->spread = spread;
+    free(buf); buf = NULL;
+    if (sfd >= 0) close(sfd);
+    sfd = -1;
     if (!(D->dc = doccache_finish(fw, e))) { fw = NULL; goto fail; }
     fw = NULL;
     if (ctx->memory && doccache_set_resident(D->dc, room, e) < 0) goto fail;
@@ -1130,7 +1162,9 @@ fail:
     doccache_close(raw);
     if (ids) for (size_t i = 0; i < n; i++) free(ids[i]);
     free(ids); free(toks); free(fbuf); free(tg); free(size); free(key); free(soft_at); free(t);
-    free(num_of); free(i_of); free(order); free(posof); free(buf); free(boff);
+    free(num_of); free(i_of); free(order); free(posof); free(buf); free(off); free(crc);
+    if (sfd >= 0) close(sfd);
+    free(sname);
     return rc;
 }
 
@@ -1254,18 +1288,38 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         return imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld",
                          ngrams, min_df);
     }
-    /* What the model itself needs: the vocabulary as read, the slot table, the solver's
-     * per-feature arrays (r, u, v, best; the NB counts before them; the fold's weights),
-     * the model's text, the program's buffers. */
+    /* The model's n-gram text (its last section) now, so that the vocabulary can go
+     * before the documents are read: it would otherwise stay for the whole run, about a
+     * fifth of the peak at 20 million features. */
+    size_t vlen = 0;
+    for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
+    char *vtext = imdb_xmalloc(vlen + 1), *vp = vtext;
+    for (uint32_t f = 0; f < m.nfeat; f++) {
+        const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
+        size_t sl = strlen(s);
+        memcpy(vp, s, sl);
+        vp[sl] = '\n';
+        vp += sl + 1;
+    }
+    free(vocab_of);
+    if (ctx->voc_own) {
+        vocab_free(*ctx->voc_own);
+        *ctx->voc_own = NULL;
+        ctx->voc = NULL;
+    }
+    /* What the model itself needs: what is resident now (the model's text among it), the
+     * slot table, the solver's per-feature arrays (r, u, v, best; the NB counts before
+     * them; the fold's weights), the program's buffers. The peak so far (reading the
+     * vocabulary) must have fitted too. */
     size_t need = rss_now() + m.cap * sizeof(linear_slot) +
                   (size_t)m.nfeat * (6 * sizeof(double) + 2 * sizeof(float) + sizeof(uint32_t)) + BASE_BYTES;
-    if (rss_peak() > need) need = rss_peak();   /* reading the vocabulary may have needed more */
-    if (ctx->memory && ctx->memory < need + ((size_t)64 << 10)) {
+    size_t least = rss_peak() > need ? rss_peak() : need;
+    if (ctx->memory && ctx->memory < least + ((size_t)64 << 10)) {
         linear_model_free(&m);
-        free(vocab_of);
+        free(vtext);
         return imdb_fail(e, IMDB_EXIT_USAGE, "--memory %zu is too small: nblr needs at least %zu bytes "
-                         "(--memory %zuM) for its model of %u features", ctx->memory, need + ((size_t)64 << 10),
-                         mb(need + ((size_t)64 << 10)), m.nfeat);
+                         "(--memory %zuM) for its model of %u features", ctx->memory, least + ((size_t)64 << 10),
+                         mb(least + ((size_t)64 << 10)), m.nfeat);
     }
     lin_data D = { 0 };
     lin_stats st = { 0 };
@@ -1274,7 +1328,6 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     uint8_t *role = NULL;
     int best_epoch, rc = 0;
     float *wf = NULL;
-    char *vtext = NULL;
     if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
     if (S.newton) S.fingerprint = fingerprint(&m, &S, min_df, ctx->clean_out ? *ctx->clean_out : NULL);
     if (ctx->ntr == 0) {
@@ -1287,10 +1340,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     for (size_t s = 0; s < ctx->ntr; s++) role[ctx->tr[s]] = ROLE_TRAIN;
     for (size_t s = 0; s < ctx->nva; s++) role[ctx->va[s]] = ROLE_VALID;
     imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: %llu tokens read in %.1f s; document cache: %zu blocks of %ld "
-              "documents, %llu feature ids, %.1f MB (%.1f MB resident), laid out in %zu pass%s",
+              "documents, %llu feature ids, %.1f MB (%.1f MB resident), laid out %s",
               (unsigned long long)st.tokens, st.seconds_read, doccache_blocks(D.dc), block_docs,
               (unsigned long long)doccache_features(D.dc), doccache_bytes(D.dc) / 1e6,
-              doccache_resident_bytes(D.dc) / 1e6, st.passes, st.passes == 1 ? "" : "es");
+              doccache_resident_bytes(D.dc) / 1e6, st.spread ? "through a scratch file" : "in memory");
     if (ctx->memory)
         imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: --memory %zu: %zu bytes for the model, the documents' state "
                   "and block buffers, %zu for cache blocks", ctx->memory, st.need, st.room);
@@ -1316,17 +1369,6 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     put_u32le(h + 8, fbits);
     put_u64le(h + 12, m.cap);
     put_u64le(h + 20, m.nfeat);
-    size_t vlen = 0;
-    for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
-    vtext = imdb_xmalloc(vlen + 1);
-    char *vp = vtext;
-    for (uint32_t f = 0; f < m.nfeat; f++) {
-        const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
-        size_t sl = strlen(s);
-        memcpy(vp, s, sl);
-        vp[sl] = '\n';
-        vp += sl + 1;
-    }
     /* The writer takes the two big sections as they are (no second copy at the peak). */
     linear_slot *slots = m.owned;
     m.owned = NULL;
@@ -1371,7 +1413,6 @@ fail:
 done:
     free(wf); free(vtext); free(best); free(t); free(key); free(role);
     doccache_close(D.dc);
-    free(vocab_of);
     linear_model_free(&m);
     return rc;
 }

@@ -96,6 +96,9 @@ typedef struct train_ctx {
     int sort_by_id;                /* --sort-by-id */
     size_t memory;                 /* --memory: bytes (0: no limit) */
     const char *tmpdir;            /* --tmpdir (NULL: $TMPDIR, else /tmp) */
+    vocab **voc_own;               /* the job's own pointer to voc: a kind that streams may
+                                      vocab_free it and set it and voc to NULL once it has
+                                      taken what it needs (nblr: to lower its peak memory) */
     int force;                     /* --force: accept input models made for another vocabulary
                                       or cleaning (regcnn's embeddings) */
 } train_ctx;

@@ -197,7 +197,7 @@ int trainjob_run(const trainjob_opts *o, const imdb_log *log, imdb_err *e)
                            .checkpoint_every = o->checkpoint_every, .resume = o->resume, .output = o->output,
                            .inputs = nin ? (const char *const *)inputs : stdin_only, .ninputs = nread,
                            .clean_out = &clean, .valid_fraction = valid_fraction, .sort_by_id = o->sort_by_id,
-                           .memory = o->memory, .tmpdir = o->tmpdir, .bal = bal };
+                           .memory = o->memory, .tmpdir = o->tmpdir, .voc_own = &voc, .bal = bal };
         goto job;
     }
     for (size_t i = 0; i < nread; i++) {
