@@ -15,6 +15,41 @@ mkdir -p tmp
 # cache's room down to a few KiB go without it where setarch can turn it off.
 norand=
 if setarch "$(uname -m)" -R true 2>/dev/null; then norand="setarch $(uname -m) -R"; fi
+export NORAND="$norand"   # full.sh runs with it too
+# A full --tmpdir: exit 4, a message naming it, no model, nothing left.
+cat >full.sh <<'SH'
+d=$1 m=$2; shift 2
+$NORAND imdb-train -q "$@" --memory "$m" --tmpdir "$d" -O out.model train.tok.gz 2>err.full
+echo "status $?"
+[ ! -e out.model ] || echo "out.model exists"
+[ -z "$(ls "$d")" ] || echo "left in $d: $(ls "$d")"
+ls | grep -q 'out\.model\.tmp' && echo "temporary model left"
+exit 0
+SH
+# full KIB MEMORY WHAT ARGS...: a --tmpdir of KIB KiB that fills up while WHAT is written
+full() {
+    _k=$1 _m=$2 _what=$3
+    shift 3
+    if [ "$(id -u)" -eq 0 ] && unshare -m sh -c 'mkdir -p mnt && mount -t tmpfs -o size=4k tmpfs mnt' 2>/dev/null; then
+        how="a $_k KiB tmpfs"
+        unshare -m sh -c 'mount -t tmpfs -o size=${0}k tmpfs mnt && sh full.sh mnt "$@"' "$_k" "$_m" "$@" >result
+    elif unshare -rm sh -c 'mkdir -p mnt && mount -t tmpfs -o size=4k tmpfs mnt' 2>/dev/null; then
+        how="a $_k KiB tmpfs (user namespace)"
+        unshare -rm sh -c 'mount -t tmpfs -o size=${0}k tmpfs mnt && sh full.sh mnt "$@"' "$_k" "$_m" "$@" >result
+    else
+        # A limit on each file cannot stand for a full disk of two files: the first only.
+        if [ "$_what" != "document cache" ]; then echo "full --tmpdir while writing the $_what: skipped (no tmpfs)"; return 0; fi
+        how="ulimit -f $((_k * 2)) (no tmpfs could be mounted here)"
+        mkdir -p mnt
+        (trap '' XFSZ; ulimit -f $((_k * 2)); sh full.sh mnt "$_m" "$@") >result
+    fi
+    echo "full --tmpdir while writing the $_what: $how: $(cat result | tr '\n' ' ')"
+    grep -qx 'status 4' result || { cat err.full >&2; fail "a full --tmpdir ($how): not exit status 4"; }
+    grep -Eq "^imdb-train: mnt/\\($_what\\): write error: (No space left on device|File too large)\$|^imdb-train: mnt/imdb-train-[a-z]+\\.[A-Za-z0-9]+: write error" err.full ||
+        { cat err.full >&2; fail "a full --tmpdir ($_what): unclear message"; }
+    if grep -q 'exists\|left' result; then fail "a full --tmpdir left files: $(cat result)"; fi
+}
+
 set -- -V vocab.gz -o min_df=1 -o block_docs=8 -o epochs=3 -o valid_fraction=0.2
 imdb-train -q "$@" -O ref.model train.tok.gz
 
@@ -82,6 +117,8 @@ else
     [ "$rss" -le $((mem / 1024)) ] || fail "peak RSS $rss KB above --memory $mem"
 fi
 [ -z "$(ls tmp)" ] || fail "the cache left files in --tmpdir: $(ls tmp)"
+# Room for the first cache (about 200 KB) but not for the layout's scratch file besides.
+full 300 "$mem" "layout file" "$@"
 # A large budget: everything resident, the same model.
 imdb-train -v "$@" --memory 2G --tmpdir tmp -O big.model train.tok.gz 2>err
 same big.model ref.model
@@ -119,29 +156,5 @@ same tiny-s.model ref-s.model
 expect_status 4 imdb-train -q "$@" --memory 2G --tmpdir nowhere -O x.model train.tok.gz
 grep -q '^imdb-train: nowhere: cannot create a document cache: No such file or directory$' err || fail "no tmpdir: $(cat err)"
 [ ! -e x.model ] || fail "a model was written without a tmpdir"
-cat >full.sh <<'SH'
-d=$1; shift
-imdb-train -q "$@" --memory 2G --tmpdir "$d" -O out.model train.tok.gz 2>err.full
-echo "status $?"
-[ ! -e out.model ] || echo "out.model exists"
-[ -z "$(ls "$d")" ] || echo "left in $d: $(ls "$d")"
-ls | grep -q 'out\.model\.tmp' && echo "temporary model left"
-exit 0
-SH
-if [ "$(id -u)" -eq 0 ] && unshare -m sh -c 'mkdir -p mnt && mount -t tmpfs -o size=64k tmpfs mnt' 2>/dev/null; then
-    how="a 64 KiB tmpfs"
-    unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs mnt && sh full.sh mnt "$@"' sh "$@" >result
-elif unshare -rm sh -c 'mkdir -p mnt && mount -t tmpfs -o size=64k tmpfs mnt' 2>/dev/null; then
-    how="a 64 KiB tmpfs (user namespace)"
-    unshare -rm sh -c 'mount -t tmpfs -o size=64k tmpfs mnt && sh full.sh mnt "$@"' sh "$@" >result
-else
-    how="ulimit -f (no tmpfs could be mounted here)"
-    mkdir -p mnt
-    (trap '' XFSZ; ulimit -f 128; sh full.sh mnt "$@") >result
-fi
-echo "full --tmpdir: $how: $(cat result | tr '\n' ' ')"
-grep -qx 'status 4' result || { cat err.full >&2; fail "a full --tmpdir ($how): not exit status 4"; }
-grep -Eq '^imdb-train: mnt/\(document cache\): write error: (No space left on device|File too large)$|^imdb-train: mnt/imdb-train-cache\.[A-Za-z0-9]+: write error' err.full ||
-    { cat err.full >&2; fail "a full --tmpdir: unclear message"; }
-grep -q 'exists\|left' result && fail "a full --tmpdir left files: $(cat result)"
+full 64 2G "document cache" "$@"
 exit 0

@@ -1302,6 +1302,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         vp += sl + 1;
     }
     free(vocab_of);
+    uint64_t vdocs = vocab_docs(ctx->voc);   /* for a warning below */
     if (ctx->voc_own) {
         vocab_free(*ctx->voc_own);
         *ctx->voc_own = NULL;
@@ -1321,6 +1322,12 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
                          "(--memory %zuM) for its model of %u features", ctx->memory, least + ((size_t)64 << 10),
                          mb(least + ((size_t)64 << 10)), m.nfeat);
     }
+    /* The documents' share is known only after the pass over the input; the vocabulary's
+     * count of documents (usually those of the same input) warns before it. */
+    if (ctx->memory && vdocs && ctx->memory < least + vdocs * DOC_BYTES + BASE_BYTES)
+        imdb_logf(ctx->logger, IMDB_LOG_INFO, "warning: --memory %zuM may be too small: the vocabulary counted "
+                  "%llu documents, and as many would need about %zuM (known after reading the input)",
+                  mb(ctx->memory), (unsigned long long)vdocs, mb(least + vdocs * DOC_BYTES + BASE_BYTES));
     lin_data D = { 0 };
     lin_stats st = { 0 };
     double *t = NULL, *best = NULL, best_b;
