@@ -12,11 +12,14 @@
  * (sampling occurrences samples the empirical successor distribution), and copying goes
  * on from that occurrence (real trigrams) until it jumps (--jump); with probability
  * --backoff it is drawn from the unigram distribution instead (new bigrams, like the
- * real text's unseen pairs); and with probability --novel it is a new rare word from a
- * Pitman-Yor process of discount --discount: such a process meets K n^d distinct words
- * in n draws, Heaps' law, so distinct 1-, 2- and 3-grams keep growing past the real
- * vocabulary as N grows, as they do in real text. Rare words are strings of syllables
- * ("xbafo") that the default cleaning keeps as one token.
+ * real text's unseen pairs); and with probability --novel it is a rare word from a
+ * Pitman-Yor process of discount --discount (K n^d distinct words in n draws), so that
+ * distinct 1-, 2- and 3-grams keep growing past the real vocabulary. The chains alone
+ * saturate (they copy 75,000 reviews), so after 1000 documents the two rates are steered
+ * (--heaps): the distinct words and the distinct bigrams of the documents written so far
+ * (counted exactly) follow Heaps' laws fitted on real reviews; trigrams follow as they
+ * will. Rare words are strings of syllables ("xbafo") that the default cleaning keeps
+ * as one token.
  *
  * Output: an imdb-tokens(5) stream with the inputs' cleaning settings (ids synth/K), or
  * with --tsv raw text lines LABEL<TAB>ID<TAB>TEXT after a "label<TAB>id<TAB>text" header,
@@ -37,6 +40,8 @@
 #include <string.h>
 
 enum { END = 0 };              /* word id 0: the boundary between documents */
+#define WARM 1000              /* documents before the rates are steered */
+#define GAIN 1.0               /* how hard they are steered */
 enum { S_NEG, S_POS, S_UNL, NSTREAM };
 
 typedef struct stream {
@@ -116,6 +121,45 @@ static void index_stream(stream *s, size_t nwords)
 
 static size_t occurrences(const stream *s, uint32_t w) { return s->start ? s->start[w + 1] - s->start[w] : 0; }
 
+/* ---- distinct bigrams so far: a set of nonzero 64-bit keys (open addressing) ---- */
+typedef struct keyset {
+    uint64_t *slot;
+    size_t n, cap;
+} keyset;
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static void keyset_add(keyset *k, uint64_t key)
+{
+    if (2 * (k->n + 1) > k->cap) {
+        size_t ncap = k->cap ? 2 * k->cap : 1 << 16;
+        uint64_t *ns = imdb_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < k->cap; i++)
+            if (k->slot[i]) {
+                size_t j = mix64(k->slot[i]) & (ncap - 1);
+                while (ns[j]) j = (j + 1) & (ncap - 1);
+                ns[j] = k->slot[i];
+            }
+        free(k->slot);
+        k->slot = ns;
+        k->cap = ncap;
+    }
+    size_t j = mix64(key) & (k->cap - 1);
+    while (k->slot[j]) {
+        if (k->slot[j] == key) return;
+        j = (j + 1) & (k->cap - 1);
+    }
+    k->slot[j] = key;
+    k->n++;
+}
+
 /* ---- rare words: a Pitman-Yor process (discount d, concentration theta) ---- */
 typedef struct pitman_yor {
     double d, theta;
@@ -187,11 +231,11 @@ static void usage(void)
 "                         for another occurrence of the last token (default: 0.3)\n"
 "      --novel=P          probability of a rare word instead (default: 0.005)\n"
 "      --discount=D       Pitman-Yor discount of the rare words (default: 0.9)\n"
-"      --beta=B1,B2,B3    past --tokens-ref tokens the three rates above decay as\n"
-"                         T^(B-1), as Heaps' law with these exponents for 1-, 2-\n"
-"                         and 3-grams (default: 0.541,0.739,0.863, fitted on\n"
-"                         25k, 50k, 75k real reviews)\n"
-"      --tokens-ref=T     (default: 17.5e6, the tokens of train + unsup)\n"
+"      --heaps=K1,B1,K2,B2  after 1000 documents, steer the rare-word and unigram\n"
+"                         rates so that the distinct words and bigrams of N\n"
+"                         documents follow K1 N^B1 and K2 N^B2 (default:\n"
+"                         410,0.541,803.4,0.741, fitted on 25k, 50k, 75k real\n"
+"                         reviews)\n"
 "      --tsv              raw text lines for imdb-clean --format tsv (default: an\n"
 "                         imdb-tokens stream)\n"
 "  -o, --output=FILE      write to FILE (default: standard output)\n"
@@ -204,8 +248,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     cli_init("imdb-synth");
-    enum { OPT_SEED = 256, OPT_CW, OPT_BACKOFF, OPT_NOVEL, OPT_DISCOUNT, OPT_JUMP, OPT_BETA, OPT_TREF, OPT_TSV,
-           OPT_HELP };
+    enum { OPT_SEED = 256, OPT_CW, OPT_BACKOFF, OPT_NOVEL, OPT_DISCOUNT, OPT_JUMP, OPT_HEAPS, OPT_TSV, OPT_HELP };
     static const struct option opts[] = {
         {"docs", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, OPT_SEED},
@@ -214,18 +257,18 @@ int main(int argc, char **argv)
         {"novel", required_argument, NULL, OPT_NOVEL},
         {"discount", required_argument, NULL, OPT_DISCOUNT},
         {"jump", required_argument, NULL, OPT_JUMP},
-        {"beta", required_argument, NULL, OPT_BETA},
-        {"tokens-ref", required_argument, NULL, OPT_TREF},
+        {"heaps", required_argument, NULL, OPT_HEAPS},
         {"tsv", no_argument, NULL, OPT_TSV},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
     long ndocs = 25000, seed = 1;
-    double cw = 0.5, backoff = 0.22, novel = 0.005, discount = 0.9, jump = 0.3, tref = 17.5e6;
-    /* Heaps exponents of the 1-, 2-, 3-grams of 25k, 50k, 75k real reviews (train +
-     * unsup, default cleaning; scripts/benchmark-scale --fit measures them). */
-    double beta[3] = {0.541, 0.739, 0.863};
+    double cw = 0.5, backoff = 0.22, novel = 0.005, discount = 0.9, jump = 0.3;
+    /* Heaps' law V(N) = K N^beta (N documents) of the distinct 1- and 2-grams of 25k, 50k,
+     * 75k real reviews (train, then unsup; default cleaning): scripts/benchmark-scale
+     * --synth measures them. */
+    double heaps[4] = {410.0, 0.541, 803.4, 0.741};
     int tsv = 0, c;
     const char *output = "-";
     opterr = 0;
@@ -238,11 +281,10 @@ int main(int argc, char **argv)
         case OPT_NOVEL: novel = cli_double("--novel", optarg, 0, 1); break;
         case OPT_DISCOUNT: discount = cli_double("--discount", optarg, 0, 0.99); break;
         case OPT_JUMP: jump = cli_double("--jump", optarg, 0, 1); break;
-        case OPT_TREF: tref = cli_double("--tokens-ref", optarg, 1, 1e15); break;
-        case OPT_BETA:
-            if (sscanf(optarg, "%lf,%lf,%lf", &beta[0], &beta[1], &beta[2]) != 3 ||
-                beta[0] <= 0 || beta[0] > 1 || beta[1] <= 0 || beta[1] > 1 || beta[2] <= 0 || beta[2] > 1)
-                cli_usage_error("invalid value '%s' for --beta (expected B1,B2,B3 in (0, 1])", optarg);
+        case OPT_HEAPS:
+            if (sscanf(optarg, "%lf,%lf,%lf,%lf", &heaps[0], &heaps[1], &heaps[2], &heaps[3]) != 4 ||
+                heaps[0] <= 0 || heaps[2] <= 0 || heaps[1] <= 0 || heaps[1] > 1 || heaps[3] <= 0 || heaps[3] > 1)
+                cli_usage_error("invalid value '%s' for --heaps (expected K1,B1,K2,B2: K > 0, B in (0, 1])", optarg);
             break;
         case OPT_TSV: tsv = 1; break;
         case 'o': output = optarg; break;
@@ -311,22 +353,24 @@ int main(int argc, char **argv)
     pitman_yor py = {discount, 1.0, NULL, NULL, 0, 0, 0, 0};
     size_t lcap = 1 << 16;
     char *line = imdb_xmalloc(lcap);
-    uint64_t made = 0;    /* tokens written so far */
     double rq = novel, rb = backoff, rj = jump;
+    unsigned char *seen = imdb_xcalloc(d.n + 1, 1);   /* real words written so far */
+    size_t nseen = 0;
+    keyset bigrams = {NULL, 0, 0};
     for (long k = 0; k < ndocs; k++) {
         int cls = (int)(k & 1) ? S_NEG : S_POS;
         const stream *own = &st[cls], *unl = &st[S_UNL];
         uint32_t len = own->doclen[rng_below(&r, (uint32_t)own->ndocs)];
         size_t n = (size_t)snprintf(line, lcap, "%s\tsynth/%ld\t", cls == S_POS ? "pos" : "neg", k);
-        /* The rates of new material decay as Heaps' law says the real text's do: the
-         * derivative of K T^beta is proportional to T^(beta - 1). */
-        if ((k & 255) == 0) {
-            double t = (double)made > tref ? (double)made / tref : 1.0;
-            rq = fmin(1, novel * pow(t, beta[0] - 1));
-            rb = fmin(1, backoff * pow(t, beta[1] - 1));
-            rj = fmin(1, jump * pow(t, beta[2] - 1));
+        /* The rates of new material follow Heaps' law fitted on real text: every 64
+         * documents each is multiplied by (target / distinct so far)^GAIN, the rare-word
+         * rate for distinct words, the unigram-draw rate for distinct bigrams. */
+        if (k >= WARM && (k & 63) == 0) {
+            double t1 = heaps[0] * pow((double)k, heaps[1]), t2 = heaps[2] * pow((double)k, heaps[3]);
+            rq = fmin(0.5, fmax(1e-6, rq * pow(t1 / (double)(nseen + py.k), GAIN)));
+            rb = fmin(0.95, fmax(1e-4, rb * pow(t2 / (double)(bigrams.n ? bigrams.n : 1), GAIN)));
         }
-        uint32_t prev = END;
+        uint32_t prev = END, last = UINT32_MAX;   /* last: the id of the token before, in this document */
         const stream *cs = NULL;   /* copying from cs at position cur */
         size_t cur = 0;
         for (uint32_t i = 0; i < len; i++) {
@@ -334,10 +378,12 @@ int main(int argc, char **argv)
             const char *w;
             size_t wl;
             double u = rng_uniform(&r);
-            uint32_t next;
+            uint32_t next, id;
             if (u < rq) {
-                wl = rare_word(rare, py_draw(&py, &r));
+                uint32_t q = py_draw(&py, &r);
+                wl = rare_word(rare, q);
                 w = rare;
+                id = (uint32_t)d.n + q;
                 prev = UINT32_MAX;   /* a rare word has no successors here */
                 cs = NULL;
             } else {
@@ -359,7 +405,14 @@ int main(int argc, char **argv)
                 w = d.text.p + d.off[next];
                 wl = strlen(w);
                 prev = next;
+                id = next;
+                if (!seen[next]) {
+                    seen[next] = 1;
+                    nseen++;
+                }
             }
+            if (last != UINT32_MAX) keyset_add(&bigrams, (uint64_t)last << 32 | ((uint64_t)id + 1));
+            last = id;
             if (n + wl + 2 > lcap) {
                 lcap *= 2;
                 line = imdb_xrealloc(line, lcap);
@@ -368,7 +421,6 @@ int main(int argc, char **argv)
             memcpy(line + n, w, wl);
             n += wl;
         }
-        made += len;
         line[n++] = '\n';
         if (outfile_write(o, line, n, &e) < 0) goto fail;
     }
@@ -376,6 +428,8 @@ int main(int argc, char **argv)
     free(settings);
     free(py.draw);
     free(py.count);
+    free(seen);
+    free(bigrams.slot);
     for (int s = 0; s < NSTREAM; s++) {
         free(st[s].tok);
         free(st[s].pos);

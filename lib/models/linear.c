@@ -1308,12 +1308,14 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         *ctx->voc_own = NULL;
         ctx->voc = NULL;
     }
-    /* What the model itself needs: what is resident now (the model's text among it), the
-     * slot table, the solver's per-feature arrays (r, u, v, best; the NB counts before
-     * them; the fold's weights), the program's buffers. The peak so far (reading the
-     * vocabulary) must have fitted too. */
-    size_t need = rss_now() + m.cap * sizeof(linear_slot) +
-                  (size_t)m.nfeat * (6 * sizeof(double) + 2 * sizeof(float) + sizeof(uint32_t)) + BASE_BYTES;
+    /* What the model itself needs: what is resident now (the slot table and the model's
+     * text among it), the solver's per-feature arrays at their most (dual: r, u, v and the
+     * best weights, or the NB counts, r and best; then best and the weights as written;
+     * with folds a fold's r, u, v and best besides; tron: its eleven vectors), the
+     * program's buffers. The peak so far (reading the vocabulary) must have fitted too. */
+    size_t per_feat = S.newton ? 12 * sizeof(double) : folds > 0 ? 6 * sizeof(double) + 2 * sizeof(float)
+                                                                  : 4 * sizeof(double) + sizeof(float);
+    size_t need = rss_now() + (size_t)m.nfeat * per_feat + BASE_BYTES;
     size_t least = rss_peak() > need ? rss_peak() : need;
     if (ctx->memory && ctx->memory < least + ((size_t)64 << 10)) {
         linear_model_free(&m);
