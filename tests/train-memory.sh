@@ -117,8 +117,10 @@ else
     [ "$rss" -le $((mem / 1024)) ] || fail "peak RSS $rss KB above --memory $mem"
 fi
 [ -z "$(ls tmp)" ] || fail "the cache left files in --tmpdir: $(ls tmp)"
-# Room for the first cache (about 200 KB) but not for the layout's scratch file besides.
-full 300 "$mem" "layout file" "$@"
+# Room for the model's n-gram text and the first cache (about 200 KB), but not for the
+# layout's scratch file besides (about 170 KB).
+text_kib=$(zcat vocab.gz | LC_ALL=C awk -F '\t' 'NR > 2 { t += length($1) + 1 } END { printf "%d", t / 1024 + 1 }')
+full $((text_kib + 300)) "$mem" "layout file" "$@"
 # A large budget: everything resident, the same model.
 imdb-train -v "$@" --memory 2G --tmpdir tmp -O big.model train.tok.gz 2>err
 same big.model ref.model
@@ -154,7 +156,8 @@ same tiny-s.model ref-s.model
 
 # --tmpdir missing, then full: exit 4, a message naming it, no model, nothing left.
 expect_status 4 imdb-train -q "$@" --memory 2G --tmpdir nowhere -O x.model train.tok.gz
-grep -q '^imdb-train: nowhere: cannot create a document cache: No such file or directory$' err || fail "no tmpdir: $(cat err)"
+grep -q '^imdb-train: nowhere: cannot create a model text file: No such file or directory$' err || fail "no tmpdir: $(cat err)"
 [ ! -e x.model ] || fail "a model was written without a tmpdir"
-full 64 2G "document cache" "$@"
+full 64 2G "model text file" "$@"
+full $((text_kib + 64)) 2G "document cache" "$@"
 exit 0

@@ -75,6 +75,40 @@ int main(void)
           feat_table_get(&t, feat_hash_ngram("good good good", 14)) >= 0,
           "repeating a unigram must not change the score (binarized features)");
 
+    /* How nblr's trainer takes features: the first of each hash, against a naive O(n^2)
+     * reference (hashes drawn from few values, so that many repeat; zeros always first),
+     * and the slots from the kept hashes, against a feat_table and linear_model_init. */
+    for (int trial = 0; trial < 20; trial++) {
+        size_t n = 1 + rng_below(&g, 3000), range = 1 + rng_below(&g, (uint32_t)(2 * n));
+        uint64_t *keys = imdb_xmalloc(n * sizeof *keys);
+        unsigned char *first = imdb_xmalloc(n);
+        for (size_t k = 0; k < n; k++) keys[k] = rng_below(&g, (uint32_t)range) * 0x9e3779b97f4a7c15ULL;
+        size_t nf = linear_first_of_hash(keys, n, first), nref = 0;
+        for (size_t k = 0; k < n; k++) {
+            int ref = 1;
+            for (size_t j = 0; j < k && keys[k]; j++) ref &= keys[j] != keys[k];
+            nref += (size_t)ref;
+            CHECK(first[k] == ref, "trial %d: first[%zu] = %d, expected %d", trial, k, first[k], ref);
+        }
+        CHECK(nf == nref, "trial %d: %zu first, expected %zu", trial, nf, nref);
+        size_t nk = 0;
+        for (size_t k = 0; k < n; k++)
+            if (first[k]) keys[nk++] = keys[k];
+        feat_table ft;
+        feat_table_init(&ft, n);
+        for (size_t f = 0; f < nk; f++) feat_table_put(&ft, keys[f], (int32_t)f);
+        linear_model a, b;
+        linear_model_init(&a, 3, &ft);
+        linear_model_from_keys(&b, 3, keys, nk, n);
+        CHECK(a.cap == b.cap && b.nfeat == nk && memcmp(a.slots, b.slots, a.cap * sizeof *a.slots) == 0,
+              "trial %d: slots from keys differ from the table's", trial);
+        linear_model_free(&a);
+        linear_model_free(&b);
+        feat_table_free(&ft);
+        free(keys);
+        free(first);
+    }
+
     free(ex);
     free(doc);
     free(w);

@@ -4,6 +4,7 @@
 #include "modelio.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,47 @@ int main(void)
     size_t na, nb;
     char *ba = test_slurp(a, &na), *bb = test_slurp(b, &nb);
     CHECK(na == nb && memcmp(ba, bb, na) == 0, "two writes of the same model differ");
+    {
+        /* A section from a file (over two chunks and a part) gives the same bytes as the
+         * same data in memory; a file shorter than said is an I/O error, no model left. */
+        size_t big = 2 * MODELIO_CHUNK + 1234;
+        unsigned char *data = malloc(big);
+        for (size_t i = 0; i < big; i++) data[i] = (unsigned char)(i * 131 + (i >> 9));
+        char fpath[80], mpath[80], opath[80];
+        snprintf(fpath, sizeof fpath, "%s/sec", dir);
+        snprintf(mpath, sizeof mpath, "%s/fm", dir);
+        snprintf(opath, sizeof opath, "%s/fo", dir);
+        spit(fpath, (const char *)data, big);
+        for (int short_file = 0; short_file < 2; short_file++) {
+            imdb_err e0;
+            modelio_writer *w1 = modelio_create(mpath, &e0), *w2 = modelio_create(opath, &e0);
+            int fd = open(fpath, O_RDONLY);
+            CHECK(w1 && w2 && fd >= 0, "file section: set-up");
+            unsigned char *copy = malloc(big);
+            memcpy(copy, data, big);
+            int r1 = modelio_add_str(w1, "kind", "test", &e0) | modelio_add_owned(w1, "big", copy, big, &e0) |
+                     modelio_commit(w1, &e0);
+            int r2 = modelio_add_str(w2, "kind", "test", &e0) |
+                     modelio_add_file(w2, "big", fd, "the file", big + (size_t)short_file, &e0);
+            r2 |= modelio_commit(w2, &e0);
+            if (!short_file) {
+                size_t n1, n2;
+                char *b1 = test_slurp(mpath, &n1), *b2 = test_slurp(opath, &n2);
+                CHECK(r1 == 0 && r2 == 0 && b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0,
+                      "a section from a file: not the bytes of the same section in memory");
+                free(b1);
+                free(b2);
+            } else {
+                CHECK(r2 < 0 && e0.status == IMDB_EXIT_IO && strstr(e0.msg, "the file: ends early"),
+                      "a short section file: status %d '%s'", e0.status, e0.msg);
+                CHECK(access(opath, F_OK) == 0, "the earlier model was removed");   /* left as it was */
+            }
+        }
+        free(data);
+        unlink(fpath);
+        unlink(mpath);
+        unlink(opath);
+    }
 
     imdb_err e;
     modelio *m = modelio_open(a, &e);

@@ -42,6 +42,47 @@ void linear_model_free(linear_model *m)
     m->slots = NULL;
 }
 
+static int cmp_u64(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+size_t linear_first_of_hash(const uint64_t *keys, size_t n, unsigned char *first)
+{
+    /* The values that occur more than once, from a sorted copy; then a pass in order. */
+    uint64_t *s = imdb_xmalloc((n + 1) * sizeof *s);
+    memcpy(s, keys, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_u64);
+    size_t nd = 0;
+    for (size_t i = 1; i < n; i++)
+        if (s[i] && s[i] == s[i - 1] && (nd == 0 || s[nd - 1] != s[i])) s[nd++] = s[i];   /* nd <= i - 1 */
+    unsigned char *seen = imdb_xcalloc(nd + 1, 1);
+    size_t nfirst = 0;
+    for (size_t k = 0; k < n; k++) {
+        const uint64_t *d = nd && keys[k] ? bsearch(&keys[k], s, nd, sizeof *s, cmp_u64) : NULL;
+        first[k] = !d || !seen[d - s]++;
+        nfirst += first[k];
+    }
+    free(seen);
+    free(s);
+    return nfirst;
+}
+
+void linear_model_from_keys(linear_model *m, int ngrams, const uint64_t *keys, size_t nfeat, size_t expected)
+{
+    uint64_t cap = 16;
+    while (cap < 2 * (uint64_t)expected) cap <<= 1;
+    linear_slot *slots = imdb_xcalloc((size_t)cap, sizeof *slots);
+    for (size_t f = 0; f < nfeat; f++) {
+        if (!keys[f]) continue;
+        uint64_t i = feat_table_home(keys[f], cap - 1);
+        while (slots[i].key) i = (i + 1) & (cap - 1);
+        slots[i] = (linear_slot){ keys[f], (int32_t)f, 0 };
+    }
+    *m = (linear_model){ .ngrams = ngrams, .nfeat = (uint32_t)nfeat, .slots = slots, .cap = cap, .owned = slots };
+}
+
 /* The slot holding key, or NULL. Probes at most cap slots (a file may be damaged), each
  * in a chunk checked first when m->lazy (a corrupt one ends the lookup: NULL). */
 static inline const linear_slot *find(const linear_model *m, uint64_t key)
@@ -916,16 +957,19 @@ static size_t rss_peak(void)
 
 static size_t mb(size_t bytes) { return (bytes + ((size_t)1 << 20) - 1) >> 20; }
 
+/* The directory of scratch files under --memory: --tmpdir, else $TMPDIR, else /tmp. */
+static const char *scratch_dir(const train_ctx *ctx)
+{
+    const char *dir = ctx->tmpdir && *ctx->tmpdir ? ctx->tmpdir : getenv("TMPDIR");
+    return dir && *dir ? dir : "/tmp";
+}
+
 /* Steps 1 and 2 above: D (its cache, m, t) and, when want_keys, *key (m) the id hashes.
  * need: the bytes the model itself needs (for --memory). */
 static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, int want_keys, size_t need,
                   lin_data *D, double **t_out, uint64_t **key_out, lin_stats *st, imdb_err *e)
 {
-    const char *dir = NULL;
-    if (ctx->memory) {
-        dir = ctx->tmpdir && *ctx->tmpdir ? ctx->tmpdir : getenv("TMPDIR");
-        if (!dir || !*dir) dir = "/tmp";
-    }
+    const char *dir = ctx->memory ? scratch_dir(ctx) : NULL;
     int rc = -1, sorting = ctx->sort_by_id;
     size_t n = 0, cap = 0, nsoft = 0, tcap = 0, fcap = 0;
     float *tg = NULL;
@@ -1223,6 +1267,74 @@ static uint64_t fingerprint(const linear_model *m, const lin_set *S, long min_df
     return clean ? fnv(h, clean, strlen(clean)) : h;
 }
 
+/* The model's n-gram text as it is made, a line an n-gram: in memory, or in a scratch
+ * file through a buffer of SINK_BUF bytes (under --memory, so that it is not held through
+ * the run); handed to the model writer at the end. */
+#define SINK_BUF ((size_t)1 << 20)
+typedef struct textsink {
+    char *buf;
+    size_t len, cap;   /* in memory: all of it; in a file: the bytes not yet written */
+    uint64_t size;     /* bytes put */
+    int fd;            /* -1: in memory */
+    char *name;
+} textsink;
+
+static int sink_open_file(textsink *k, const char *dir, imdb_err *e)
+{
+    if ((k->fd = recfile_tmp(dir, "model text file", "imdb-train-text", &k->name, e)) < 0) return -1;
+    k->cap = SINK_BUF;
+    k->buf = imdb_xmalloc(k->cap);
+    return 0;
+}
+
+static int sink_flush(textsink *k, imdb_err *e)
+{
+    if (k->fd < 0 || k->len == 0) return 0;
+    if (recfile_write(k->fd, k->buf, k->len, k->size - k->len) < 0)
+        return imdb_fail(e, IMDB_EXIT_IO, "%s: write error: %s", k->name, strerror(errno));
+    k->len = 0;
+    return 0;
+}
+
+static int sink_put(textsink *k, const char *s, size_t n, imdb_err *e)
+{
+    if (k->len + n + 1 > k->cap && sink_flush(k, e) < 0) return -1;
+    if (k->len + n + 1 > k->cap) {
+        k->cap = 2 * (k->len + n + 1);
+        k->buf = imdb_xrealloc(k->buf, k->cap);
+    }
+    memcpy(k->buf + k->len, s, n);
+    k->buf[k->len + n] = '\n';
+    k->len += n + 1;
+    k->size += n + 1;
+    return 0;
+}
+
+/* Hand the text to w as the section nblr.vocab (the writer takes the buffer or file). */
+static int sink_add(textsink *k, modelio_writer *w, imdb_err *e)
+{
+    int rc;
+    if (k->fd < 0) {
+        rc = modelio_add_owned(w, "nblr.vocab", k->buf, (size_t)k->size, e);
+    } else {
+        rc = sink_flush(k, e);
+        if (rc == 0) rc = modelio_add_file(w, "nblr.vocab", k->fd, k->name, (size_t)k->size, e);
+        else close(k->fd);
+        free(k->buf);
+    }
+    k->buf = NULL;
+    k->fd = -1;
+    return rc;
+}
+
+static void sink_free(textsink *k)
+{
+    free(k->buf);
+    if (k->fd >= 0) close(k->fd);
+    free(k->name);
+    *k = (textsink){ .fd = -1 };
+}
+
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     conf *cfg = ctx->cfg;
@@ -1268,47 +1380,53 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         return imdb_fail(e, IMDB_EXIT_USAGE, "the vocabulary counts n-grams up to %d but ngrams = %ld",
                          vocab_maxn(ctx->voc), ngrams);
 
-    /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
-    feat_table table;
-    uint32_t nfeat = 0;
+    /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df, numbered in
+     * its order (of n-grams with one hash, the first). Taken so that the vocabulary, the
+     * slot table and the model's n-gram text are never in memory together (6 GB at 50
+     * million features): the kept entries' hashes, then their text (to a scratch file
+     * under --memory), then the vocabulary goes and the slot table is built. */
     size_t vn = vocab_size(ctx->voc), nkeep = 0;
 #define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
     for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
-    feat_table_init(&table, nkeep);
-    uint32_t *vocab_of = imdb_xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
-    for (size_t i = 0; i < vn; i++)
-        if (KEEP(i) && feat_table_put(&table, vocab_hash(ctx->voc, i), (int32_t)nfeat) < 0)
-            vocab_of[nfeat++] = (uint32_t)i;
+    uint64_t *keys = imdb_xmalloc((nkeep + 1) * sizeof *keys);
+    for (size_t i = 0, k = 0; i < vn; i++)
+        if (KEEP(i)) keys[k++] = vocab_hash(ctx->voc, i);
+    unsigned char *first = imdb_xmalloc(nkeep + 1);
+    linear_first_of_hash(keys, nkeep, first);
+    textsink vt = { .fd = -1 };
+    if (ctx->memory && sink_open_file(&vt, scratch_dir(ctx), e) < 0) {
+        free(keys);
+        free(first);
+        return -1;
+    }
+    size_t nfeat = 0;
+    int rc = 0;
+    for (size_t i = 0, k = 0; i < vn && rc == 0; i++) {
+        if (!KEEP(i) || !first[k++]) continue;
+        const char *g = vocab_ngram(ctx->voc, i);
+        keys[nfeat++] = keys[k - 1];
+        rc = sink_put(&vt, g, strlen(g), e);
+    }
 #undef KEEP
-    linear_model m;
-    linear_model_init(&m, (int)ngrams, &table);
-    feat_table_free(&table);
-    if (m.nfeat == 0) {
-        linear_model_free(&m);
-        free(vocab_of);
-        return imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld",
-                         ngrams, min_df);
-    }
-    /* The model's n-gram text (its last section) now, so that the vocabulary can go
-     * before the documents are read: it would otherwise stay for the whole run, about a
-     * fifth of the peak at 20 million features. */
-    size_t vlen = 0;
-    for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
-    char *vtext = imdb_xmalloc(vlen + 1), *vp = vtext;
-    for (uint32_t f = 0; f < m.nfeat; f++) {
-        const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
-        size_t sl = strlen(s);
-        memcpy(vp, s, sl);
-        vp[sl] = '\n';
-        vp += sl + 1;
-    }
-    free(vocab_of);
+    free(first);
     uint64_t vdocs = vocab_docs(ctx->voc);   /* for a warning below */
     if (ctx->voc_own) {
         vocab_free(*ctx->voc_own);
         *ctx->voc_own = NULL;
         ctx->voc = NULL;
     }
+    if (rc == 0 && nfeat == 0)
+        rc = imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld", ngrams,
+                       min_df);
+    if (rc == 0) rc = sink_flush(&vt, e);
+    if (rc < 0) {
+        free(keys);
+        sink_free(&vt);
+        return -1;
+    }
+    linear_model m;
+    linear_model_from_keys(&m, (int)ngrams, keys, nfeat, nkeep);
+    free(keys);
     /* What the model itself needs: what is resident now (the slot table and the model's
      * text among it), the solver's per-feature arrays at their most (dual: the best
      * weights, r and u, or the NB counts, and v with a validation part; then best and the
@@ -1321,7 +1439,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     size_t least = rss_peak() > need ? rss_peak() : need;
     if (ctx->memory && ctx->memory < least + ((size_t)64 << 10)) {
         linear_model_free(&m);
-        free(vtext);
+        sink_free(&vt);
         return imdb_fail(e, IMDB_EXIT_USAGE, "--memory %zu is too small: nblr needs at least %zu bytes "
                          "(--memory %zuM) for its model of %u features", ctx->memory, least + ((size_t)64 << 10),
                          mb(least + ((size_t)64 << 10)), m.nfeat);
@@ -1337,7 +1455,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     double *t = NULL, *best = NULL, best_b;
     uint64_t *key = NULL;
     uint8_t *role = NULL;
-    int best_epoch, rc = 0;
+    int best_epoch;
     float *wf = NULL;
     if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
     if (S.newton) S.fingerprint = fingerprint(&m, &S, min_df, ctx->clean_out ? *ctx->clean_out : NULL);
@@ -1384,18 +1502,12 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     linear_slot *slots = m.owned;
     m.owned = NULL;
     m.slots = NULL;
-    char *vt = vtext;
-    vtext = NULL;
     if (modelio_add(w, "nblr.hdr", h, HDR_SIZE, e) < 0) {
         free(slots);
-        free(vt);
         goto fail;
     }
-    if (modelio_add_owned(w, "nblr.slots", slots, m.cap * sizeof *slots, e) < 0) {
-        free(vt);
+    if (modelio_add_owned(w, "nblr.slots", slots, m.cap * sizeof *slots, e) < 0 || sink_add(&vt, w, e) < 0)
         goto fail;
-    }
-    if (modelio_add_owned(w, "nblr.vocab", vt, vlen, e) < 0) goto fail;
     if (folds > 0) {
         /* The held-out predictions score with the weights the file holds (binary32). */
         for (uint32_t f = 0; f < m.nfeat; f++) best[f] = wf[f];
@@ -1422,7 +1534,8 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 fail:
     rc = -1;
 done:
-    free(wf); free(vtext); free(best); free(t); free(key); free(role);
+    free(wf); free(best); free(t); free(key); free(role);
+    sink_free(&vt);
     doccache_close(D.dc);
     linear_model_free(&m);
     return rc;

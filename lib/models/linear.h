@@ -44,6 +44,14 @@ void linear_model_init(linear_model *m, int ngrams, const feat_table *t);
 /* Set every feature's weight: slot.w = w[slot.idx]. */
 void linear_model_set_weights(linear_model *m, const float *w);
 void linear_model_free(linear_model *m);
+/* first[k] := 1 when keys[k] is 0 or no keys[j], j < k, equals it (n entries); returns how
+ * many are set. Memory: a sorted copy of keys while it runs. */
+size_t linear_first_of_hash(const uint64_t *keys, size_t n, unsigned char *first);
+/* Slots for features f < nfeat of hashes keys[f] (distinct; a 0 is a feature no lookup
+ * finds), laid out exactly as feat_table_init(expected) and feat_table_put of each in
+ * order, then linear_model_init, would (expected >= nfeat): the same model bytes without
+ * the table beside the slots. */
+void linear_model_from_keys(linear_model *m, int ngrams, const uint64_t *keys, size_t nfeat, size_t expected);
 
 /* Logit of one document. The fast path hashes each token once and chains n-gram hashes;
  * distinct features are counted once (binarized). NaN if m->lazy found a corrupt chunk,

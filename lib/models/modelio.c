@@ -6,6 +6,7 @@
  * CRC over the whole file made every start-up pay for all of it. */
 #include "modelio.h"
 #include "outfile.h"
+#include "recfile.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -83,8 +84,10 @@ uint32_t modelio_crc32(uint32_t crc, const void *data, size_t n)
 
 typedef struct section {
     char name[NAMELEN];
-    unsigned char *data;
+    unsigned char *data;   /* or NULL: the size bytes of file fd from offset 0 */
     size_t size;
+    int fd;
+    char *fdname;
 } section;
 
 struct modelio_writer {
@@ -120,6 +123,8 @@ static section *new_section(modelio_writer *w, const char *name, imdb_err *e)
             return NULL;
         }
     section *s = &w->sec[w->n++];
+    s->fd = -1;
+    s->fdname = NULL;
     memset(s->name, 0, NAMELEN);
     memcpy(s->name, name, strlen(name));
     return s;
@@ -134,6 +139,20 @@ int modelio_add_owned(modelio_writer *w, const char *name, void *data, size_t si
     }
     s->data = data;
     s->size = size;
+    return 0;
+}
+
+int modelio_add_file(modelio_writer *w, const char *name, int fd, const char *fdname, size_t size, imdb_err *e)
+{
+    section *s = new_section(w, name, e);
+    if (!s) {
+        close(fd);
+        return -1;
+    }
+    s->data = NULL;
+    s->size = size;
+    s->fd = fd;
+    s->fdname = imdb_xstrdup(fdname);
     return 0;
 }
 
@@ -154,7 +173,23 @@ int modelio_add_str(modelio_writer *w, const char *name, const char *s, imdb_err
 
 static void free_sections(modelio_writer *w)
 {
-    for (int i = 0; i < w->n; i++) free(w->sec[i].data);
+    for (int i = 0; i < w->n; i++) {
+        free(w->sec[i].data);
+        if (w->sec[i].fd >= 0) close(w->sec[i].fd);
+        free(w->sec[i].fdname);
+    }
+}
+
+/* Bytes c .. c + n of section s (n <= MODELIO_CHUNK): its data, or read into buf. */
+static const unsigned char *chunk_of(const section *s, size_t c, size_t n, unsigned char *buf, imdb_err *e)
+{
+    if (s->data) return s->data + c;
+    int r = recfile_read(s->fd, buf, n, c);
+    if (r <= 0) {
+        imdb_fail(e, IMDB_EXIT_IO, "%s: %s", s->fdname, r < 0 ? strerror(errno) : "ends early");
+        return NULL;
+    }
+    return buf;
 }
 
 static size_t nchunks(size_t size, size_t chunk) { return size / chunk + (size % chunk != 0); }
@@ -176,6 +211,7 @@ int modelio_commit(modelio_writer *w, imdb_err *e)
     uint64_t off = hlen + 4;
     unsigned char *crc = head + HEAD2 + (size_t)w->n * DIRENT;
     uint64_t *offs = imdb_xmalloc(sizeof *offs * (size_t)(w->n + 1));
+    unsigned char *fbuf = imdb_xmalloc(MODELIO_CHUNK);   /* a chunk of a section in a file */
     for (int i = 0; i < w->n; i++) {
         unsigned char *ent = head + HEAD2 + (size_t)i * DIRENT;
         off = (off + ALIGN - 1) / ALIGN * ALIGN;
@@ -186,7 +222,9 @@ int modelio_commit(modelio_writer *w, imdb_err *e)
         off += w->sec[i].size;
         for (size_t c = 0; c < w->sec[i].size; c += MODELIO_CHUNK) {
             size_t n = w->sec[i].size - c < MODELIO_CHUNK ? w->sec[i].size - c : MODELIO_CHUNK;
-            put_u32le(crc, modelio_crc32(0, w->sec[i].data + c, n));
+            const unsigned char *p = chunk_of(&w->sec[i], c, n, fbuf, e);
+            if (!p) goto done;
+            put_u32le(crc, modelio_crc32(0, p, n));
             crc += 4;
         }
     }
@@ -194,14 +232,20 @@ int modelio_commit(modelio_writer *w, imdb_err *e)
     if (outfile_write(w->out, head, hlen + 4, e) < 0) goto done;
     uint64_t pos = hlen + 4;
     for (int i = 0; i < w->n; i++) {
-        if (outfile_write(w->out, zeros, (size_t)(offs[i] - pos), e) < 0 ||
-            outfile_write(w->out, w->sec[i].data, w->sec[i].size, e) < 0) goto done;
+        if (outfile_write(w->out, zeros, (size_t)(offs[i] - pos), e) < 0) goto done;
+        if (w->sec[i].data && outfile_write(w->out, w->sec[i].data, w->sec[i].size, e) < 0) goto done;
+        for (size_t c = 0; !w->sec[i].data && c < w->sec[i].size; c += MODELIO_CHUNK) {
+            size_t n = w->sec[i].size - c < MODELIO_CHUNK ? w->sec[i].size - c : MODELIO_CHUNK;
+            const unsigned char *p = chunk_of(&w->sec[i], c, n, fbuf, e);
+            if (!p || outfile_write(w->out, p, n, e) < 0) goto done;
+        }
         pos = offs[i] + w->sec[i].size;
     }
     rc = outfile_commit(w->out, e);
     w->out = NULL;
 done:
     free(offs);
+    free(fbuf);
     free(head);
     if (w->out) outfile_abort(w->out);
     free_sections(w);

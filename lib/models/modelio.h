@@ -53,6 +53,12 @@ int modelio_add_str(modelio_writer *w, const char *name, const char *s, imdb_err
  * frees it at commit or abort, and at once when the call fails. For big sections, so the
  * trainer does not hold them twice. */
 int modelio_add_owned(modelio_writer *w, const char *name, void *data, size_t size, imdb_err *e);
+/* As modelio_add_owned, for a section in a file: its data are the size bytes of fd from
+ * offset 0, read twice at commit (the chunk CRCs, then the copy); the writer owns fd (it
+ * closes it at commit or abort, and at once when the call fails). fdname names it in
+ * messages (IMDB_EXIT_IO on a read error or a file that ends early). For a big section
+ * the caller would otherwise hold in memory until the end, e.g. nblr's n-gram text. */
+int modelio_add_file(modelio_writer *w, const char *name, int fd, const char *fdname, size_t size, imdb_err *e);
 int modelio_commit(modelio_writer *w, imdb_err *e);   /* frees w */
 void modelio_abort(modelio_writer *w);                 /* frees w, removes temp */
 
