@@ -802,7 +802,7 @@ static const char *const bilstm_keys[] = { COMMON_KEYS, "hidden", "dense", "pool
 static const char *const mlp_keys[] = { COMMON_KEYS, "dense", "ngrams", "buckets", "ngram_vocab", NULL };
 static const char *const cnn_keys[] = { COMMON_KEYS, "filters", "widths", "emb_dropout", NULL };
 static const char *const regemb_keys[] = { COMMON_KEYS, "region", "targets", "neg", NULL };
-static const char *const regcnn_keys[] = { COMMON_KEYS, "region", "maps", "embeddings", NULL };
+static const char *const regcnn_keys[] = { COMMON_KEYS, "region", "embeddings", "side_scale", NULL };
 
 #define TRAINER(NAME, SUMMARY) \
     static int NAME##_train(train_ctx *ctx, modelio_writer *w, imdb_err *e) \
