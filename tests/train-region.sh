@@ -64,6 +64,19 @@ same p1 p2
 # shellcheck disable=SC2086
 imdb-train -q $cnn -o epochs=4 -o embeddings=e.model --threads 2 -O c2.model train.tok.gz
 same c.model c2.model
+# side_scale: recorded in the model, changes it; out of range refused; maps (once
+# accepted and ignored) is no setting of regcnn.
+# shellcheck disable=SC2086
+imdb-train -q $cnn -o epochs=4 -o embeddings=e.model -o side_scale=1 --threads 2 -O c4.model train.tok.gz
+imdb-predict --info c4.model >info
+grep -q '^  side_scale = 1$' info || fail "regcnn: side_scale is not recorded: $(grep side info)"
+! cmp -s c.model c4.model || fail "regcnn: side_scale = 1 gave the bytes of the default 0.1"
+# shellcheck disable=SC2086
+expect_status 2 imdb-train -q $cnn -o epochs=1 -o embeddings=e.model -o side_scale=0 -O x4.model train.tok.gz
+expect_err 'side_scale'
+# shellcheck disable=SC2086
+expect_status 2 imdb-train -q $cnn -o epochs=1 -o maps=10 -O x4.model train.tok.gz
+expect_err 'maps'
 # shellcheck disable=SC2086
 imdb-train -q $cnn -o epochs=2 -o embeddings=e.model --threads 2 --checkpoint-every 2 --checkpoint c.ckpt \
     -O half.model train.tok.gz

@@ -139,12 +139,24 @@ static int same_file(const char *a, const char *b)
 /* ---- gradient check ------------------------------------------------------------------------- */
 
 /* Loss of arch on a fixed batch, in double from float logits. */
+/* gc_dropout > 0 (regcnn): dropout at that rate with the same masks in every call (the
+ * generators re-seeded each time), so the check covers the trained configuration. */
+static float gc_dropout;
+
 static double batch_loss(const nnmodel_arch *a, const nnmodel_hyper *h, const params *p, const float *w,
-                         void *ws, const nnmodel_batch *b, float *grad, rowset *rs)
+                         void *ws, const nnmodel_batch *b0, float *grad, rowset *rs)
 {
     float logits[8];
-    if (grad) return a->step(h, p, w, ws, b, 0, 0, logits, grad, rs, b->B);
-    double own = a->step(h, p, w, ws, b, 0, 0, logits, NULL, NULL, b->B);
+    rng drop[8];
+    nnmodel_batch bd = *b0;
+    const nnmodel_batch *b = b0;
+    if (gc_dropout > 0) {
+        for (int i = 0; i < b0->B && i < 8; i++) rng_split(&drop[i], 77, (uint64_t)i);
+        bd.drop = drop;
+        b = &bd;
+    }
+    if (grad) return a->step(h, p, w, ws, b, gc_dropout, 0, logits, grad, rs, b->B);
+    double own = a->step(h, p, w, ws, b, gc_dropout, 0, logits, NULL, NULL, b->B);
     if (a->unsup) return own;      /* regemb: its own loss (zero targets fixed by content) */
     return layer_bce_forward_backward(NULL, logits, b->y, b->B, b->B);
 }
@@ -303,6 +315,9 @@ int main(void)
     h = base; h.arch = NNMODEL_REGCNN; h.F = h.E = 6; h.D = 3; h.nwidths = 3; h.widths[0] = 3; h.widths[1] = 1;
     h.widths[2] = 5;
     gradcheck(&h, "regcnn");
+    gc_dropout = 0.5f;       /* as trained: dropout on the pooled features */
+    gradcheck(&h, "regcnn/dropout");
+    gc_dropout = 0;
     h.D = 0; h.nwidths = 1; h.widths[1] = h.widths[2] = 0;
     gradcheck(&h, "regcnn/alone");
     h = base; h.arch = NNMODEL_REGEMB; h.E = 4; h.nwidths = 1; h.widths[0] = 2; h.targets = 7; h.neg = 3;
