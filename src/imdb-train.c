@@ -210,6 +210,8 @@ int main(int argc, char **argv)
         o.output = "/dev/null";
         o.curves = o.runs_dir = NULL;
         cli_verbose = -1;
+        /* nblr: only rank 0 reads the vocabulary; it sends the others its features. */
+        if (mpi_size > 1) o.vocab = NULL;
     }
     int rc = trainjob_run(&o, cli_log(), &err);
     if (rc == 0 && cli_verbose > 0) {

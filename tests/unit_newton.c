@@ -204,7 +204,7 @@ static void *sim_rank(void *arg)
     lnewton_set S = settings(R->P, 1e-7);
     S.fingerprint = R->fingerprint;
     S.hold = R->rank % 2;   /* held and block-read documents on the same problem */
-    R->comm = (lnewton_comm){ sim_sum, R, R->rank, R->S->K };
+    R->comm = (lnewton_comm){ .sum = sim_sum, .ctx = R, .rank = R->rank, .size = R->S->K };
     lnewton *L = lnewton_new(dc, ND, R->P->t, NULL, 0, NF, &S, &R->comm, &e);
     double x[NF + 1];
     R->rc = L ? lnewton_solve(L, x, NULL, &R->st, &e) : -1;

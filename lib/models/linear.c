@@ -773,9 +773,10 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
         if (tlog) {
             imdb_logf(lg, IMDB_LOG_INFO, "nblr: Newton (TRON) on %llu documents over %d rank%s: %ld iterations, "
                       "%ld Hessian-vector products, objective %.10g, |grad| %.3g (%.3g at 0), %.2f s (CPU %.2f s), %llu "
-                      "bytes reduced in %llu calls", (unsigned long long)st.docs, cm ? cm->size : 1,
+                      "bytes reduced in %llu calls (%.2f s)", (unsigned long long)st.docs, cm ? cm->size : 1,
                       cm && cm->size > 1 ? "s" : "", st.iter, st.cg, st.f, st.gnorm, st.gnorm0, st.seconds,
-                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces);
+                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces,
+                      st.reduce_seconds);
             if ((rc = evaluate(D, best, *best_b, role, &tl, &ta, &vl, &va, e)) == 0)
                 rc = trainlog_epoch(tlog, 1, 1, tl, vl, va, e);
         }
@@ -936,12 +937,26 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     doccache_writer *fw = NULL;
     doccache_writer *rw = doccache_create(dir, block_docs, mdl->nfeat, 0, e);
     if (!rw) return -1;
-    train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
+    /* Under MPI (N ranks): when N divides the number of inputs, rank K reads only the
+     * inputs K, K + N, K + 2N, ... (e.g. the shards of imdb-clean --shard K/N); otherwise
+     * every rank reads them all and keeps the documents whose id hashes to K (--shard K/N).
+     * Either way every document is on one rank, and the model does not depend on which. */
+    const lnewton_comm *cm = lnewton_get_comm();
+    size_t ranks = cm && cm->size > 1 ? (size_t)cm->size : 1, rank = ranks > 1 ? (size_t)cm->rank : 0;
+    int by_file = ranks > 1 && ctx->ninputs % ranks == 0;
+    const char **paths = imdb_xmalloc((ctx->ninputs + 1) * sizeof *paths);
+    size_t npaths = 0;
+    for (size_t i = 0; i < ctx->ninputs; i++)
+        if (!by_file || i % ranks == rank) paths[npaths++] = ctx->inputs[i];
+    if (ranks > 1)
+        imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: rank %zu of %zu reads %s", rank, ranks,
+                  by_file ? "its inputs (every rank as many: rank K the inputs K, K + N, ...)" :
+                  "every input and keeps the documents whose id hashes to it");
+    train_stream s = { .paths = paths, .npaths = npaths, .labelled = 1, .clean = ctx->clean_out };
     tokio_doc doc;
     int got;
     double t0 = imdb_now();
-    const lnewton_comm *cm = lnewton_get_comm();
-    shard mine = { cm && cm->size > 1 ? (uint64_t)cm->rank : 0, cm && cm->size > 1 ? (uint64_t)cm->size : 0 };
+    shard mine = { by_file ? 0 : rank, by_file ? 0 : ranks > 1 ? ranks : 0 };
     while ((got = train_stream_next(&s, &doc, e)) > 0) {
         if (!shard_keep(&mine, doc.id, strlen(doc.id))) continue;   /* under MPI: another rank's */
         if (n == UINT32_MAX - 1) {
@@ -988,7 +1003,10 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     long soft_hard = 0;
     num_of = imdb_xmalloc((n + 1) * sizeof *num_of);
     size_t m = 0;
-    if (nsoft) {
+    /* Under MPI the soft settings are read (so recorded) when any rank has soft labels. */
+    int64_t anysoft = (int64_t)nsoft;
+    if (ranks > 1 && cm->sum(cm->ctx, &anysoft, 1, e) < 0) goto fail;
+    if (anysoft) {
         if (train_soft_settings(ctx->cfg, &soft_t, &soft_conf, &soft_hard, e) < 0) {
             e->status = IMDB_EXIT_USAGE;
             goto fail;
@@ -1004,7 +1022,7 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
         imdb_logf(ctx->logger, IMDB_LOG_INFO, "%zu documents with soft labels: %zu kept, %zu below "
                   "soft_min_confidence %g%s", nsoft, nsoft - (n - m), n - m, soft_conf,
                   soft_hard ? ", rounded to pos/neg" : "");
-    if (m == 0) {
+    if (m == 0 && ranks == 1) {   /* under MPI a rank may hold none; lnewton_new fails if all do */
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
         goto fail;
     }
@@ -1131,6 +1149,7 @@ fail:
     if (ids) for (size_t i = 0; i < n; i++) free(ids[i]);
     free(ids); free(toks); free(fbuf); free(tg); free(size); free(key); free(soft_at); free(t);
     free(num_of); free(i_of); free(order); free(posof); free(buf); free(boff);
+    free(paths);
     return rc;
 }
 
@@ -1188,6 +1207,42 @@ static uint64_t fingerprint(const linear_model *m, const lin_set *S, long min_df
     return clean ? fnv(h, clean, strlen(clean)) : h;
 }
 
+/* Under MPI only rank 0 reads the vocabulary (imdb-train gives the others none): it sends
+ * the features it chose (nkeep, nfeat, then each feature's key in feature order) and its
+ * cleaning settings; the others build the same table from them (the same keys put in the
+ * same order into a table of the same size) and check their streams against rank 0's
+ * cleaning settings. send: rank 0's side, with its keys; else table is initialised here. */
+static int share_features(const lnewton_comm *cm, int send, feat_table *table, uint64_t *keys, size_t nkeep,
+                          uint32_t *nfeat, char **clean, imdb_err *e)
+{
+    uint64_t hdr[3] = { nkeep, *nfeat, send && clean && *clean ? strlen(*clean) + 1 : 0 };
+    if (cm->bcast(cm->ctx, hdr, sizeof hdr, e) < 0) return -1;
+    if (!send) {
+        nkeep = (size_t)hdr[0];
+        *nfeat = (uint32_t)hdr[1];
+        keys = imdb_xmalloc((*nfeat + 1) * sizeof *keys);
+    }
+    char *root = hdr[2] ? (send ? *clean : imdb_xmalloc(hdr[2])) : NULL;
+    int rc = cm->bcast(cm->ctx, keys, *nfeat * sizeof *keys, e);
+    if (rc == 0 && root) rc = cm->bcast(cm->ctx, root, hdr[2], e);
+    if (rc == 0 && !send) {
+        feat_table_init(table, nkeep);
+        for (uint32_t f = 0; f < *nfeat; f++) feat_table_put(table, keys[f], (int32_t)f);
+        if (root && clean && *clean && strcmp(*clean, root) != 0)
+            rc = imdb_fail(e, IMDB_EXIT_DATA, "the unlabelled inputs were cleaned with different settings than "
+                           "rank 0's vocabulary");
+        else if (root && clean && !*clean) {
+            *clean = root;
+            root = NULL;
+        }
+    }
+    if (!send) {
+        free(keys);
+        free(root);
+    }
+    return rc;
+}
+
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     conf *cfg = ctx->cfg;
@@ -1219,7 +1274,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (S.newton && ctx->bal.weighted)
         return imdb_fail(e, IMDB_EXIT_USAGE, "class_weight needs solver = dual (the Newton solver, solver = tron "
                          "and every MPI run, has no class weights yet)");
-    if (!ctx->voc) {
+    /* Under MPI the ranks but 0 have no vocabulary: rank 0's features come (share_features). */
+    const lnewton_comm *cm = lnewton_get_comm();
+    int mpi = cm && cm->size > 1 && cm->bcast, from_root = mpi && cm->rank != 0 && !ctx->voc;
+    if (!ctx->voc && !from_root) {
         /* Input without documents is said first, as when imdb-train read them all first. */
         train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
         tokio_doc doc;
@@ -1229,22 +1287,37 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         if (got == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
         return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");
     }
-    if (vocab_maxn(ctx->voc) < ngrams)
+    if (!from_root && vocab_maxn(ctx->voc) < ngrams)
         return imdb_fail(e, IMDB_EXIT_USAGE, "the vocabulary counts n-grams up to %d but ngrams = %ld",
                          vocab_maxn(ctx->voc), ngrams);
 
     /* Features: the vocabulary's n-grams of order <= ngrams and df >= min_df. */
     feat_table table;
-    uint32_t nfeat = 0;
-    size_t vn = vocab_size(ctx->voc), nkeep = 0;
+    uint32_t nfeat = 0, *vocab_of = NULL;   /* feature -> vocab entry (with a vocabulary) */
+    if (from_root) {
+        if (share_features(cm, 0, &table, NULL, 0, &nfeat, ctx->clean_out, e) < 0) return -1;
+    } else {
+        size_t vn = vocab_size(ctx->voc), nkeep = 0;
 #define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
-    for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
-    feat_table_init(&table, nkeep);
-    uint32_t *vocab_of = imdb_xmalloc((nkeep + 1) * sizeof *vocab_of);  /* feature -> vocab entry */
-    for (size_t i = 0; i < vn; i++)
-        if (KEEP(i) && feat_table_put(&table, vocab_hash(ctx->voc, i), (int32_t)nfeat) < 0)
-            vocab_of[nfeat++] = (uint32_t)i;
+        for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
+        feat_table_init(&table, nkeep);
+        vocab_of = imdb_xmalloc((nkeep + 1) * sizeof *vocab_of);
+        for (size_t i = 0; i < vn; i++)
+            if (KEEP(i) && feat_table_put(&table, vocab_hash(ctx->voc, i), (int32_t)nfeat) < 0)
+                vocab_of[nfeat++] = (uint32_t)i;
 #undef KEEP
+        if (mpi) {
+            uint64_t *keys = imdb_xmalloc(((size_t)nfeat + 1) * sizeof *keys);
+            for (uint32_t f = 0; f < nfeat; f++) keys[f] = vocab_hash(ctx->voc, vocab_of[f]);
+            int src = share_features(cm, 1, &table, keys, nkeep, &nfeat, ctx->clean_out, e);
+            free(keys);
+            if (src < 0) {
+                feat_table_free(&table);
+                free(vocab_of);
+                return -1;
+            }
+        }
+    }
     linear_model m;
     linear_model_init(&m, (int)ngrams, &table);
     feat_table_free(&table);
@@ -1277,7 +1350,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     char *vtext = NULL;
     if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
     if (S.newton) S.fingerprint = fingerprint(&m, &S, min_df, ctx->clean_out ? *ctx->clean_out : NULL);
-    if (ctx->ntr == 0) {
+    if (ctx->ntr == 0 && !mpi) {   /* under MPI a rank may have none (lnewton_new: not all) */
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
         goto fail;
     }
@@ -1317,10 +1390,11 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     put_u64le(h + 12, m.cap);
     put_u64le(h + 20, m.nfeat);
     size_t vlen = 0;
-    for (uint32_t f = 0; f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
+    /* Ranks but 0 under MPI have no vocabulary text (their model goes to /dev/null). */
+    for (uint32_t f = 0; vocab_of && f < m.nfeat; f++) vlen += strlen(vocab_ngram(ctx->voc, vocab_of[f])) + 1;
     vtext = imdb_xmalloc(vlen + 1);
     char *vp = vtext;
-    for (uint32_t f = 0; f < m.nfeat; f++) {
+    for (uint32_t f = 0; vocab_of && f < m.nfeat; f++) {
         const char *s = vocab_ngram(ctx->voc, vocab_of[f]);
         size_t sl = strlen(s);
         memcpy(vp, s, sl);

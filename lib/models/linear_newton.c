@@ -59,7 +59,10 @@ static int reduce(lnewton *L, int64_t *v, size_t n, imdb_err *e)
     L->st.reduces++;
     L->st.reduce_bytes += n * sizeof *v;
     if (!L->comm || !L->comm->sum) return 0;
-    return L->comm->sum(L->comm->ctx, v, n, e);
+    double t0 = imdb_now();
+    int rc = L->comm->sum(L->comm->ctx, v, n, e);
+    L->st.reduce_seconds += imdb_now() - t0;
+    return rc;
 }
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
@@ -139,6 +142,11 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     if (reduce(L, cnt, nr, e) < 0) goto fail;
     uint64_t M = (uint64_t)cnt[2 * (size_t)nfeat];
     L->st.docs = M;
+    if (M == 0) {   /* a rank may hold none (a small input over many ranks), not all */
+        imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents (%d rank%s)", L->comm ? L->comm->size : 1,
+                  L->comm && L->comm->size > 1 ? "s" : "");
+        goto fail;
+    }
     if (M > MAX_DOCS) {
         imdb_fail(e, IMDB_EXIT_DATA, "%llu training documents: the Newton solver takes at most 2^30",
                   (unsigned long long)M);
@@ -245,8 +253,10 @@ int lnewton_grad(lnewton *L, const double *x, double *g, imdb_err *e)
         }
     }
     if (reduce(L, acc, (size_t)nf + 1, e) < 0) return -1;
-    for (uint32_t k = 0; k < nf; k++) g[k] = x[k] + L->S.C * L->r[k] * ldexp((double)acc[k], -L->sh_g);
-    g[nf] = x[nf] + L->S.C * ldexp((double)acc[nf], -L->sh_g);
+    /* (double)acc * 2^-sh is ldexp's value (a power of two, no underflow), without the call. */
+    const double sc = ldexp(1, -L->sh_g), C = L->S.C;
+    for (uint32_t k = 0; k < nf; k++) g[k] = x[k] + C * L->r[k] * ((double)acc[k] * sc);
+    g[nf] = x[nf] + C * ((double)acc[nf] * sc);
     return 0;
 }
 
@@ -254,7 +264,10 @@ int lnewton_hv(lnewton *L, const double *v, double *hv, imdb_err *e)
 {
     uint32_t nf = L->nfeat;
     double s = 0;
-    for (uint32_t k = 0; k <= nf; k++) s = fmax(s, fabs(v[k]));
+    for (uint32_t k = 0; k <= nf; k++) {
+        double a = fabs(v[k]);
+        if (a > s) s = a;   /* fmax without the call (no NaN here: v is finite) */
+    }
     int64_t *acc = L->acc;
     memset(acc, 0, ((size_t)nf + 1) * sizeof *acc);
     /* v / s has max |.| = 1, so the grid's bound holds; a zero v still takes part in the
@@ -276,9 +289,9 @@ int lnewton_hv(lnewton *L, const double *v, double *hv, imdb_err *e)
         }
     }
     if (reduce(L, acc, (size_t)nf + 1, e) < 0) return -1;
-    double cs = L->S.C * s;
-    for (uint32_t k = 0; k < nf; k++) hv[k] = v[k] + cs * L->r[k] * ldexp((double)acc[k], -L->sh_h);
-    hv[nf] = v[nf] + cs * ldexp((double)acc[nf], -L->sh_h);
+    const double cs = L->S.C * s, sc = ldexp(1, -L->sh_h);
+    for (uint32_t k = 0; k < nf; k++) hv[k] = v[k] + cs * L->r[k] * ((double)acc[k] * sc);
+    hv[nf] = v[nf] + cs * ((double)acc[nf] * sc);
     L->st.cg++;
     return 0;
 }
