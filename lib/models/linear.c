@@ -560,6 +560,7 @@ typedef struct lin_set {
     double newton_eps;
     long newton_iter;
     int newton_hold;   /* no --memory: the solver keeps the decoded documents */
+    int newton_threads;   /* --threads, for its passes (held documents only) */
     uint64_t fingerprint;
 } lin_set;
 
@@ -761,7 +762,8 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
 {
     const lnewton_comm *cm = lnewton_get_comm();
     lnewton_set NS = { .alpha = S->alpha, .C = S->C, .prior = S->prior, .eps = S->newton_eps,
-                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold };
+                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold,
+                       .threads = S->newton_threads };
     lnewton *L = lnewton_new(D->dc, D->m, D->t, role, ROLE_TRAIN, nfeat, &NS, cm, e);
     if (!L) return -1;
     double *x = imdb_xmalloc(((size_t)nfeat + 1) * sizeof *x), tl = NAN, ta, vl, va;
@@ -1175,6 +1177,7 @@ static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
         conf_double(ctx->cfg, "newton_prior", S->prior, -100, 100, &S->prior, e) < 0)
         return -1;
     S->newton_hold = ctx->memory == 0;
+    S->newton_threads = ctx->threads;
     if (S->beta < 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting beta: solver = tron takes beta = 1 only");
     if (cm && cm->size > 1 && folds > 0)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: not under MPI (ranks hold parts of the data)");

@@ -56,6 +56,10 @@ typedef struct lnewton_set {
     /* 1: decode the used documents of the cache once and keep them (4 bytes an id, 12 a
      * document), instead of reading the cache's blocks on every pass; the same results. */
     int hold;
+    /* threads for the passes over the documents, with hold only (0 or 1: the caller's
+     * alone); every thread adds into its own integer sums, so any number gives the same
+     * results, byte for byte. */
+    int threads;
 } lnewton_set;
 
 typedef struct lnewton_stats {
