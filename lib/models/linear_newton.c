@@ -23,7 +23,10 @@ struct lnewton {
     double *r;          /* (nfeat) NB ratios */
     double *off;        /* (m) prior * sum of r over document i */
     double *z, *dw;     /* (m) z_i at the last fun, sigma(1 - sigma) at the last grad */
-    double *xr;         /* (nfeat + 1) scratch: x_f r_f */
+    /* (nfeat + 1) scratch: x_f r_f (or v_f r_f / s) beside the first thread's sum of a
+     * Hessian-vector product, so the sum's update finds its line in the cache the read of
+     * x_f r_f brought in (one miss a feature occurrence instead of two). */
+    struct xa { double x; int64_t a; } *xa;
     int64_t *acc;       /* (nfeat + 1) the fixed-point sums */
     int64_t **tacc;     /* (S.threads - 1) x (nfeat + 1): the other threads' sums */
     int sh_g, sh_l, sh_h;
@@ -83,7 +86,7 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     L->off = xcalloc(m, sizeof *L->off);
     L->z = xcalloc(m, sizeof *L->z);
     L->dw = xcalloc(m, sizeof *L->dw);
-    L->xr = xcalloc(n, sizeof *L->xr);
+    L->xa = xcalloc(n, sizeof *L->xa);
     L->acc = xcalloc(n, sizeof *L->acc);
     if (L->S.threads < 1) L->S.threads = 1;
     if (L->S.threads > 1 && S->hold) {
@@ -203,7 +206,7 @@ fail:
 void lnewton_free(lnewton *L)
 {
     if (!L) return;
-    free(L->r); free(L->off); free(L->z); free(L->dw); free(L->xr); free(L->acc);
+    free(L->r); free(L->off); free(L->z); free(L->dw); free(L->xa); free(L->acc);
     free(L->hnum); free(L->hoff); free(L->hfeat);
     if (L->tacc)
         for (int t = 0; t < L->S.threads - 1; t++) free(L->tacc[t]);
@@ -225,14 +228,14 @@ static void pass_docs(lnewton *L, int kind, double xb, const doccache_block *B, 
                       int64_t *acc, int64_t *loss, int *bad)
 {
     uint32_t nf = L->nfeat;
-    const double *xr = L->xr;
+    struct xa *xa = L->xa;
     for (size_t j = j0; j < j1; j++) {
         uint32_t i = B->num[j];
         if (!used(L, i)) continue;
         const uint32_t *fp = B->feat + B->off[j], *fe = B->feat + B->off[j + 1];
         if (kind == PASS_FUN) {
             double z = xb + L->off[i];
-            for (const uint32_t *p = fp; p < fe; p++) z += xr[*p];
+            for (const uint32_t *p = fp; p < fe; p++) z += xa[*p].x;
             L->z[i] = z;
             double ti = L->t[i];
             double li = ti == 1 ? softplus(-z) : ti == 0 ? softplus(z) : ti * softplus(-z) + (1 - ti) * softplus(z);
@@ -250,8 +253,13 @@ static void pass_docs(lnewton *L, int kind, double xb, const doccache_block *B, 
                 q = fx(s - L->t[i], L->sh_g);
             } else {
                 double xv = xb;
-                for (const uint32_t *p = fp; p < fe; p++) xv += xr[*p];
+                for (const uint32_t *p = fp; p < fe; p++) xv += xa[*p].x;
                 q = fx(L->dw[i] * xv, L->sh_h);
+                if (!acc) {   /* the first thread of hv: beside x */
+                    for (const uint32_t *p = fp; p < fe; p++) xa[*p].a += q;
+                    xa[nf].a += q;
+                    continue;
+                }
             }
             for (const uint32_t *p = fp; p < fe; p++) acc[*p] += q;
             acc[nf] += q;
@@ -297,12 +305,12 @@ static int run_pass(lnewton *L, int kind, double xb, int64_t *acc, int64_t *loss
     int T = L->held && L->S.threads > 1 ? L->S.threads : 1;
     size_t n = (size_t)L->nfeat + 1;
     int64_t *accs[T], losses[T];
-    int bads[T];
+    int bads[T], beside = kind == PASS_HV;   /* hv: the first thread's sums in L->xa, zeroed by lnewton_hv */
     for (int t = 0; t < T; t++) {
-        accs[t] = t == 0 ? acc : L->tacc[t - 1];
+        accs[t] = t == 0 ? (beside ? NULL : acc) : L->tacc[t - 1];
         losses[t] = 0;
         bads[t] = 0;
-        if (kind != PASS_FUN) memset(accs[t], 0, n * sizeof *acc);
+        if (kind != PASS_FUN && accs[t]) memset(accs[t], 0, n * sizeof *acc);
     }
     pass P = { .L = L, .kind = kind, .xb = xb, .acc = accs, .loss = losses, .bad = bads };
     doccache_block B;
@@ -310,8 +318,11 @@ static int run_pass(lnewton *L, int kind, double xb, int64_t *acc, int64_t *loss
         if (get_span(L, b, &B, e) < 0) return -1;
         P.B = &B;
         if (T > 1) pool_for(T, (B.n + PASS_CHUNK - 1) / PASS_CHUNK, pass_chunk, &P);
-        else pass_docs(L, kind, xb, &B, 0, B.n, acc, &losses[0], &bads[0]);
+        else pass_docs(L, kind, xb, &B, 0, B.n, accs[0], &losses[0], &bads[0]);
     }
+    if (beside)
+        for (size_t k = 0; k < n; k++) acc[k] = L->xa[k].a;
+    accs[0] = acc;
     if (T > 1 && kind != PASS_FUN) pool_for(T, (n + 0xffff) >> 16, merge_chunk, &P);
     int64_t l = 0;
     int bad = 0;
@@ -327,7 +338,7 @@ static int run_pass(lnewton *L, int kind, double xb, int64_t *acc, int64_t *loss
 int lnewton_fun(lnewton *L, const double *x, double *f, imdb_err *e)
 {
     uint32_t nf = L->nfeat;
-    for (uint32_t k = 0; k < nf; k++) L->xr[k] = x[k] * L->r[k];
+    for (uint32_t k = 0; k < nf; k++) L->xa[k].x = x[k] * L->r[k];
     int64_t loss = 0;
     if (run_pass(L, PASS_FUN, x[nf], NULL, &loss, e) < 0) return -1;
     if (reduce(L, &loss, 1, e) < 0) return -1;
@@ -363,7 +374,8 @@ int lnewton_hv(lnewton *L, const double *v, double *hv, imdb_err *e)
     /* v / s has max |.| = 1, so the grid's bound holds; a zero v still takes part in the
      * reduction (every rank makes the same calls). */
     double inv = s > 0 ? 1 / s : 0;
-    for (uint32_t k = 0; k < nf; k++) L->xr[k] = v[k] * inv * L->r[k];
+    for (uint32_t k = 0; k < nf; k++) L->xa[k] = (struct xa){ v[k] * inv * L->r[k], 0 };
+    L->xa[nf].a = 0;
     if (run_pass(L, PASS_HV, v[nf] * inv, acc, NULL, e) < 0) return -1;
     if (reduce(L, acc, (size_t)nf + 1, e) < 0) return -1;
     const double cs = L->S.C * s, sc = ldexp(1, -L->sh_h);
