@@ -92,8 +92,10 @@ static void usage(void)
         if (k->train) printf("  %-10s %s\n", k->name, k->train->summary);
     if (train_mpi_built())
         fputs("\nUnder mpirun (this build has MPI): every rank runs the same command line, rank K\n"
-              "of N trains nblr on the documents whose id hashes to K (as imdb-clean --shard K/N)\n"
-              "with solver = tron, and rank 0 writes MODEL.\n", stdout);
+              "of N trains nblr on the documents whose id hashes to K (as imdb-clean --shard K/N),\n"
+              "or, when N divides the number of TOKENS, on the TOKENS K, K+N, ... only, with\n"
+              "solver = tron; rank 0 reads the vocabulary, sends the others its features, and\n"
+              "writes MODEL.\n", stdout);
     fputs("\nExit status: 0 success, 1 bad input data, 2 usage error, 4 I/O error,\n"
           "5 training failed (e.g. the loss became NaN).\n", stdout);
     exit(IMDB_EXIT_OK);
@@ -210,6 +212,8 @@ int main(int argc, char **argv)
         o.output = "/dev/null";
         o.curves = o.runs_dir = NULL;
         cli_verbose = -1;
+        /* nblr: only rank 0 reads the vocabulary; it sends the others its features. */
+        if (mpi_size > 1) o.vocab = NULL;
     }
     int rc = trainjob_run(&o, cli_log(), &err);
     if (rc == 0 && cli_verbose > 0) {

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #ifdef IMDB_MPI
 #include <mpi.h>
@@ -12,20 +13,58 @@
 static int active, the_rank, the_size;
 static lnewton_comm comm;
 
-/* MPI_Allreduce counts are ints: long vectors go in pieces (same pieces on every rank). */
+static int mpi_error(int rc, const char *what, imdb_err *e)
+{
+    char s[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, s, &len);
+    return imdb_fail(e, IMDB_EXIT_IO, "%s failed: %s", what, s);
+}
+
+/* Wait until every rank has arrived, sleeping: Open MPI's blocking collectives poll, and
+ * a rank that polls (even yielding, as with --oversubscribe) takes CPU time from the ranks
+ * still computing when there are more ranks than cores. An MPI_Ibarrier tested after
+ * sleeps of 20 us growing to 1 ms; then the collective itself finds everyone there. */
+static int arrive(imdb_err *e)
+{
+    MPI_Request rq;
+    int rc = MPI_Ibarrier(MPI_COMM_WORLD, &rq), done = 0;
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Ibarrier", e);
+    long ns = 20000;
+    for (int spin = 0; !done; spin++) {
+        if ((rc = MPI_Test(&rq, &done, MPI_STATUS_IGNORE)) != MPI_SUCCESS) return mpi_error(rc, "MPI_Test", e);
+        if (done || spin < 50) continue;
+        struct timespec ts = { 0, ns };
+        nanosleep(&ts, NULL);
+        if (ns < 1000000) ns += ns / 4;
+    }
+    return 0;
+}
+
+/* MPI_Allreduce and MPI_Bcast counts are ints: long vectors go in pieces (the same pieces
+ * on every rank). */
 static int mpi_sum(void *ctx, int64_t *v, size_t n, imdb_err *e)
 {
     (void)ctx;
     const size_t piece = (size_t)1 << 28;
+    if (arrive(e) < 0) return -1;
     for (size_t at = 0; at < n; at += piece) {
         int cnt = (int)(n - at < piece ? n - at : piece);
         int rc = MPI_Allreduce(MPI_IN_PLACE, v + at, cnt, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) {
-            char s[MPI_MAX_ERROR_STRING];
-            int len = 0;
-            MPI_Error_string(rc, s, &len);
-            return imdb_fail(e, IMDB_EXIT_IO, "MPI_Allreduce failed: %s", s);
-        }
+        if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", e);
+    }
+    return 0;
+}
+
+static int mpi_bcast(void *ctx, void *buf, size_t n, imdb_err *e)
+{
+    (void)ctx;
+    const size_t piece = (size_t)1 << 30;
+    if (arrive(e) < 0) return -1;
+    for (size_t at = 0; at < n; at += piece) {
+        int cnt = (int)(n - at < piece ? n - at : piece);
+        int rc = MPI_Bcast((char *)buf + at, cnt, MPI_BYTE, 0, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Bcast", e);
     }
     return 0;
 }
@@ -46,7 +85,7 @@ int train_mpi_init(int *argc, char ***argv, int *rank, int *size)
     MPI_Comm_size(MPI_COMM_WORLD, &the_size);
     /* Errors come back as codes (mpi_sum says them), not as Open MPI's abort. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    comm = (lnewton_comm){ .sum = mpi_sum, .rank = the_rank, .size = the_size };
+    comm = (lnewton_comm){ .sum = mpi_sum, .bcast = mpi_bcast, .rank = the_rank, .size = the_size };
     lnewton_set_comm(&comm);
     active = 1;
     *rank = the_rank;

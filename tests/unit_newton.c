@@ -204,7 +204,8 @@ static void *sim_rank(void *arg)
     lnewton_set S = settings(R->P, 1e-7);
     S.fingerprint = R->fingerprint;
     S.hold = R->rank % 2;   /* held and block-read documents on the same problem */
-    R->comm = (lnewton_comm){ sim_sum, R, R->rank, R->S->K };
+    S.threads = 2;          /* the held ones on 2 threads */
+    R->comm = (lnewton_comm){ .sum = sim_sum, .ctx = R, .rank = R->rank, .size = R->S->K };
     lnewton *L = lnewton_new(dc, ND, R->P->t, NULL, 0, NF, &S, &R->comm, &e);
     double x[NF + 1];
     R->rc = L ? lnewton_solve(L, x, NULL, &R->st, &e) : -1;
@@ -260,6 +261,21 @@ static void test_split(int soft)
                same ? "the same bytes" : "DIFFERENT");
         CHECK(same, "%s: %d ranks give other weights than one process", what, K);
     }
+    /* One process with 2 and 3 threads in its passes: the same bytes. */
+    for (int T = 2; T <= 3; T++) {
+        dc = cache_of(&P, 0, 1);
+        S.threads = T;
+        L = lnewton_new(dc, ND, P.t, NULL, 0, NF, &S, NULL, &e);
+        double xt[NF + 1], wt[NF], bt = 0;
+        lnewton_stats stt = { 0 };
+        int rc = L ? lnewton_solve(L, xt, NULL, &stt, &e) : -1;
+        if (rc == 0) lnewton_weights(L, xt, wt, &bt);
+        CHECK(rc == 0 && memcmp(wt, w0, sizeof w0) == 0 && memcmp(&bt, &b0, sizeof b0) == 0 && stt.cg == st0.cg,
+              "%s: %d threads give other weights than one", what, T);
+        lnewton_free(L);
+        doccache_close(dc);
+    }
+    S.threads = 0;
     /* One rank with another fingerprint: every rank refuses (IMDB_EXIT_DATA). */
     uint64_t fp[4] = { 7, 7, 7, 8 };
     run_ranks(&P, 4, fp, R);

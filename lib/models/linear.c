@@ -603,6 +603,7 @@ typedef struct lin_set {
     double newton_eps;
     long newton_iter;
     int newton_hold;   /* no --memory: the solver keeps the decoded documents */
+    int newton_threads;   /* --threads, for its passes (held documents only) */
     uint64_t fingerprint;
 } lin_set;
 
@@ -805,7 +806,8 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
 {
     const lnewton_comm *cm = lnewton_get_comm();
     lnewton_set NS = { .alpha = S->alpha, .C = S->C, .prior = S->prior, .eps = S->newton_eps,
-                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold };
+                       .max_iter = S->newton_iter, .fingerprint = S->fingerprint, .hold = S->newton_hold,
+                       .threads = S->newton_threads };
     lnewton *L = lnewton_new(D->dc, D->m, D->t, role, ROLE_TRAIN, nfeat, &NS, cm, e);
     if (!L) return -1;
     double *x = imdb_xmalloc(((size_t)nfeat + 1) * sizeof *x), tl = NAN, ta, vl, va;
@@ -817,9 +819,10 @@ static int newton_fit(const lin_data *D, uint32_t nfeat, const lin_set *S, const
         if (tlog) {
             imdb_logf(lg, IMDB_LOG_INFO, "nblr: Newton (TRON) on %llu documents over %d rank%s: %ld iterations, "
                       "%ld Hessian-vector products, objective %.10g, |grad| %.3g (%.3g at 0), %.2f s (CPU %.2f s), %llu "
-                      "bytes reduced in %llu calls", (unsigned long long)st.docs, cm ? cm->size : 1,
+                      "bytes reduced in %llu calls (%.2f s)", (unsigned long long)st.docs, cm ? cm->size : 1,
                       cm && cm->size > 1 ? "s" : "", st.iter, st.cg, st.f, st.gnorm, st.gnorm0, st.seconds,
-                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces);
+                      st.cpu_seconds, (unsigned long long)st.reduce_bytes, (unsigned long long)st.reduces,
+                      st.reduce_seconds);
             if ((rc = evaluate(D, best, *best_b, role, &tl, &ta, &vl, &va, e)) == 0)
                 rc = trainlog_epoch(tlog, 1, 1, tl, vl, va, e);
         }
@@ -986,12 +989,26 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     doccache_writer *fw = NULL;
     doccache_writer *rw = doccache_create(dir, block_docs, mdl->nfeat, 0, e);
     if (!rw) return -1;
-    train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
+    /* Under MPI (N ranks): when N divides the number of inputs, rank K reads only the
+     * inputs K, K + N, K + 2N, ... (e.g. the shards of imdb-clean --shard K/N); otherwise
+     * every rank reads them all and keeps the documents whose id hashes to K (--shard K/N).
+     * Either way every document is on one rank, and the model does not depend on which. */
+    const lnewton_comm *cm = lnewton_get_comm();
+    size_t ranks = cm && cm->size > 1 ? (size_t)cm->size : 1, rank = ranks > 1 ? (size_t)cm->rank : 0;
+    int by_file = ranks > 1 && ctx->ninputs % ranks == 0;
+    const char **paths = imdb_xmalloc((ctx->ninputs + 1) * sizeof *paths);
+    size_t npaths = 0;
+    for (size_t i = 0; i < ctx->ninputs; i++)
+        if (!by_file || i % ranks == rank) paths[npaths++] = ctx->inputs[i];
+    if (ranks > 1)
+        imdb_logf(ctx->logger, IMDB_LOG_VERBOSE, "nblr: rank %zu of %zu reads %s", rank, ranks,
+                  by_file ? "its inputs (every rank as many: rank K the inputs K, K + N, ...)" :
+                  "every input and keeps the documents whose id hashes to it");
+    train_stream s = { .paths = paths, .npaths = npaths, .labelled = 1, .clean = ctx->clean_out };
     tokio_doc doc;
     int got;
     double t0 = imdb_now();
-    const lnewton_comm *cm = lnewton_get_comm();
-    shard mine = { cm && cm->size > 1 ? (uint64_t)cm->rank : 0, cm && cm->size > 1 ? (uint64_t)cm->size : 0 };
+    shard mine = { by_file ? 0 : rank, by_file ? 0 : ranks > 1 ? ranks : 0 };
     while ((got = train_stream_next(&s, &doc, e)) > 0) {
         if (!shard_keep(&mine, doc.id, strlen(doc.id))) continue;   /* under MPI: another rank's */
         if (n == UINT32_MAX - 1) {
@@ -1038,7 +1055,10 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     long soft_hard = 0;
     num_of = imdb_xmalloc((n + 1) * sizeof *num_of);
     size_t m = 0;
-    if (nsoft) {
+    /* Under MPI the soft settings are read (so recorded) when any rank has soft labels. */
+    int64_t anysoft = (int64_t)nsoft;
+    if (ranks > 1 && cm->sum(cm->ctx, &anysoft, 1, e) < 0) goto fail;
+    if (anysoft) {
         if (train_soft_settings(ctx->cfg, &soft_t, &soft_conf, &soft_hard, e) < 0) {
             e->status = IMDB_EXIT_USAGE;
             goto fail;
@@ -1054,7 +1074,7 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
         imdb_logf(ctx->logger, IMDB_LOG_INFO, "%zu documents with soft labels: %zu kept, %zu below "
                   "soft_min_confidence %g%s", nsoft, nsoft - (n - m), n - m, soft_conf,
                   soft_hard ? ", rounded to pos/neg" : "");
-    if (m == 0) {
+    if (m == 0 && ranks == 1) {   /* under MPI a rank may hold none; lnewton_new fails if all do */
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
         goto fail;
     }
@@ -1210,6 +1230,7 @@ fail:
     free(num_of); free(i_of); free(order); free(posof); free(buf); free(off); free(crc);
     if (sfd >= 0) close(sfd);
     free(sname);
+    free(paths);
     return rc;
 }
 
@@ -1235,6 +1256,7 @@ static int newton_settings(train_ctx *ctx, long folds, lin_set *S, imdb_err *e)
         conf_double(ctx->cfg, "newton_prior", S->prior, -100, 100, &S->prior, e) < 0)
         return -1;
     S->newton_hold = ctx->memory == 0;
+    S->newton_threads = ctx->threads;
     if (S->beta < 1) return imdb_fail(e, IMDB_EXIT_USAGE, "setting beta: solver = tron takes beta = 1 only");
     if (cm && cm->size > 1 && folds > 0)
         return imdb_fail(e, IMDB_EXIT_USAGE, "setting heldout_folds: not under MPI (ranks hold parts of the data)");
@@ -1335,6 +1357,37 @@ static void sink_free(textsink *k)
     *k = (textsink){ .fd = -1 };
 }
 
+/* Under MPI only rank 0 reads the vocabulary (imdb-train gives the others none): it sends
+ * the features it chose (nkeep, nfeat, then each feature's key in feature order) and its
+ * cleaning settings; the others build the same slot table from them
+ * (linear_model_from_keys, as rank 0 does) and check their streams against rank 0's
+ * cleaning settings. send: rank 0's side, with its keys; else *keys is allocated here. */
+static int share_features(const lnewton_comm *cm, int send, uint64_t **keys, size_t *nkeep, size_t *nfeat,
+                          char **clean, imdb_err *e)
+{
+    uint64_t hdr[3] = { *nkeep, *nfeat, send && clean && *clean ? strlen(*clean) + 1 : 0 };
+    if (cm->bcast(cm->ctx, hdr, sizeof hdr, e) < 0) return -1;
+    if (!send) {
+        *nkeep = (size_t)hdr[0];
+        *nfeat = (size_t)hdr[1];
+        *keys = imdb_xmalloc((*nfeat + 1) * sizeof **keys);
+    }
+    char *root = hdr[2] ? (send ? *clean : imdb_xmalloc(hdr[2])) : NULL;
+    int rc = cm->bcast(cm->ctx, *keys, *nfeat * sizeof **keys, e);
+    if (rc == 0 && root) rc = cm->bcast(cm->ctx, root, hdr[2], e);
+    if (rc == 0 && !send) {
+        if (root && clean && *clean && strcmp(*clean, root) != 0)
+            rc = imdb_fail(e, IMDB_EXIT_DATA, "the unlabelled inputs were cleaned with different settings than "
+                           "rank 0's vocabulary");
+        else if (root && clean && !*clean) {
+            *clean = root;
+            root = NULL;
+        }
+    }
+    if (!send) free(root);
+    return rc;
+}
+
 static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
 {
     conf *cfg = ctx->cfg;
@@ -1366,7 +1419,10 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     if (S.newton && ctx->bal.weighted)
         return imdb_fail(e, IMDB_EXIT_USAGE, "class_weight needs solver = dual (the Newton solver, solver = tron "
                          "and every MPI run, has no class weights yet)");
-    if (!ctx->voc) {
+    /* Under MPI the ranks but 0 have no vocabulary: rank 0's features come (share_features). */
+    const lnewton_comm *cm = lnewton_get_comm();
+    int mpi = cm && cm->size > 1 && cm->bcast, from_root = mpi && cm->rank != 0 && !ctx->voc;
+    if (!ctx->voc && !from_root) {
         /* Input without documents is said first, as when imdb-train read them all first. */
         train_stream s = { .paths = ctx->inputs, .npaths = ctx->ninputs, .labelled = 1, .clean = ctx->clean_out };
         tokio_doc doc;
@@ -1376,7 +1432,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
         if (got == 0) return imdb_fail(e, IMDB_EXIT_DATA, "no labelled documents in the input");
         return imdb_fail(e, IMDB_EXIT_USAGE, "nblr needs a vocabulary (--vocab FILE, from imdb-vocab)");
     }
-    if (vocab_maxn(ctx->voc) < ngrams)
+    if (!from_root && vocab_maxn(ctx->voc) < ngrams)
         return imdb_fail(e, IMDB_EXIT_USAGE, "the vocabulary counts n-grams up to %d but ngrams = %ld",
                          vocab_maxn(ctx->voc), ngrams);
 
@@ -1384,41 +1440,44 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
      * its order (of n-grams with one hash, the first). Taken so that the vocabulary, the
      * slot table and the model's n-gram text are never in memory together (6 GB at 50
      * million features): the kept entries' hashes, then their text (to a scratch file
-     * under --memory), then the vocabulary goes and the slot table is built. */
-    size_t vn = vocab_size(ctx->voc), nkeep = 0;
-#define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
-    for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
-    uint64_t *keys = imdb_xmalloc((nkeep + 1) * sizeof *keys);
-    for (size_t i = 0, k = 0; i < vn; i++)
-        if (KEEP(i)) keys[k++] = vocab_hash(ctx->voc, i);
-    unsigned char *first = imdb_xmalloc(nkeep + 1);
-    linear_first_of_hash(keys, nkeep, first);
+     * under --memory), then the vocabulary goes and the slot table is built. Under MPI
+     * the ranks but 0 have the hashes from rank 0 (share_features) and no text. */
+    size_t nkeep = 0, nfeat = 0;
+    uint64_t *keys = NULL, vdocs = 0;   /* vdocs: for a warning below */
     textsink vt = { .fd = -1 };
-    if (ctx->memory && sink_open_file(&vt, scratch_dir(ctx), e) < 0) {
-        free(keys);
-        free(first);
-        return -1;
-    }
-    size_t nfeat = 0;
     int rc = 0;
-    for (size_t i = 0, k = 0; i < vn && rc == 0; i++) {
-        if (!KEEP(i) || !first[k++]) continue;
-        const char *g = vocab_ngram(ctx->voc, i);
-        keys[nfeat++] = keys[k - 1];
-        rc = sink_put(&vt, g, strlen(g), e);
-    }
+    if (from_root) {
+        rc = share_features(cm, 0, &keys, &nkeep, &nfeat, ctx->clean_out, e);
+    } else {
+        size_t vn = vocab_size(ctx->voc);
+#define KEEP(i) (vocab_order(ctx->voc, i) <= ngrams && vocab_df(ctx->voc, i) >= (uint64_t)min_df)
+        for (size_t i = 0; i < vn; i++) nkeep += KEEP(i);
+        keys = imdb_xmalloc((nkeep + 1) * sizeof *keys);
+        for (size_t i = 0, k = 0; i < vn; i++)
+            if (KEEP(i)) keys[k++] = vocab_hash(ctx->voc, i);
+        unsigned char *first = imdb_xmalloc(nkeep + 1);
+        linear_first_of_hash(keys, nkeep, first);
+        if (ctx->memory) rc = sink_open_file(&vt, scratch_dir(ctx), e);
+        for (size_t i = 0, k = 0; i < vn && rc == 0; i++) {
+            if (!KEEP(i) || !first[k++]) continue;
+            const char *g = vocab_ngram(ctx->voc, i);
+            keys[nfeat++] = keys[k - 1];
+            rc = sink_put(&vt, g, strlen(g), e);
+        }
 #undef KEEP
-    free(first);
-    uint64_t vdocs = vocab_docs(ctx->voc);   /* for a warning below */
-    if (ctx->voc_own) {
-        vocab_free(*ctx->voc_own);
-        *ctx->voc_own = NULL;
-        ctx->voc = NULL;
+        free(first);
+        vdocs = vocab_docs(ctx->voc);
+        if (ctx->voc_own) {
+            vocab_free(*ctx->voc_own);
+            *ctx->voc_own = NULL;
+            ctx->voc = NULL;
+        }
+        if (rc == 0 && nfeat == 0)
+            rc = imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld", ngrams,
+                           min_df);
+        if (rc == 0) rc = sink_flush(&vt, e);
+        if (rc == 0 && mpi) rc = share_features(cm, 1, &keys, &nkeep, &nfeat, ctx->clean_out, e);
     }
-    if (rc == 0 && nfeat == 0)
-        rc = imdb_fail(e, IMDB_EXIT_DATA, "no vocabulary entry is left with ngrams = %ld, min_df = %ld", ngrams,
-                       min_df);
-    if (rc == 0) rc = sink_flush(&vt, e);
     if (rc < 0) {
         free(keys);
         sink_free(&vt);
@@ -1459,7 +1518,7 @@ static int lin_train(train_ctx *ctx, modelio_writer *w, imdb_err *e)
     float *wf = NULL;
     if (ingest(ctx, &m, (uint32_t)block_docs, folds > 0, need, &D, &t, &key, &st, e) < 0) goto fail;
     if (S.newton) S.fingerprint = fingerprint(&m, &S, min_df, ctx->clean_out ? *ctx->clean_out : NULL);
-    if (ctx->ntr == 0) {
+    if (ctx->ntr == 0 && !mpi) {   /* under MPI a rank may have none (lnewton_new: not all) */
         imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents");
         goto fail;
     }

@@ -1,6 +1,7 @@
 /* linear_newton.c — TRON on nblr's primal objective with fixed-point reductions; see
  * linear_newton.h. */
 #include "linear_newton.h"
+#include "pool.h"
 
 #include <math.h>
 #include <time.h>
@@ -22,8 +23,12 @@ struct lnewton {
     double *r;          /* (nfeat) NB ratios */
     double *off;        /* (m) prior * sum of r over document i */
     double *z, *dw;     /* (m) z_i at the last fun, sigma(1 - sigma) at the last grad */
-    double *xr;         /* (nfeat + 1) scratch: x_f r_f */
+    /* (nfeat + 1) scratch: x_f r_f (or v_f r_f / s) beside the first thread's sum of a
+     * Hessian-vector product, so the sum's update finds its line in the cache the read of
+     * x_f r_f brought in (one miss a feature occurrence instead of two). */
+    struct xa { double x; int64_t a; } *xa;
     int64_t *acc;       /* (nfeat + 1) the fixed-point sums */
+    int64_t **tacc;     /* (S.threads - 1) x (nfeat + 1): the other threads' sums */
     int sh_g, sh_l, sh_h;
     lnewton_stats st;
     /* S.hold: the used documents decoded once (num, off, feat), one span for every pass */
@@ -59,7 +64,10 @@ static int reduce(lnewton *L, int64_t *v, size_t n, imdb_err *e)
     L->st.reduces++;
     L->st.reduce_bytes += n * sizeof *v;
     if (!L->comm || !L->comm->sum) return 0;
-    return L->comm->sum(L->comm->ctx, v, n, e);
+    double t0 = imdb_now();
+    int rc = L->comm->sum(L->comm->ctx, v, n, e);
+    L->st.reduce_seconds += imdb_now() - t0;
+    return rc;
 }
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
@@ -78,8 +86,13 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     L->off = xcalloc(m, sizeof *L->off);
     L->z = xcalloc(m, sizeof *L->z);
     L->dw = xcalloc(m, sizeof *L->dw);
-    L->xr = xcalloc(n, sizeof *L->xr);
+    L->xa = xcalloc(n, sizeof *L->xa);
     L->acc = xcalloc(n, sizeof *L->acc);
+    if (L->S.threads < 1) L->S.threads = 1;
+    if (L->S.threads > 1 && S->hold) {
+        L->tacc = xcalloc((size_t)L->S.threads - 1, sizeof *L->tacc);
+        for (int t = 0; t < L->S.threads - 1; t++) L->tacc[t] = xcalloc(n, sizeof *L->tacc[t]);
+    } else L->S.threads = 1;
     /* First the fingerprint and nfeat in 16-bit parts: all ranks agree iff on each rank
      * its part times the ranks is the sum (were the sum N x_k on every rank k, every x_k
      * would be the mean). Checked before anything else is reduced: ranks with another
@@ -139,6 +152,11 @@ lnewton *lnewton_new(doccache *dc, size_t m, const double *t, const uint8_t *use
     if (reduce(L, cnt, nr, e) < 0) goto fail;
     uint64_t M = (uint64_t)cnt[2 * (size_t)nfeat];
     L->st.docs = M;
+    if (M == 0) {   /* a rank may hold none (a small input over many ranks), not all */
+        imdb_fail(e, IMDB_EXIT_DATA, "no labelled training documents (%d rank%s)", L->comm ? L->comm->size : 1,
+                  L->comm && L->comm->size > 1 ? "s" : "");
+        goto fail;
+    }
     if (M > MAX_DOCS) {
         imdb_fail(e, IMDB_EXIT_DATA, "%llu training documents: the Newton solver takes at most 2^30",
                   (unsigned long long)M);
@@ -188,36 +206,141 @@ fail:
 void lnewton_free(lnewton *L)
 {
     if (!L) return;
-    free(L->r); free(L->off); free(L->z); free(L->dw); free(L->xr); free(L->acc);
+    free(L->r); free(L->off); free(L->z); free(L->dw); free(L->xa); free(L->acc);
     free(L->hnum); free(L->hoff); free(L->hfeat);
+    if (L->tacc)
+        for (int t = 0; t < L->S.threads - 1; t++) free(L->tacc[t]);
+    free(L->tacc);
     free(L);
 }
 
 uint32_t lnewton_nfeat(const lnewton *L) { return L->nfeat; }
 const double *lnewton_ratios(const lnewton *L) { return L->r; }
 
-int lnewton_fun(lnewton *L, const double *x, double *f, imdb_err *e)
+/* ---- the passes over the documents: fun, grad, hv; on S.threads threads ---- */
+
+enum { PASS_FUN, PASS_GRAD, PASS_HV };
+#define PASS_CHUNK 256   /* documents a chunk of a threaded pass */
+
+/* Documents j0 .. j1 of span B: their z_i and loss (fun), their sigma(z_i) - t_i (grad) or
+ * D_i x_i.v (hv) added into acc; one thread's share. xb: the bias term (x_b or v_b / s). */
+static void pass_docs(lnewton *L, int kind, double xb, const doccache_block *B, size_t j0, size_t j1,
+                      int64_t *acc, int64_t *loss, int *bad)
 {
     uint32_t nf = L->nfeat;
-    for (uint32_t k = 0; k < nf; k++) L->xr[k] = x[k] * L->r[k];
-    double xb = x[nf];
-    int64_t loss = 0;
-    doccache_block B;
-    for (size_t b = 0; b < nspans(L); b++) {
-        if (get_span(L, b, &B, e) < 0) return -1;
-        for (size_t j = 0; j < B.n; j++) {
-            uint32_t i = B.num[j];
-            if (!used(L, i)) continue;
+    struct xa *xa = L->xa;
+    for (size_t j = j0; j < j1; j++) {
+        uint32_t i = B->num[j];
+        if (!used(L, i)) continue;
+        const uint32_t *fp = B->feat + B->off[j], *fe = B->feat + B->off[j + 1];
+        if (kind == PASS_FUN) {
             double z = xb + L->off[i];
-            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) z += L->xr[B.feat[p]];
+            for (const uint32_t *p = fp; p < fe; p++) z += xa[*p].x;
             L->z[i] = z;
             double ti = L->t[i];
             double li = ti == 1 ? softplus(-z) : ti == 0 ? softplus(z) : ti * softplus(-z) + (1 - ti) * softplus(z);
             if (!(li <= LOSS_CAP)) li = isnan(li) ? li : LOSS_CAP;
-            if (isnan(li)) return imdb_fail(e, IMDB_EXIT_INTERNAL, "nblr (Newton): the loss became NaN");
-            loss += fx(li, L->sh_l);
+            if (isnan(li)) {
+                *bad = 1;
+                continue;
+            }
+            *loss += fx(li, L->sh_l);
+        } else {
+            int64_t q;
+            if (kind == PASS_GRAD) {
+                double s = sigmoid(L->z[i]);
+                L->dw[i] = s * (1 - s);
+                q = fx(s - L->t[i], L->sh_g);
+            } else {
+                double xv = xb;
+                for (const uint32_t *p = fp; p < fe; p++) xv += xa[*p].x;
+                q = fx(L->dw[i] * xv, L->sh_h);
+                if (!acc) {   /* the first thread of hv: beside x */
+                    for (const uint32_t *p = fp; p < fe; p++) xa[*p].a += q;
+                    xa[nf].a += q;
+                    continue;
+                }
+            }
+            for (const uint32_t *p = fp; p < fe; p++) acc[*p] += q;
+            acc[nf] += q;
         }
     }
+}
+
+typedef struct pass {
+    lnewton *L;
+    int kind;
+    double xb;
+    const doccache_block *B;
+    int64_t **acc, *loss;
+    int *bad;
+} pass;
+
+static void pass_chunk(void *ctx, int thread, size_t chunk)
+{
+    pass *P = ctx;
+    size_t j0 = chunk * PASS_CHUNK, j1 = j0 + PASS_CHUNK < P->B->n ? j0 + PASS_CHUNK : P->B->n;
+    pass_docs(P->L, P->kind, P->xb, P->B, j0, j1, P->acc[thread], &P->loss[thread], &P->bad[thread]);
+}
+
+/* Adding the threads' sums into acc[0], by ranges of features. */
+static void merge_chunk(void *ctx, int thread, size_t chunk)
+{
+    (void)thread;
+    pass *P = ctx;
+    size_t n = (size_t)P->L->nfeat + 1, k0 = chunk << 16, k1 = k0 + ((size_t)1 << 16) < n ? k0 + ((size_t)1 << 16) : n;
+    int64_t *a = P->acc[0];
+    for (int t = 1; t < P->L->S.threads; t++) {
+        const int64_t *b = P->acc[t];
+        for (size_t k = k0; k < k1; k++) a[k] += b[k];
+    }
+}
+
+/* One pass: with acc (grad, hv) zeroed here and filled with this rank's sums; *loss (fun).
+ * Threads take chunks of documents in any order, each adding into its own sums, which
+ * are added up at the end: integers, so the result is the same for any number of threads.
+ * Threaded only when the documents are held (the cache's blocks are read in turn). */
+static int run_pass(lnewton *L, int kind, double xb, int64_t *acc, int64_t *loss, imdb_err *e)
+{
+    int T = L->held && L->S.threads > 1 ? L->S.threads : 1;
+    size_t n = (size_t)L->nfeat + 1;
+    int64_t *accs[T], losses[T];
+    int bads[T], beside = kind == PASS_HV;   /* hv: the first thread's sums in L->xa, zeroed by lnewton_hv */
+    for (int t = 0; t < T; t++) {
+        accs[t] = t == 0 ? (beside ? NULL : acc) : L->tacc[t - 1];
+        losses[t] = 0;
+        bads[t] = 0;
+        if (kind != PASS_FUN && accs[t]) memset(accs[t], 0, n * sizeof *acc);
+    }
+    pass P = { .L = L, .kind = kind, .xb = xb, .acc = accs, .loss = losses, .bad = bads };
+    doccache_block B;
+    for (size_t b = 0; b < nspans(L); b++) {
+        if (get_span(L, b, &B, e) < 0) return -1;
+        P.B = &B;
+        if (T > 1) pool_for(T, (B.n + PASS_CHUNK - 1) / PASS_CHUNK, pass_chunk, &P);
+        else pass_docs(L, kind, xb, &B, 0, B.n, accs[0], &losses[0], &bads[0]);
+    }
+    if (beside)
+        for (size_t k = 0; k < n; k++) acc[k] = L->xa[k].a;
+    accs[0] = acc;
+    if (T > 1 && kind != PASS_FUN) pool_for(T, (n + 0xffff) >> 16, merge_chunk, &P);
+    int64_t l = 0;
+    int bad = 0;
+    for (int t = 0; t < T; t++) {
+        l += losses[t];
+        bad |= bads[t];
+    }
+    if (bad) return imdb_fail(e, IMDB_EXIT_INTERNAL, "nblr (Newton): the loss became NaN");
+    if (loss) *loss = l;
+    return 0;
+}
+
+int lnewton_fun(lnewton *L, const double *x, double *f, imdb_err *e)
+{
+    uint32_t nf = L->nfeat;
+    for (uint32_t k = 0; k < nf; k++) L->xa[k].x = x[k] * L->r[k];
+    int64_t loss = 0;
+    if (run_pass(L, PASS_FUN, x[nf], NULL, &loss, e) < 0) return -1;
     if (reduce(L, &loss, 1, e) < 0) return -1;
     double reg = 0;
     for (uint32_t k = 0; k <= nf; k++) reg += x[k] * x[k];
@@ -230,23 +353,12 @@ int lnewton_grad(lnewton *L, const double *x, double *g, imdb_err *e)
 {
     uint32_t nf = L->nfeat;
     int64_t *acc = L->acc;
-    memset(acc, 0, ((size_t)nf + 1) * sizeof *acc);
-    doccache_block B;
-    for (size_t b = 0; b < nspans(L); b++) {
-        if (get_span(L, b, &B, e) < 0) return -1;
-        for (size_t j = 0; j < B.n; j++) {
-            uint32_t i = B.num[j];
-            if (!used(L, i)) continue;
-            double s = sigmoid(L->z[i]);
-            L->dw[i] = s * (1 - s);
-            int64_t q = fx(s - L->t[i], L->sh_g);
-            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) acc[B.feat[p]] += q;
-            acc[nf] += q;
-        }
-    }
+    if (run_pass(L, PASS_GRAD, 0, acc, NULL, e) < 0) return -1;
     if (reduce(L, acc, (size_t)nf + 1, e) < 0) return -1;
-    for (uint32_t k = 0; k < nf; k++) g[k] = x[k] + L->S.C * L->r[k] * ldexp((double)acc[k], -L->sh_g);
-    g[nf] = x[nf] + L->S.C * ldexp((double)acc[nf], -L->sh_g);
+    /* (double)acc * 2^-sh is ldexp's value (a power of two, no underflow), without the call. */
+    const double sc = ldexp(1, -L->sh_g), C = L->S.C;
+    for (uint32_t k = 0; k < nf; k++) g[k] = x[k] + C * L->r[k] * ((double)acc[k] * sc);
+    g[nf] = x[nf] + C * ((double)acc[nf] * sc);
     return 0;
 }
 
@@ -254,31 +366,21 @@ int lnewton_hv(lnewton *L, const double *v, double *hv, imdb_err *e)
 {
     uint32_t nf = L->nfeat;
     double s = 0;
-    for (uint32_t k = 0; k <= nf; k++) s = fmax(s, fabs(v[k]));
+    for (uint32_t k = 0; k <= nf; k++) {
+        double a = fabs(v[k]);
+        if (a > s) s = a;   /* fmax without the call (no NaN here: v is finite) */
+    }
     int64_t *acc = L->acc;
-    memset(acc, 0, ((size_t)nf + 1) * sizeof *acc);
     /* v / s has max |.| = 1, so the grid's bound holds; a zero v still takes part in the
      * reduction (every rank makes the same calls). */
     double inv = s > 0 ? 1 / s : 0;
-    for (uint32_t k = 0; k < nf; k++) L->xr[k] = v[k] * inv * L->r[k];
-    double vb = v[nf] * inv;
-    doccache_block B;
-    for (size_t b = 0; b < nspans(L); b++) {
-        if (get_span(L, b, &B, e) < 0) return -1;
-        for (size_t j = 0; j < B.n; j++) {
-            uint32_t i = B.num[j];
-            if (!used(L, i)) continue;
-            double xv = vb;
-            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) xv += L->xr[B.feat[p]];
-            int64_t q = fx(L->dw[i] * xv, L->sh_h);
-            for (size_t p = B.off[j]; p < B.off[j + 1]; p++) acc[B.feat[p]] += q;
-            acc[nf] += q;
-        }
-    }
+    for (uint32_t k = 0; k < nf; k++) L->xa[k] = (struct xa){ v[k] * inv * L->r[k], 0 };
+    L->xa[nf].a = 0;
+    if (run_pass(L, PASS_HV, v[nf] * inv, acc, NULL, e) < 0) return -1;
     if (reduce(L, acc, (size_t)nf + 1, e) < 0) return -1;
-    double cs = L->S.C * s;
-    for (uint32_t k = 0; k < nf; k++) hv[k] = v[k] + cs * L->r[k] * ldexp((double)acc[k], -L->sh_h);
-    hv[nf] = v[nf] + cs * ldexp((double)acc[nf], -L->sh_h);
+    const double cs = L->S.C * s, sc = ldexp(1, -L->sh_h);
+    for (uint32_t k = 0; k < nf; k++) hv[k] = v[k] + cs * L->r[k] * ((double)acc[k] * sc);
+    hv[nf] = v[nf] + cs * ((double)acc[nf] * sc);
     L->st.cg++;
     return 0;
 }

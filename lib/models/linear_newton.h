@@ -38,6 +38,10 @@
  * one whose sum is NULL, is one process (rank 0 of 1): the identity. */
 typedef struct lnewton_comm {
     int (*sum)(void *ctx, int64_t *v, size_t n, imdb_err *e);
+    /* Rank 0's n bytes at buf replace the other ranks' (MPI_Bcast from rank 0); every rank
+     * calls it with the same n. 0, or -1 with e filled. NULL (one process): nothing to do.
+     * Not used by the solver: linear.c sends rank 0's features to the others with it. */
+    int (*bcast)(void *ctx, void *buf, size_t n, imdb_err *e);
     void *ctx;
     int rank, size;
 } lnewton_comm;
@@ -52,12 +56,17 @@ typedef struct lnewton_set {
     /* 1: decode the used documents of the cache once and keep them (4 bytes an id, 12 a
      * document), instead of reading the cache's blocks on every pass; the same results. */
     int hold;
+    /* threads for the passes over the documents, with hold only (0 or 1: the caller's
+     * alone); every thread adds into its own integer sums, so any number gives the same
+     * results, byte for byte. */
+    int threads;
 } lnewton_set;
 
 typedef struct lnewton_stats {
     long iter, cg, fevals;    /* Newton iterations taken, Hessian-vector products, f(u) */
     uint64_t docs;            /* documents over all ranks */
     uint64_t reduces, reduce_bytes;   /* calls of sum and the bytes this rank passed to it */
+    double reduce_seconds;    /* wall time in sum (waiting for the other ranks included) */
     double f, gnorm0, gnorm;  /* objective and gradient norms at the start and the end */
     double seconds, cpu_seconds;   /* lnewton_solve's wall time, and the process's CPU time in it */
 } lnewton_stats;
