@@ -149,6 +149,9 @@ void imdb_model_close(imdb_model *model)
     free(model);
 }
 
+static imdb_status cleaner_take(imdb_model *m, text_cleaner **out, imdb_error *err);
+static void cleaner_give(imdb_model *m, text_cleaner *tc);
+
 imdb_status imdb_model_verify(imdb_model *model, imdb_error *err)
 {
     if (!model) return fail(err, IMDB_ERR_USAGE, "imdb_model_verify: model is NULL");
@@ -156,7 +159,11 @@ imdb_status imdb_model_verify(imdb_model *model, imdb_error *err)
     /* Every CRC of the file from scratch (the bytes a caller lent to _open_mem included)
      * and the kinds' own checks: clf_verify, as imdb-predict --verify. */
     if (clf_verify(model->c, &e) < 0) return from_internal(err, &e);
-    return IMDB_OK;
+    /* And its cleaning settings, which scoring compiles (a first cleaner, kept). */
+    text_cleaner *tc;
+    imdb_status st = cleaner_take(model, &tc, err);
+    if (st == IMDB_OK) cleaner_give(model, tc);
+    return st;
 }
 
 imdb_status imdb_model_info_get(const imdb_model *model, imdb_model_info *info, imdb_error *err)
@@ -189,7 +196,12 @@ static imdb_status cleaner_take(imdb_model *m, text_cleaner **out, imdb_error *e
     }
     if (!tc) {
         imdb_err e = { 0, "" };
-        if (!(tc = clf_cleaner(m->c, &e))) return from_internal(err, &e);
+        if (!(tc = clf_cleaner(m->c, &e))) {
+            /* The settings are the model file's: a pattern that does not compile is damage. */
+            if (e.status == IMDB_EXIT_USAGE)
+                return fail(err, IMDB_ERR_DATA, "%s: the model's cleaning settings: %s", clf_path(m->c), e.msg);
+            return from_internal(err, &e);
+        }
     }
     *out = tc;
     return IMDB_OK;

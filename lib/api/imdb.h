@@ -86,7 +86,9 @@ IMDB_API imdb_status imdb_model_open_mem(const void *data, size_t size, const ch
  * Closing twice is undefined behaviour, as for free(3). */
 IMDB_API void imdb_model_close(imdb_model *model);
 
-/* Check every section's checksum (what imdb-predict --verify does). IMDB_OK or DATA. */
+/* Check every section's checksum (what imdb-predict --verify does) and that the model's
+ * cleaning settings compile (scoring a model whose settings do not gives DATA too).
+ * IMDB_OK or DATA. */
 IMDB_API imdb_status imdb_model_verify(imdb_model *model, imdb_error *err);
 
 /* What a model file holds. The strings are owned by the model. */
