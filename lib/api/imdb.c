@@ -196,12 +196,7 @@ static imdb_status cleaner_take(imdb_model *m, text_cleaner **out, imdb_error *e
     }
     if (!tc) {
         imdb_err e = { 0, "" };
-        if (!(tc = clf_cleaner(m->c, &e))) {
-            /* The settings are the model file's: a pattern that does not compile is damage. */
-            if (e.status == IMDB_EXIT_USAGE)
-                return fail(err, IMDB_ERR_DATA, "%s: the model's cleaning settings: %s", clf_path(m->c), e.msg);
-            return from_internal(err, &e);
-        }
+        if (!(tc = clf_cleaner(m->c, &e))) return from_internal(err, &e);
     }
     *out = tc;
     return IMDB_OK;

@@ -135,7 +135,14 @@ int clf_can_explain(const clf *c) { return c->ops->explain != NULL; }
 
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e)
 {
-    return text_cleaner_new(&c->clean_settings, e);
+    text_cleaner *tc = text_cleaner_new(&c->clean_settings, e);
+    /* The settings are the model file's: a pattern that does not compile is damage. */
+    if (!tc && e->status == IMDB_EXIT_USAGE) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        imdb_fail(e, IMDB_EXIT_DATA, "%s: the model's cleaning settings: %s", clf_path(c), why);
+    }
+    return tc;
 }
 
 double clf_prob(const clf *c, const char *const *toks, size_t ntok)

@@ -80,7 +80,8 @@ double clf_load_seconds(const clf *c);
  * one. Loading refuses a value that is not a number in [0, 1] (IMDB_EXIT_DATA). */
 double clf_threshold(const clf *c);
 int clf_can_explain(const clf *c);
-/* A cleaner configured like the model's training data; one per thread. */
+/* A cleaner configured like the model's training data; one per thread. NULL with e
+ * filled: IMDB_EXIT_DATA when the model's settings do not compile (a damaged file). */
 text_cleaner *clf_cleaner(const clf *c, imdb_err *e);
 /* P(pos); NaN only for a lazily loaded model whose bytes were found corrupt (above).
  * clf_prob and clf_explain end the program on out of memory, as imdb_xmalloc does (the
