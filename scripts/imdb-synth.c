@@ -27,6 +27,7 @@
  * cleaning is part of a benchmark. Same inputs, options and seed: same bytes.
  * Not installed: a tool of scripts/benchmark-scale and tests/vocab-memory.sh. */
 #include "cli.h"
+#include "feat.h"
 #include "outfile.h"
 #include "rng.h"
 #include "tokio.h"
@@ -120,45 +121,6 @@ static void index_stream(stream *s, size_t nwords)
 }
 
 static size_t occurrences(const stream *s, uint32_t w) { return s->start ? s->start[w + 1] - s->start[w] : 0; }
-
-/* ---- distinct bigrams so far: a set of nonzero 64-bit keys (open addressing) ---- */
-typedef struct keyset {
-    uint64_t *slot;
-    size_t n, cap;
-} keyset;
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
-static void keyset_add(keyset *k, uint64_t key)
-{
-    if (2 * (k->n + 1) > k->cap) {
-        size_t ncap = k->cap ? 2 * k->cap : 1 << 16;
-        uint64_t *ns = imdb_xcalloc(ncap, sizeof *ns);
-        for (size_t i = 0; i < k->cap; i++)
-            if (k->slot[i]) {
-                size_t j = mix64(k->slot[i]) & (ncap - 1);
-                while (ns[j]) j = (j + 1) & (ncap - 1);
-                ns[j] = k->slot[i];
-            }
-        free(k->slot);
-        k->slot = ns;
-        k->cap = ncap;
-    }
-    size_t j = mix64(key) & (k->cap - 1);
-    while (k->slot[j]) {
-        if (k->slot[j] == key) return;
-        j = (j + 1) & (k->cap - 1);
-    }
-    k->slot[j] = key;
-    k->n++;
-}
 
 /* ---- rare words: a Pitman-Yor process (discount d, concentration theta) ---- */
 typedef struct pitman_yor {
@@ -353,10 +315,11 @@ int main(int argc, char **argv)
     pitman_yor py = {discount, 1.0, NULL, NULL, 0, 0, 0, 0};
     size_t lcap = 1 << 16;
     char *line = imdb_xmalloc(lcap);
-    double rq = novel, rb = backoff, rj = jump;
+    double rq = novel, rb = backoff;
     unsigned char *seen = imdb_xcalloc(d.n + 1, 1);   /* real words written so far */
     size_t nseen = 0;
-    keyset bigrams = {NULL, 0, 0};
+    feat_table bigrams;   /* distinct bigrams so far (as a set: values unused) */
+    feat_table_init(&bigrams, 0);
     for (long k = 0; k < ndocs; k++) {
         int cls = (int)(k & 1) ? S_NEG : S_POS;
         const stream *own = &st[cls], *unl = &st[S_UNL];
@@ -387,7 +350,7 @@ int main(int argc, char **argv)
                 prev = UINT32_MAX;   /* a rare word has no successors here */
                 cs = NULL;
             } else {
-                if (cs && rng_uniform(&r) >= rj && cs->tok[cur + 1] != END) {
+                if (cs && rng_uniform(&r) >= jump && cs->tok[cur + 1] != END) {
                     next = cs->tok[++cur];   /* go on copying: real trigrams */
                 } else {
                     const stream *s = rng_uniform(&r) < cw ? own : unl;
@@ -411,7 +374,7 @@ int main(int argc, char **argv)
                     nseen++;
                 }
             }
-            if (last != UINT32_MAX) keyset_add(&bigrams, (uint64_t)last << 32 | ((uint64_t)id + 1));
+            if (last != UINT32_MAX) feat_table_put(&bigrams, (uint64_t)last << 32 | ((uint64_t)id + 1), 0);
             last = id;
             if (n + wl + 2 > lcap) {
                 lcap *= 2;
@@ -429,7 +392,7 @@ int main(int argc, char **argv)
     free(py.draw);
     free(py.count);
     free(seen);
-    free(bigrams.slot);
+    feat_table_free(&bigrams);
     for (int s = 0; s < NSTREAM; s++) {
         free(st[s].tok);
         free(st[s].pos);

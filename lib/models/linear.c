@@ -1145,13 +1145,13 @@ static int ingest(train_ctx *ctx, const linear_model *mdl, uint32_t block_docs, 
     off = imdb_xmalloc((m + 1) * sizeof *off);
     off[0] = 0;
     for (size_t p = 0; p < m; p++) off[p + 1] = off[p] + size[i_of[order[p]]];
-    size_t chunk = 0;   /* the most bytes of one block of positions */
-    for (size_t lo = 0; lo < m; lo += block_docs) {
-        size_t hi = lo + block_docs < m ? lo + block_docs : m;
-        if (off[hi] - off[lo] > chunk) chunk = (size_t)(off[hi] - off[lo]);
-    }
     int spread = off[m] > room;   /* through a scratch file */
     if (spread) {
+        size_t chunk = 0;   /* the most bytes of one block of positions */
+        for (size_t lo = 0; lo < m; lo += block_docs) {
+            size_t hi = lo + block_docs < m ? lo + block_docs : m;
+            if (off[hi] - off[lo] > chunk) chunk = (size_t)(off[hi] - off[lo]);
+        }
         if ((sfd = recfile_tmp(dir, "layout file", "imdb-train-layout", &sname, e)) < 0) goto fail;
         crc = imdb_xmalloc((m + 1) * sizeof *crc);
         buf = imdb_xmalloc(chunk + 1);
