@@ -38,6 +38,22 @@
 #   make -f imdb.mk -j2 DATA=aclImdb_v1.tar.gz OUT=dist distill   # OUT/distill.model, metrics
 #   make -f imdb.mk -j2 DATA=... OUT=dist distill-valid   # figures on the valid part
 #
+# The best strictly inductive model (target best-inductive, issue 24): nblr with held-out
+# predictions, a region embedding learned from the text of the training reviews and the
+# 50,000 unlabelled ones (data/regemb.conf; never the test text), a one-hot region CNN
+# with it as a side input (data/regcnn.conf, the last epoch kept) on BI_VALID of the
+# training reviews held out (default 0.1, seeded), and the stack of the two fitted on
+# that held-out part; BI_DVCOS=1 adds the inductive dvcos as a third member:
+#
+#   make -f imdb.mk -j2 DATA=aclImdb_v1.tar.gz OUT=bi best-inductive  # OUT/best-inductive.model
+#
+# REGEMB_SET, REGCNN_SET (KEY=VALUE overrides, e.g. 'epochs=1' for a quick run),
+# BI_MIN_ACCURACY, REGCNN_MIN_ACCURACY (the floors of target best-inductive-gate).
+#
+# The distillation teacher stacks the same region CNN (trained on the fit part, its
+# embedding on the fit part's and the unlabelled text) with nblr and dvcos; TEACHER_CNN=0
+# gives the teacher of nblr and dvcos alone.
+#
 # DISTILL_SET (the student's KEY=VALUE settings on top of nblr.conf; default: the ones
 # chosen on the movie-grouped validation split, README), DISTILL_MIN_COUNT (the student
 # vocabulary's count floor), DISTILL_MIN_ACCURACY (the floor of target distill-gate).
@@ -69,6 +85,13 @@ DISTILL_SET ?= soft_hard=1 soft_min_confidence=0.7
 DISTILL_MIN_COUNT ?= 5
 DISTILL_MIN_ACCURACY ?= 0.5
 VALID_MOVIES ?= 0.2
+BI_VALID ?= 0.1
+BI_DVCOS ?= 0
+REGEMB_SET ?=
+REGCNN_SET ?=
+BI_MIN_ACCURACY ?= 0.5
+REGCNN_MIN_ACCURACY ?= 0.5
+TEACHER_CNN ?= 1
 IMDB_BIN ?=
 bin = $(if $(IMDB_BIN),$(IMDB_BIN)/,)
 
@@ -85,7 +108,7 @@ best_dvcos = $(OUT)/best-dvcos.model
 best_model = $(OUT)/best.model
 pool = $(unsup_tok) $(if $(filter 1,$(TRANSDUCTIVE)),$(test_tok))
 
-.PHONY: all gate clean best best-gate distill distill-gate distill-valid
+.PHONY: all gate clean best best-gate best-inductive best-inductive-gate distill distill-gate distill-valid
 .DELETE_ON_ERROR:
 
 all: $(metrics)
@@ -142,12 +165,58 @@ best-gate: $(best_model) $(best_dvcos) $(test_tok)
 	$(bin)imdb-eval --min-accuracy $(DV_MIN_ACCURACY) $(best_dvcos) $(test_tok)
 	$(bin)imdb-eval --min-accuracy $(BEST_MIN_ACCURACY) $(best_model) $(test_tok)
 
+# Region nets (issue 24): a word vocabulary of the labelled and unlabelled text, which the
+# embedding and the CNN share; the embedding learns from text only, the CNN keeps its
+# last epoch and holds out BI_VALID of its reviews for the stacker.
+region_emb = $(bin)imdb-train --config $(here)regemb.conf $(foreach s,$(REGEMB_SET),-o $(s)) --valid-fraction 0 \
+	  --seed $(SEED) --threads $(THREADS)
+region_cnn = $(bin)imdb-train --config $(here)regcnn.conf -o keep=last $(foreach s,$(REGCNN_SET),-o $(s)) \
+	  --valid-fraction $(BI_VALID) --seed $(SEED) --threads $(THREADS)
+bi_vocab = $(OUT)/region-vocab.gz
+bi_emb = $(OUT)/regemb.model
+bi_cnn = $(OUT)/regcnn.model
+bi_dvcos = $(OUT)/inductive-dvcos.model
+bi_model = $(OUT)/best-inductive.model
+bi_members = $(best_nblr) $(bi_cnn) $(if $(filter 1,$(BI_DVCOS)),$(bi_dvcos))
+
+$(bi_vocab): $(train_tok) $(unsup_tok)
+	$(bin)imdb-vocab --ngrams 1 -o $@ $(train_tok) $(unsup_tok)
+
+$(bi_emb): $(train_tok) $(unsup_tok) $(bi_vocab) $(here)regemb.conf
+	$(region_emb) --vocab $(bi_vocab) --unlabelled $(unsup_tok) --curves $(OUT)/regemb.curves.tsv -O $@ $(train_tok)
+
+$(bi_cnn): $(train_tok) $(bi_vocab) $(bi_emb) $(here)regcnn.conf
+	$(region_cnn) --vocab $(bi_vocab) -o embeddings=$(bi_emb) --curves $(OUT)/regcnn.curves.tsv -O $@ $(train_tok)
+
+$(bi_dvcos): $(train_tok) $(unsup_tok)
+	$(bin)imdb-train --model dvcos --valid-fraction 0 -o inductive=1 $(foreach s,$(DV_SET),-o $(s)) \
+	  --unlabelled $(unsup_tok) --seed $(SEED) --threads $(THREADS) -O $@ $(train_tok)
+
+$(bi_model): $(bi_members) $(train_tok)
+	$(bin)imdb-train --model ensemble $(foreach m,$(bi_members),--member $(m)) \
+	  --valid-fraction $(BI_VALID) --seed $(SEED) -O $@ $(train_tok)
+
+$(OUT)/best-inductive.metrics.json: $(bi_model) $(bi_members) $(test_tok)
+	for m in $(bi_members) $(bi_model); do \
+	  $(bin)imdb-eval --threads $(THREADS) --json -o $${m%.model}.metrics.json $$m $(test_tok) || exit; \
+	  printf '%s: ' "$$m"; grep -o '"accuracy": *[0-9.]*' $${m%.model}.metrics.json; done
+
+best-inductive: $(OUT)/best-inductive.metrics.json
+
+best-inductive-gate: $(bi_model) $(bi_cnn) $(test_tok)
+	$(bin)imdb-eval --threads $(THREADS) --min-accuracy $(REGCNN_MIN_ACCURACY) $(bi_cnn) $(test_tok)
+	$(bin)imdb-eval --threads $(THREADS) --min-accuracy $(BI_MIN_ACCURACY) $(bi_model) $(test_tok)
+
 fit_tok = $(OUT)/fit.tok.gz
 valid_tok = $(OUT)/valid.tok.gz
 teacher_vocab = $(OUT)/teacher-vocab.gz
 teacher_nblr = $(OUT)/teacher-nblr.model
 teacher_dvcos = $(OUT)/teacher-dvcos.model
 teacher = $(OUT)/teacher.model
+teacher_rvocab = $(OUT)/teacher-region-vocab.gz
+teacher_emb = $(OUT)/teacher-regemb.model
+teacher_cnn = $(OUT)/teacher-regcnn.model
+teacher_members = $(teacher_nblr) $(teacher_dvcos) $(if $(filter 1,$(TEACHER_CNN)),$(teacher_cnn))
 unsup_soft = $(OUT)/unsup.soft.tok.gz
 distill_vocab = $(OUT)/distill-vocab.gz
 distill_model = $(OUT)/distill.model
@@ -176,9 +245,20 @@ $(teacher_dvcos): $(fit_tok) $(unsup_tok)
 	  --unlabelled $(unsup_tok) --seed $(SEED) --threads $(THREADS) \
 	  --curves $(OUT)/teacher-dvcos.curves.tsv -O $@ $(fit_tok)
 
-$(teacher): $(teacher_nblr) $(teacher_dvcos) $(fit_tok)
-	$(bin)imdb-train --model ensemble --member $(teacher_nblr) --member $(teacher_dvcos) \
-	  --valid-fraction 0 --seed $(SEED) -O $@ $(fit_tok)
+# The teacher's region nets: the same recipe on the fit part (its embedding on the fit
+# part's and the unlabelled text); its stacker learns on the CNN's held-out BI_VALID.
+$(teacher_rvocab): $(fit_tok) $(unsup_tok)
+	$(bin)imdb-vocab --ngrams 1 -o $@ $(fit_tok) $(unsup_tok)
+
+$(teacher_emb): $(fit_tok) $(unsup_tok) $(teacher_rvocab) $(here)regemb.conf
+	$(region_emb) --vocab $(teacher_rvocab) --unlabelled $(unsup_tok) -O $@ $(fit_tok)
+
+$(teacher_cnn): $(fit_tok) $(teacher_rvocab) $(teacher_emb) $(here)regcnn.conf
+	$(region_cnn) --vocab $(teacher_rvocab) -o embeddings=$(teacher_emb) -O $@ $(fit_tok)
+
+$(teacher): $(teacher_members) $(fit_tok)
+	$(bin)imdb-train --model ensemble $(foreach m,$(teacher_members),--member $(m)) \
+	  --valid-fraction $(if $(filter 1,$(TEACHER_CNN)),$(BI_VALID),0) --seed $(SEED) -O $@ $(fit_tok)
 
 $(unsup_soft): $(teacher) $(unsup_tok)
 	$(bin)imdb-relabel --require-learned --threads $(THREADS) -o $@ $(teacher) $(unsup_tok)
@@ -202,12 +282,12 @@ distill-gate: $(distill_model) $(test_tok)
 
 # Validation figures on the movie-grouped valid part (no test data): the teacher, nblr
 # on the fit part alone, and the student trained on the fit part plus the soft labels.
-$(OUT)/distill-valid.txt: $(teacher) $(teacher_nblr) $(unsup_soft) $(fit_tok) $(valid_tok) $(unsup_tok)
+$(OUT)/distill-valid.txt: $(teacher) $(teacher_members) $(unsup_soft) $(fit_tok) $(valid_tok) $(unsup_tok)
 	$(bin)imdb-vocab --ngrams $(NGRAMS) --min-count $(DISTILL_MIN_COUNT) -o $(OUT)/valid-student-vocab.gz \
 	  $(fit_tok) $(unsup_tok)
 	$(bin)imdb-train -q $(student_flags) --vocab $(OUT)/valid-student-vocab.gz \
 	  -O $(OUT)/valid-student.model $(fit_tok) $(unsup_soft)
-	for m in $(teacher) $(teacher_nblr) $(OUT)/valid-student.model; do \
+	for m in $(teacher) $(teacher_members) $(OUT)/valid-student.model; do \
 	  printf '%s: ' "$$m"; $(bin)imdb-eval $$m $(valid_tok) | grep -i '^accuracy'; done >$@.tmp
 	mv $@.tmp $@; cat $@
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The make recipe (data/imdb.mk) on the fixture: all targets, -j2, nothing rebuilt when
-# nothing changed, only the model and metrics when a setting file changes, the gate, and
-# the best model in both modes.
+# nothing changed, only the model and metrics when a setting file changes, the gate, the
+# best model in both modes, the best inductive model and distillation.
 . "$IMDB_SRCDIR/tests/common.sh"
 command -v make >/dev/null || exit 77
 mk="$IMDB_SRCDIR/data/imdb.mk"
@@ -55,6 +55,37 @@ grep -q -- '--unlabelled wn/test\.tok\.gz' plan && fail "TRANSDUCTIVE=0 put the 
 "$IMDB_BIN/imdb-predict" --info wi/best-dvcos.model | grep -qx '  inductive = 1' ||
     fail "TRANSDUCTIVE=0: dvcos without inductive = 1"
 [ -s wi/best.model ] || fail "TRANSDUCTIVE=0 made no wi/best.model"
+# The best inductive model (issue 24): nblr + a region CNN whose embedding learned from
+# train + unsup text, stacked on the CNN's held-out part; tiny region settings.
+rset='REGEMB_SET=dim=8 min_count=1 max_len=200 targets=500 neg=4 epochs=1'
+cset='REGCNN_SET=dim=12 min_count=1 max_len=200 epochs=2'
+run "$rset" "$cset" OUT=wb best-inductive >log 2>&1 || { cat log; fail "target best-inductive failed"; }
+for f in best-nblr.model region-vocab.gz regemb.model regcnn.model best-inductive.model \
+         best-inductive.metrics.json regcnn.metrics.json; do
+    [ -s "wb/$f" ] || fail "target best-inductive did not make $f"
+done
+grep -q '"accuracy"' wb/best-inductive.metrics.json || fail "best-inductive metrics JSON lacks accuracy"
+"$IMDB_BIN/imdb-predict" --info wb/best-inductive.model >info
+grep -qx 'kind: ensemble' info || fail "best-inductive.model is not an ensemble"
+grep -q 'regcnn' info || { cat info; fail "best-inductive.model has no regcnn member"; }
+"$IMDB_BIN/imdb-predict" --info wb/regcnn.model | grep -qx '  keep = last' || fail "the region CNN keeps no last epoch"
+printf 'a wonderful film\n' | "$IMDB_BIN/imdb-predict" wb/best-inductive.model | grep -Eq '^(pos|neg)' ||
+    fail "best-inductive.model does not predict"
+# Strictly inductive: no test text before the evaluations; BI_DVCOS=1 adds the inductive dvcos.
+run -n "$rset" "$cset" OUT=wbn BI_DVCOS=1 best-inductive >plan 2>&1 || { cat plan; fail "make -n best-inductive"; }
+grep -v 'imdb-eval ' plan | grep -v -- '--split test' | grep -q 'test\.tok' &&
+    { cat plan; fail "best-inductive reads the test tokens before evaluation"; }
+grep -q -- '--member wbn/inductive-dvcos.model' plan || { cat plan; fail "BI_DVCOS=1: no dvcos member"; }
+grep -B1 -- '-O wbn/inductive-dvcos.model' plan | grep -q 'inductive=1' || { cat plan; fail "BI_DVCOS=1: dvcos not inductive"; }
+run "$rset" "$cset" OUT=wb BI_MIN_ACCURACY=0 REGCNN_MIN_ACCURACY=0 best-inductive-gate >log 2>&1 ||
+    { cat log; fail "best-inductive-gate with floors of 0 failed"; }
+for floors in 'BI_MIN_ACCURACY=0.999 REGCNN_MIN_ACCURACY=0' 'BI_MIN_ACCURACY=0 REGCNN_MIN_ACCURACY=0.999'; do
+    # shellcheck disable=SC2086
+    if run "$rset" "$cset" OUT=wb $floors best-inductive-gate >log 2>&1; then
+        fail "best-inductive-gate passed with $floors"
+    fi
+    grep -q 'below the required minimum' log || { cat log; fail "best-inductive-gate message with $floors"; }
+done
 # Distillation: a teacher that never sees the test text (nor the movie-grouped valid
 # part) labels the unlabelled reviews from its learned vectors, and an nblr student
 # learns from them. The fixture has no url lists, so an extracted copy gets made-up ones
@@ -65,14 +96,14 @@ for side in pos neg; do
     awk 'BEGIN { for (i = 0; i < 12500; i++) printf "http://www.imdb.com/title/tt%07d/usercomments\n", int(i / 7) }' \
         >aclImdb/train/urls_$side.txt
 done
-drun() { make -s -f "$mk" IMDB_BIN="$IMDB_BIN" DATA=aclImdb DV_SET="$dvset" DISTILL_MIN_COUNT=1 "$@"; }
+drun() { make -s -f "$mk" IMDB_BIN="$IMDB_BIN" DATA=aclImdb DV_SET="$dvset" DISTILL_MIN_COUNT=1 "$rset" "$cset" "$@"; }
 drun OUT=wd distill distill-valid >log 2>&1 || { cat log; fail "target distill failed"; }
-for f in fit.tok.gz valid.tok.gz teacher-nblr.model teacher-dvcos.model teacher.model unsup.soft.tok.gz \
-         distill-vocab.gz distill.model distill.metrics.json distill-valid.txt; do
+for f in fit.tok.gz valid.tok.gz teacher-nblr.model teacher-dvcos.model teacher-regcnn.model teacher.model \
+         unsup.soft.tok.gz distill-vocab.gz distill.model distill.metrics.json distill-valid.txt; do
     [ -s "wd/$f" ] || fail "target distill did not make $f"
 done
 grep -q '"accuracy"' wd/distill.metrics.json || fail "distill metrics JSON lacks accuracy"
-[ "$(grep -c 'accuracy' wd/distill-valid.txt)" -eq 3 ] || { cat wd/distill-valid.txt; fail "distill-valid figures"; }
+[ "$(grep -c 'accuracy' wd/distill-valid.txt)" -eq 5 ] || { cat wd/distill-valid.txt; fail "distill-valid figures"; }
 grep -q 'relabelled: [0-9]* from learned document vectors, 0 inferred' log || { cat log; fail "relabel summary"; }
 "$IMDB_BIN/imdb-predict" --info wd/teacher-dvcos.model | grep -qx '  inductive = 0' ||
     fail "the teacher's dvcos does not keep its learned vectors"

@@ -110,3 +110,17 @@ expect_err 'c0.model: not a region embedding \(a model of kind regcnn'
 expect_status 4 imdb-train -q $cnn -o epochs=1 -o embeddings=nosuch.model -O x3.model train.tok.gz
 expect_err 'nosuch.model'
 [ ! -e x3.model ] || fail "a refused embedding left a model"
+
+# keep: best (the default) keeps the epoch of lowest validation loss, as the curves show;
+# last keeps the last epoch although there is a validation part; anything else is refused.
+# shellcheck disable=SC2086
+expect_status 0 imdb-train $cnn -o epochs=4 --valid-fraction 0.3 --curves k.tsv -O kb.model train.tok.gz
+low=$(awk -F'\t' 'NR > 1 && (best == "" || $3 < best) { best = $3; ep = $1 } END { print ep }' k.tsv)
+expect_err "regcnn: kept epoch $low \(lowest validation loss\)"
+# shellcheck disable=SC2086
+expect_status 0 imdb-train $cnn -o epochs=4 -o keep=last --valid-fraction 0.3 -O kl.model train.tok.gz
+expect_err 'regcnn: kept epoch 4 \(keep = last\)'
+if [ "$low" != 4 ]; then ! cmp -s kb.model kl.model || fail "keep = last gave the bytes of epoch $low"; fi
+# shellcheck disable=SC2086
+expect_status 2 imdb-train -q $cnn -o epochs=1 -o keep=first -O x5.model train.tok.gz
+expect_err "setting keep: 'first' is not best or last"

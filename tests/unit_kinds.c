@@ -216,14 +216,14 @@ static void test_job(void)
     imdb_err e = { 0 };
     long printed;
 
-    /* Default level: the warning, the split, two epochs, the best epoch, in this order. */
+    /* Default level: the warning, the split, two epochs, the epoch kept, in this order. */
     int rc = run_job(&o, IMDB_LOG_INFO, &c, &e, &printed);
     CHECK(rc == 0, "job: %s", e.msg);
     CHECK(printed == 0, "the job printed %ld bytes itself", printed);
     CHECK(count_lines(&c) == 5, "%d messages at the default level:\n%s", count_lines(&c), c.text);
     const char *order[] = { "0 warning: the input has no #imdb-tokens header; assuming default cleaning\n",
                             "0 mlp: 40 documents: 36 for training, 4 for validation\n", "0 epoch 1/2  train_loss ",
-                            "0 epoch 2/2  train_loss ", "0 mlp: best epoch " };
+                            "0 epoch 2/2  train_loss ", "0 mlp: kept epoch " };
     const char *p = c.text;
     for (size_t i = 0; i < 5; i++) {
         const char *q = strstr(p, order[i]);

@@ -235,6 +235,7 @@ typedef struct tsettings {
     optim_sched sched;
     double clip;
     float dropout, emb_dropout;
+    int keep_last;      /* keep = last: the last epoch's weights, validation or not */
 } tsettings;
 
 static int read_settings(const nnmodel_arch *a, conf *cfg, nnmodel_hyper *hy, tsettings *s, imdb_err *e)
@@ -242,7 +243,7 @@ static int read_settings(const nnmodel_arch *a, conf *cfg, nnmodel_hyper *hy, ts
     const tdefaults *d = &defaults[a->id];
     long unk, max_len, dim, decoupled;
     double lr, lr_min, momentum, wd;
-    const char *trunc, *opt, *sched;
+    const char *trunc, *opt, *sched, *keep;
     memset(hy, 0, sizeof *hy);
     memset(s, 0, sizeof *s);
     hy->arch = a->id;
@@ -267,6 +268,10 @@ static int read_settings(const nnmodel_arch *a, conf *cfg, nnmodel_hyper *hy, ts
     conf_string(cfg, "truncate", d->truncate, &trunc);
     conf_string(cfg, "optimizer", d->optimizer, &opt);
     conf_string(cfg, "lr_schedule", d->schedule, &sched);
+    conf_string(cfg, "keep", "best", &keep);
+    if (strcmp(keep, "best") != 0 && strcmp(keep, "last") != 0)
+        return imdb_fail(e, IMDB_EXIT_USAGE, "setting keep: '%s' is not best or last", keep);
+    s->keep_last = strcmp(keep, "last") == 0;
     hy->truncate = -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(trunc, nnmodel_truncate_names[i]) == 0) hy->truncate = i;
@@ -759,7 +764,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
             imdb_fail(e, IMDB_EXIT_INTERNAL, "%s: the validation loss became NaN at epoch %ld; lower lr", a->kind, ep);
             goto done;
         }
-        double crit = ctx->nva ? vl : -(double)ep;     /* without validation: the last */
+        double crit = ctx->nva && !s.keep_last ? vl : -(double)ep;   /* without validation: the last */
         if (crit < st.best_loss) {
             st.best_loss = crit;
             st.best_epoch = (uint32_t)ep;
@@ -774,7 +779,8 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
             last_ckpt = ctx->checkpoint;
         }
     }
-    imdb_logf(ctx->logger, IMDB_LOG_INFO, "%s: best epoch %u", a->kind, st.best_epoch);
+    imdb_logf(ctx->logger, IMDB_LOG_INFO, "%s: kept epoch %u (%s)", a->kind, st.best_epoch,
+              s.keep_last ? "keep = last" : ctx->nva ? "lowest validation loss" : "the last: no validation part");
     memcpy(w, best, m->p.total * sizeof *w);
     if (nnmodel_write(m, mw, e) < 0) goto done;
     rc = 0;
@@ -798,7 +804,7 @@ done:
 #define COMMON_KEYS \
     "vocab_size", "min_count", "unk", "max_len", "truncate", "dim", "epochs", "batch", "patience", \
     "bucket", "optimizer", "lr", "lr_schedule", "lr_min", "warmup", "momentum", "weight_decay", \
-    "decoupled", "clip", "dropout"
+    "decoupled", "clip", "dropout", "keep"
 
 static const char *const lstm_keys[] = { COMMON_KEYS, "hidden", "pool", "emb_dropout", NULL };
 static const char *const bilstm_keys[] = { COMMON_KEYS, "hidden", "dense", "pool", "emb_dropout", NULL };
