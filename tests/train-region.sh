@@ -59,6 +59,9 @@ imdb-predict c.model <texts >p1
 imdb-predict --threads 2 c.model <texts >p2
 [ "$(wc -l <p1)" -eq 3 ] || fail "regcnn: imdb-predict did not write one line per input line"
 same p1 p2
+# --explain: the regions that weighed most, as for nblr.
+expect_status 0 imdb-predict --explain=2 c.model <texts
+head -n 1 out | grep -Eq '^(pos|neg)	[0-9.]+	[^ ]+.*\([+-][0-9.]+\)' || fail "regcnn: --explain printed: $(head -n 1 out)"
 # Same seed, same threads: same bytes; resumed = uninterrupted (the frozen side input
 # and the moments of the trained tensors only).
 # shellcheck disable=SC2086

@@ -324,14 +324,15 @@ int main(void)
     gradcheck(&h, "regemb");
 
     /* Training, determinism, round trip, prediction, per kind. */
-    static const char *const kinds[] = { "lstm", "bilstm", "mlp", "cnn" };
+    static const char *const kinds[] = { "lstm", "bilstm", "mlp", "cnn", "regcnn" };
     static const char *const sets[][12] = {
         { "dim=8", "hidden=8", "epochs=6", "lr=0.02", "batch=16", "dropout=0.1", "emb_dropout=0.1", "max_len=30", "min_count=1", NULL },
         { "dim=8", "hidden=8", "dense=8", "epochs=6", "lr=0.02", "batch=16", "max_len=30", "pool=mean", "min_count=1", NULL },
         { "dim=8", "dense=8", "epochs=6", "lr=0.05", "batch=16", "ngrams=2", "buckets=64", "min_count=1", NULL },
         { "dim=8", "filters=6", "widths=2,3", "epochs=6", "lr=0.02", "batch=16", "min_count=1", NULL },
+        { "dim=16", "region=3", "epochs=6", "lr=0.02", "batch=16", "max_len=30", "min_count=1", NULL },
     };
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         char p1[300], p2[300], p3[300], p4[300];
         snprintf(p1, sizeof p1, "%s/%s.1", tmpdir, kinds[k]);
         snprintf(p2, sizeof p2, "%s/%s.2", tmpdir, kinds[k]);
@@ -380,6 +381,33 @@ int main(void)
             size_t n = i < NDOCS ? docs.off[i + 1] - docs.off[i] : i == NDOCS ? 0 : i == NDOCS + 1 ? 3 : 80;
             double a = nnmodel_prob(m, t, n), b = nnmodel_prob_batched(m, t, n);
             if (fabs(a - b) > worst) worst = fabs(a - b);
+        }
+        /* Explanations (regcnn): the parts and the bias (the logit of an empty document)
+         * add up to the logit, each part a span inside the document; other kinds give none. */
+        {
+            double bias = log(nnmodel_prob(m, odd0, 0) / (1 - nnmodel_prob(m, odd0, 0))), werr = 0;
+            size_t nexp = 0;
+            clf_contrib cc[200];
+            for (int i = 0; i < NDOCS + 3; i++) {
+                const char *const *t = i < NDOCS ? docs.tok + docs.off[i] : i == NDOCS ? odd0 : i == NDOCS + 1 ? odd1 : longdoc;
+                size_t n = i < NDOCS ? docs.off[i + 1] - docs.off[i] : i == NDOCS ? 0 : i == NDOCS + 1 ? 3 : 80;
+                size_t nc = nnmodel_explain(m, t, n, cc, 200);
+                CHECK(nc != CLF_NOMEM, "%s: explain ran out of memory", kinds[k]);
+                if (nc == CLF_NOMEM || nc == 0) continue;
+                double p = nnmodel_prob(m, t, n), sum = bias;
+                for (size_t c = 0; c < nc; c++) {
+                    sum += cc[c].weight;
+                    CHECK(cc[c].n >= 1 && cc[c].start + (size_t)cc[c].n <= n, "%s: part %zu of doc %d is [%zu, +%d) of %zu",
+                          kinds[k], c, i, cc[c].start, cc[c].n, n);
+                    CHECK(c == 0 || clf_contrib_cmp(&cc[c - 1], &cc[c]) <= 0, "%s: parts out of order", kinds[k]);
+                }
+                if (nc < 200 && fabs(sum - log(p / (1 - p))) > werr) werr = fabs(sum - log(p / (1 - p)));
+                nexp++;
+            }
+            int can = strcmp(kinds[k], "regcnn") == 0;
+            printf("explain %-7s %zu documents, worst |bias + parts - logit| %.2e\n", kinds[k], nexp, werr);
+            CHECK(can ? nexp >= NDOCS / 2 : nexp == 0, "%s: %zu documents explained", kinds[k], nexp);
+            CHECK(werr <= 1e-3, "%s: the parts miss the logit by %.3g", kinds[k], werr);
         }
         printf("predict %-7s fast vs batched: worst |dp| %.2e\n", kinds[k], worst);
         CHECK(worst <= 1e-4, "%s: fast prediction differs from the batched forward by %.3g", kinds[k], worst);

@@ -295,7 +295,7 @@ imdb_status imdb_explain(const imdb_model *model, const char *text, size_t len, 
     if (k < 1 || k > 1000) return fail(err, IMDB_ERR_USAGE, "imdb_explain: k is %d, not in 1..1000", k);
     imdb_model *m = mut(model);
     if (!clf_can_explain(m->c))
-        return fail(err, IMDB_ERR_USAGE, "%s: a model of kind %s cannot explain its scores (only nblr can)",
+        return fail(err, IMDB_ERR_USAGE, "%s: a model of kind %s cannot explain its scores (only nblr and regcnn can)",
                     clf_path(m->c), clf_kind(m->c));
     clf_contrib *cc = malloc((size_t)k * sizeof *cc);
     if (!cc) return fail(err, IMDB_ERR_NOMEM, "out of memory");

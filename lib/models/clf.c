@@ -175,6 +175,15 @@ size_t clf_explain_try(const clf *c, const char *const *toks, size_t ntok, clf_c
     return c->ops->explain ? c->ops->explain(c->state, toks, ntok, out, k) : 0;
 }
 
+int clf_contrib_cmp(const void *a, const void *b)
+{
+    const clf_contrib *x = a, *y = b;
+    double ax = fabs(x->weight), ay = fabs(y->weight);
+    if (ax != ay) return ax > ay ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->n - y->n;
+}
+
 size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
 {
     size_t n = clf_explain_try(c, toks, ntok, out, k);

@@ -92,6 +92,9 @@ double clf_prob(const clf *c, const char *const *toks, size_t ntok);
 size_t clf_explain(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
 int clf_prob_try(const clf *c, const char *const *toks, size_t ntok, double *p, imdb_err *e);
 size_t clf_explain_try(const clf *c, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
+/* qsort order of contributions that clf_ops.explain promises: |weight| descending, then
+ * start, then n. */
+int clf_contrib_cmp(const void *a, const void *b);
 /* Whether the model scores these tokens from a learned document vector: 1 yes, 0 no (it
  * would infer one), -1 the kind keeps none (nblr, the neural kinds). An ensemble answers
  * 0 if any member answers 0, else 1 if any answers 1, else -1. */

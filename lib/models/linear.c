@@ -470,15 +470,6 @@ static double lin_prob(const void *state, const char *const *toks, size_t ntok)
     return sigmoid(linear_logit(state, toks, ntok));
 }
 
-static int cmp_contrib(const void *a, const void *b)
-{
-    const clf_contrib *x = a, *y = b;
-    double ax = fabs(x->weight), ay = fabs(y->weight);
-    if (ax != ay) return ax > ay ? -1 : 1;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return x->n - y->n;
-}
-
 static size_t lin_explain(const void *state, const char *const *toks, size_t ntok,
                           clf_contrib *out, size_t k)
 {
@@ -505,7 +496,7 @@ static size_t lin_explain(const void *state, const char *const *toks, size_t nto
     for (size_t i = 0; i < n; i++)
         if (set_add(set, setcap, (uint32_t)hit[i]->idx))   /* first occurrence of each feature */
             all[nc++] = (clf_contrib){ .start = pos[i], .n = len[i], .weight = hit[i]->w };
-    qsort(all, nc, sizeof *all, cmp_contrib);
+    qsort(all, nc, sizeof *all, clf_contrib_cmp);
     if (k > nc) k = nc;
     memcpy(out, all, k * sizeof *all);
 done:

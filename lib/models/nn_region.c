@@ -548,8 +548,27 @@ static double cnn_step(const nnmodel_hyper *h, const params *p, const float *w, 
     return loss;
 }
 
+/* The logit less the output bias, max pooling's way: each map's output weight times its
+ * maximum goes to the region that won it (exact: logit = bias + the sum over regions). */
+static int cnn_explain(const nnmodel_hyper *h, const params *p, const float *w, const void *wsv, int n,
+                       clf_contrib *out)
+{
+    const cnn_ws *s = wsv;
+    int F = h->F, P = h->widths[0], R = region_count(n, P);
+    const float *ow = params_at(p, (float *)w, C_OW(nsides(h)));
+    for (int r = 0; r < R; r++) {
+        int lo, hi;
+        region_view(n, P, P, r, &lo, &hi);
+        out[r] = (clf_contrib){ .start = (size_t)lo, .n = hi - lo, .weight = 0 };
+    }
+    for (int f = 0; f < F; f++)
+        if (s->pooled[f] > 0 && s->argmax[f] >= 0 && s->argmax[f] < R)
+            out[s->argmax[f]].weight += (double)ow[f] * s->pooled[f];
+    return R;
+}
+
 const nnmodel_arch nnmodel_arch_regcnn = {
     .kind = "regcnn", .id = NNMODEL_REGCNN, .configure = cnn_configure, .declare = cnn_declare,
     .init = cnn_init, .ws_new = cnn_ws_new, .ws_free = cnn_ws_free, .step = cnn_step, .bag = 1,
-    .first_frozen = cnn_first_frozen, .prepare = cnn_prepare,
+    .first_frozen = cnn_first_frozen, .prepare = cnn_prepare, .explain = cnn_explain,
 };

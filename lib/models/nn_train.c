@@ -641,7 +641,7 @@ static int nn_train(const nnmodel_arch *a, train_ctx *ctx, modelio_writer *mw, i
     for (size_t i = 0; i < nd; i++) {
         if (i == ctx->docs->n) d = ctx->unlab;
         size_t j = i < ctx->docs->n ? i : i - ctx->docs->n;
-        size_t k = nnmodel_doc_ids(&m->hy, &m->tab, d->tok + d->off[j], d->off[j + 1] - d->off[j], hs, buf);
+        size_t k = nnmodel_doc_ids(&m->hy, &m->tab, d->tok + d->off[j], d->off[j + 1] - d->off[j], hs, buf, NULL);
         while (total + k > idcap) ids = imdb_xrealloc(ids, (idcap *= 2) * sizeof *ids);
         memcpy(ids + total, buf, k * sizeof *buf);
         total += k;

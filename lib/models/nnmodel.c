@@ -122,7 +122,7 @@ size_t nnmodel_ids_cap(const nnmodel_hyper *h) { return (size_t)h->max_len * (si
 /* Truncation picks tokens [0, head) and the last n - head; n-grams may span the cut
  * of headtail, as they would in a document that short. */
 size_t nnmodel_doc_ids(const nnmodel_hyper *h, const feat_table *tab, const char *const *toks,
-                       size_t ntok, uint64_t *hs, int32_t *out)
+                       size_t ntok, uint64_t *hs, int32_t *out, size_t *pos)
 {
     size_t L = (size_t)h->max_len, n = ntok < L ? ntok : L;
     size_t head = n;                      /* tokens [0, head) then [ntok - (n - head), ntok) */
@@ -137,8 +137,9 @@ size_t nnmodel_doc_ids(const nnmodel_hyper *h, const feat_table *tab, const char
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t id = feat_table_get(tab, hs[i]);
-        if (id >= 0 && id < h->V) out[k++] = id;
-        else if (h->unk) out[k++] = h->V;
+        if (!(id >= 0 && id < h->V) && !h->unk) continue;
+        if (pos) pos[k] = i < head ? i : ntok - n + i;
+        out[k++] = id >= 0 && id < h->V ? id : h->V;
     }
     int32_t base = h->V + h->unk;
     for (int o = 2; o <= h->ngrams; o++) {
@@ -287,7 +288,7 @@ static double prob_impl(const nnmodel *m, const char *const *toks, size_t ntok, 
     int32_t *ids = need_i <= STACK_IDS ? ids_s : malloc(cap * sizeof *ids);
     double z = NAN;   /* out of memory: clf.h's convention */
     if (!hs || !ids) goto nomem;
-    int n = (int)nnmodel_doc_ids(&m->hy, &m->tab, toks, ntok, hs, ids);
+    int n = (int)nnmodel_doc_ids(&m->hy, &m->tab, toks, ntok, hs, ids, NULL);
     if (!batched && m->arch->infer_logit)
         z = m->arch->infer_logit(&m->hy, &m->p, m->w, m->inf, ids, n);
     else {
@@ -320,23 +321,61 @@ double nnmodel_prob_batched(const nnmodel *m, const char *const *toks, size_t nt
     return prob_impl(m, toks, ntok, 1);
 }
 
+size_t nnmodel_explain(const nnmodel *m, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
+{
+    if (!m->arch->explain) return 0;
+    size_t cap = nnmodel_ids_cap(&m->hy), L = (size_t)m->hy.max_len, nh = ntok < L ? ntok : L;
+    uint64_t *hs = malloc((nh ? nh : 1) * sizeof *hs);
+    int32_t *ids = malloc(cap * sizeof *ids);
+    size_t *pos = malloc(cap * sizeof *pos), nc = CLF_NOMEM;
+    clf_contrib *all = NULL;
+    void *ws = NULL;
+    if (!hs || !ids || !pos) goto done;
+    int n = (int)nnmodel_doc_ids(&m->hy, &m->tab, toks, ntok, hs, ids, pos);
+    if (!(all = malloc((size_t)(n > 0 ? n : 1) * sizeof *all)) || !(ws = m->arch->ws_new(&m->hy, 1, n > 0 ? n : 1)))
+        goto done;
+    int32_t len = n;
+    int64_t off[2] = { 0, n };
+    float y = 0, logit;
+    nnmodel_batch b = { .B = 1, .T = n, .ids = ids, .len = &len, .flat = ids, .off = off, .y = &y };
+    m->arch->step(&m->hy, &m->p, m->w, ws, &b, 0, 0, &logit, NULL, NULL, 1.0);
+    int R = m->arch->explain(&m->hy, &m->p, m->w, ws, n, all);
+    nc = 0;
+    for (int r = 0; r < R; r++) {      /* id positions -> token positions */
+        if (all[r].weight == 0 || all[r].n <= 0) continue;
+        size_t lo = pos[all[r].start], hi = pos[all[r].start + (size_t)all[r].n - 1];
+        all[nc++] = (clf_contrib){ .start = lo, .n = (int)(hi - lo + 1), .weight = all[r].weight };
+    }
+    qsort(all, nc, sizeof *all, clf_contrib_cmp);
+    if (k < nc) nc = k;
+    memcpy(out, all, nc * sizeof *all);
+done:
+    if (ws) m->arch->ws_free(ws);
+    free(all); free(pos); free(ids); free(hs);
+    return nc;
+}
+
 /* ---- clf_ops --------------------------------------------------------------------- */
 
-#define CLF_OPS(NAME, KIND) \
+#define CLF_OPS(NAME, KIND, EXPLAIN) \
     static void *NAME##_load(const modelio *m, imdb_err *e) { return nnmodel_load(m, KIND, e); } \
     const clf_ops nnmodel_##NAME##_clf_ops = { \
-        .kind = KIND, .load = NAME##_load, .free = clf_free_nn, .prob = clf_prob_nn, .explain = NULL };
+        .kind = KIND, .load = NAME##_load, .free = clf_free_nn, .prob = clf_prob_nn, .explain = EXPLAIN };
 
 static void clf_free_nn(void *s) { nnmodel_free(s); }
 static double clf_prob_nn(const void *s, const char *const *toks, size_t ntok)
 {
     return nnmodel_prob(s, toks, ntok);
 }
-CLF_OPS(lstm, "lstm")
-CLF_OPS(bilstm, "bilstm")
-CLF_OPS(mlp, "mlp")
-CLF_OPS(cnn, "cnn")
-CLF_OPS(regcnn, "regcnn")
+static size_t clf_explain_nn(const void *s, const char *const *toks, size_t ntok, clf_contrib *out, size_t k)
+{
+    return nnmodel_explain(s, toks, ntok, out, k);
+}
+CLF_OPS(lstm, "lstm", NULL)
+CLF_OPS(bilstm, "bilstm", NULL)
+CLF_OPS(mlp, "mlp", NULL)
+CLF_OPS(cnn, "cnn", NULL)
+CLF_OPS(regcnn, "regcnn", clf_explain_nn)
 
 void nnmodel_embed_forward(float *x, uint8_t *mask, const nnmodel_batch *b, const float *emb,
                            int E, int V, float p)

@@ -67,6 +67,10 @@ double nnmodel_prob(const nnmodel *m, const char *const *toks, size_t ntok);
 /* The same through the batched training forward pass (one document, no dropout): the
  * reference the fast recurrent inference is tested against. */
 double nnmodel_prob_batched(const nnmodel *m, const char *const *toks, size_t ntok);
+/* The k largest parts of the logit by |weight| (clf_ops.explain's contract; spans of
+ * token positions, after truncation to max_len) for kinds with an explain (regcnn); 0 for
+ * the others; CLF_NOMEM when out of memory. Thread-safe. */
+size_t nnmodel_explain(const nnmodel *m, const char *const *toks, size_t ntok, clf_contrib *out, size_t k);
 
 /* ---- between the trainer and the architectures ----------------------------------- */
 
@@ -164,6 +168,11 @@ typedef struct nnmodel_arch {
      * embeddings from the files of the setting "embeddings") into w; m's vocabulary is
      * built. */
     int (*prepare)(const nnmodel *m, float *w, const train_ctx *ctx, imdb_err *e);
+    /* Optional: after step on ws for one document of n ids (no grad), the logit less its
+     * output bias as a sum of spans of id positions: out[i] = { start, n, weight } for
+     * i < the count returned (at most n; weight 0 allowed). */
+    int (*explain)(const nnmodel_hyper *hy, const params *p, const float *w, const void *ws, int n,
+                   clf_contrib *out);
 } nnmodel_arch;
 
 extern const nnmodel_arch nnmodel_arch_lstm, nnmodel_arch_bilstm, nnmodel_arch_mlp,
@@ -213,6 +222,8 @@ void nnmodel_embed_backward(float *demb, rowset *touched, const float *dx, float
                             const uint8_t *mask, const nnmodel_batch *b, int E, int V, float p);
 
 size_t nnmodel_ids_cap(const nnmodel_hyper *hy);
+/* The ids of a document (truncated to max_len, then n-grams) into out; pos (or NULL)
+ * gets the token position of each word id (the first of the ids). Returns the count. */
 size_t nnmodel_doc_ids(const nnmodel_hyper *hy, const feat_table *tab, const char *const *toks,
-                       size_t ntok, uint64_t *hs, int32_t *out);
+                       size_t ntok, uint64_t *hs, int32_t *out, size_t *pos);
 #endif
